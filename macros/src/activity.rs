@@ -1,0 +1,219 @@
+//! Activity analysis, per sweep class.
+//!
+//! Differentiation variables blocked at exactly the same `sg_for!` sites form
+//! one *class*; each class sees its own program Pₖ (SEMANTICS.md) and gets its
+//! own adjoints. A value is *varied* in class k if it depends on a variable of
+//! class k through a path no site cuts for k; the reverse sweep only writes
+//! adjoints of varied values and skips every structural zero.
+//!
+//! A backward *useful* pass finds code the macro passes through opaquely
+//! (loops, unknown calls, ..) that reads a varied value and whose result
+//! reaches the output: a derivative would silently be lost there, so it is a
+//! compile error at that code.
+//!
+//! This module produces data only, never tokens.
+
+use std::collections::BTreeMap;
+
+use crate::errors::Errors;
+use crate::ir::*;
+use crate::rules::{self, Shape};
+
+/// A set of classes, one bit each.
+pub type Mask = u64;
+
+/// The most classes one function can have: one bit of `Mask` each.
+pub const MAX_CLASSES: usize = 64;
+
+pub struct Activity {
+    pub classes: usize,
+    /// The class of each differentiation variable, by `wrt` index.
+    pub class_of: Vec<usize>,
+    /// The classes each site cuts.
+    pub site_mask: Vec<Mask>,
+    /// The classes in which each variable is varied.
+    pub varied: Vec<Mask>,
+}
+
+impl Activity {
+    pub fn is_varied(&self, v: VarId, class: usize) -> bool {
+        self.varied[v.0] & (1 << class) != 0
+    }
+
+    fn of(&self, o: &Operand) -> Mask {
+        o.var().map_or(0, |v| self.varied[v.0])
+    }
+}
+
+pub fn analyze(f: &Function, errors: &Errors) -> Activity {
+    let (classes, class_of) = classes(f);
+    let all: Mask = if classes >= 64 { !0 } else { (1 << classes) - 1 };
+    let site_mask = f
+        .sites
+        .iter()
+        .map(|s| match &s.blocked {
+            None => all,
+            Some(list) => list.iter().fold(0, |m, &j| m | 1 << class_of[j]),
+        })
+        .collect();
+    let mut act = Activity {
+        classes,
+        class_of,
+        site_mask,
+        varied: vec![0; f.vars.len()],
+    };
+    for (j, p) in f.wrt.iter().enumerate() {
+        act.varied[p.var.0] |= 1 << act.class_of[j];
+    }
+    varied_block(&mut act, &f.body);
+
+    let mut useful = vec![0; f.vars.len()];
+    if let Some(r) = f.body.yields[0].var() {
+        useful[r.0] = all;
+    }
+    let mut check = Check {
+        f,
+        act: &act,
+        useful,
+        errors,
+    };
+    check.block(&f.body);
+    act
+}
+
+/// Groups the differentiation variables by the set of sites that block them.
+fn classes(f: &Function) -> (usize, Vec<usize>) {
+    let mut keys: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
+    let mut class_of = Vec::new();
+    for j in 0..f.wrt.len() {
+        let key: Vec<usize> = f
+            .sites
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.blocked.as_ref().is_some_and(|l| l.contains(&j)))
+            .map(|(i, _)| i)
+            .collect();
+        let next = keys.len();
+        class_of.push(*keys.entry(key).or_insert(next));
+    }
+    (keys.len().max(1), class_of)
+}
+
+/// The arguments a primitive propagates derivatives through.
+fn differentiable_args<'a>(rule: Option<&'static rules::Rule>, args: &'a [Operand]) -> impl Iterator<Item = &'a Operand> {
+    args.iter().enumerate().filter_map(move |(i, a)| match rule {
+        Some(r) if r.shape != Shape::ZeroDerivative && r.partials.get(i).is_some_and(Option::is_some) => Some(a),
+        _ => None,
+    })
+}
+
+fn varied_block(act: &mut Activity, b: &Block) {
+    for s in &b.stmts {
+        match s {
+            Stmt::Let { outs, prim, .. } => {
+                let m = match prim {
+                    Prim::Copy(a) => act.of(a),
+                    Prim::Apply { rule, args, .. } => differentiable_args(*rule, args).fold(0, |m, a| m | act.of(a)),
+                    Prim::Stop { site, arg, .. } => act.of(arg) & !act.site_mask[*site],
+                    Prim::Opaque(_) => 0,
+                };
+                for o in outs {
+                    act.varied[o.0] = m;
+                }
+            }
+            Stmt::If(i) => {
+                varied_block(act, &i.then_branch);
+                varied_block(act, &i.else_branch);
+                for (k, o) in i.outs.iter().enumerate() {
+                    act.varied[o.0] = act.of(&i.then_branch.yields[k]) | act.of(&i.else_branch.yields[k]);
+                }
+            }
+        }
+    }
+}
+
+struct Check<'a> {
+    f: &'a Function,
+    act: &'a Activity,
+    /// The classes in which each variable would reach the output if opaque
+    /// code propagated derivatives.
+    useful: Vec<Mask>,
+    errors: &'a Errors,
+}
+
+impl Check<'_> {
+    fn mark(&mut self, o: &Operand, m: Mask) {
+        if let Some(v) = o.var() {
+            self.useful[v.0] |= m;
+        }
+    }
+
+    fn block(&mut self, b: &Block) {
+        for s in b.stmts.iter().rev() {
+            match s {
+                Stmt::Let { outs, prim, .. } => {
+                    let mut u = outs.iter().fold(0, |m, o| m | self.useful[o.0]);
+                    match prim {
+                        Prim::Copy(a) => self.mark(a, u),
+                        Prim::Apply { rule, args, .. } => {
+                            let args: Vec<Operand> = differentiable_args(*rule, args).cloned().collect();
+                            args.iter().for_each(|a| self.mark(a, u));
+                        }
+                        Prim::Stop { site, arg, .. } => self.mark(arg, u & !self.act.site_mask[*site]),
+                        Prim::Opaque(o) => {
+                            u |= o.writes.iter().fold(0, |m, w| m | self.useful[w.1 .0]);
+                            self.opaque(o, u);
+                            for r in &o.reads {
+                                self.useful[r.0] |= u;
+                            }
+                        }
+                    }
+                }
+                Stmt::If(i) => {
+                    for (k, o) in i.outs.iter().enumerate() {
+                        let u = self.useful[o.0];
+                        self.mark(&i.then_branch.yields[k].clone(), u);
+                        self.mark(&i.else_branch.yields[k].clone(), u);
+                    }
+                    self.block(&i.then_branch);
+                    self.block(&i.else_branch);
+                }
+            }
+        }
+    }
+
+    /// An error if a derivative would flow through opaque code.
+    fn opaque(&self, o: &Opaque, useful: Mask) {
+        let Some((&read, lanes)) = o
+            .reads
+            .iter()
+            .map(|r| (r, self.act.varied[r.0] & useful))
+            .find(|(_, m)| *m != 0)
+        else {
+            return;
+        };
+        let var = self.f.vars[read.0].user.as_deref().unwrap_or("a value");
+        let wrt = self
+            .act
+            .class_of
+            .iter()
+            .position(|k| lanes & (1 << k) != 0)
+            .map_or_else(String::new, |j| self.f.wrt[j].ident.to_string());
+        let reads = if var == wrt {
+            format!("it reads the differentiation variable `{wrt}`")
+        } else {
+            format!("it reads `{var}`, which depends on the differentiation variable `{wrt}`")
+        };
+        let hint = match &o.construct {
+            Construct::Loop(_) => "loops are not supported in differentiated code yet; compute this outside the function and pass it in, or wrap the loop's result in `sg(..)` if it is a constant here".to_owned(),
+            Construct::Method(m) if rules::is_known_method(m) => format!("`{m}` is differentiable, but not with this number of arguments"),
+            Construct::Method(m) => format!("sgrad has no derivative rule for the method `{m}` (the supported float methods are listed in `sgrad::rules`); if the value is a constant here, wrap it in `sg(..)`"),
+            Construct::Function(name) => format!("sgrad has no derivative rule for `{name}`; write its body inline, or wrap the call in `sg(..)` if it is a constant here"),
+            Construct::Macro(_) => "sgrad cannot see inside macros other than `sg_for!`; compute the value outside the macro, or wrap it in `sg(..)` if it is a constant here".to_owned(),
+            Construct::Operator(op) => format!("sgrad has no derivative rule for `{op}`"),
+            _ => "sgrad cannot differentiate through it; write it with `let`, `if` and arithmetic, or wrap the value in `sg(..)` if it is a constant here".to_owned(),
+        };
+        let what = o.construct.describe();
+        self.errors.push_spanned(&o.origin, format!("{what} cannot carry a derivative: {reads}; {hint}"));
+    }
+}

@@ -1,0 +1,93 @@
+//! The grammar of the macros' arguments.
+//!
+//! ```text
+//! #[differentiable]                 every parameter of type f64 / f32
+//! #[differentiable(x, y)]           these parameters, in this order
+//! grad!(|x: f64, y: f64| body)      every float parameter of the closure
+//! grad!(|x: f64, y: f64| body, wrt(x))
+//! ```
+
+use proc_macro2::Ident;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{ExprClosure, Token};
+
+use crate::symbol::WRT;
+
+/// The differentiation variables a user listed, or `None` for "every float parameter".
+pub struct Wrt {
+    pub names: Option<Vec<Ident>>,
+}
+
+impl Parse for Wrt {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Ok(Wrt { names: None });
+        }
+        let names = parse_names(input)?;
+        Ok(Wrt { names: Some(names) })
+    }
+}
+
+fn parse_names(input: ParseStream) -> syn::Result<Vec<Ident>> {
+    let mut names = Vec::new();
+    while !input.is_empty() {
+        let lookahead = input.lookahead1();
+        if lookahead.peek(syn::Ident) {
+            names.push(input.parse::<Ident>()?);
+        } else {
+            return Err(syn::Error::new(
+                input.span(),
+                "expected the name of a parameter, as in `#[differentiable(x, y)]`",
+            ));
+        }
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(names)
+}
+
+/// The input of `grad!`.
+pub struct GradInput {
+    pub closure: ExprClosure,
+    pub wrt: Option<(Ident, Vec<Ident>)>,
+}
+
+impl Parse for GradInput {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let closure: ExprClosure = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected a closure, as in `grad!(|x: f64| x * x)`",
+            )
+        })?;
+        let mut wrt = None;
+        if input.parse::<Option<Token![,]>>()?.is_some() && !input.is_empty() {
+            let keyword: Ident = input.parse()?;
+            if keyword != WRT {
+                return Err(syn::Error::new(
+                    keyword.span(),
+                    "expected `wrt(..)` after the closure, as in `grad!(|x: f64, y: f64| x * y, wrt(x))`",
+                ));
+            }
+            let content;
+            syn::parenthesized!(content in input);
+            let names: Punctuated<Ident, Token![,]> =
+                content.parse_terminated(Ident::parse, Token![,])?;
+            if names.is_empty() {
+                return Err(syn::Error::new(
+                    keyword.span(),
+                    "`wrt()` lists no variables; name at least one parameter of the closure",
+                ));
+            }
+            wrt = Some((keyword, names.into_iter().collect()));
+            input.parse::<Option<Token![,]>>()?;
+        }
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the arguments of `grad!`"));
+        }
+        Ok(GradInput { closure, wrt })
+    }
+}

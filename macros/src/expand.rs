@@ -1,0 +1,328 @@
+//! The two entry points: check the signature, lower, analyse, emit.
+//!
+//! After any error the user's function is still emitted (with `sg_for!`
+//! compiled as its expression) together with a stub `<name>_grad` of the
+//! right signature, so callers see the real error and not a cascade.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{quote, ToTokens};
+use syn::visit_mut::VisitMut;
+use syn::{FnArg, ItemFn, Pat, ReturnType};
+
+use crate::activity;
+use crate::args::{GradInput, Wrt};
+use crate::emit;
+use crate::errors::Errors;
+use crate::lower::{self, Body, Input, StripSgFor};
+use crate::names;
+use crate::primal;
+use crate::reverse;
+use crate::symbol::is_float_type;
+
+pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            return match syn::parse2::<syn::Item>(item.clone()) {
+                Ok(other) => {
+                    let err = syn::Error::new_spanned(
+                        item_keyword(&other),
+                        "`#[differentiable]` can only be applied to a function",
+                    );
+                    let err = err.into_compile_error();
+                    quote!(#other #err)
+                }
+                // Not valid Rust: pass it through so rustc reports the real syntax error.
+                Err(_) => item,
+            };
+        }
+    };
+    let errors = Errors::new();
+    let wrt = match syn::parse2::<Wrt>(attr) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let out = expand_fn(&func, wrt, &errors);
+    match errors.finish() {
+        Ok(()) => out,
+        Err(e) => {
+            let e = e.into_compile_error();
+            quote!(#out #e)
+        }
+    }
+}
+
+fn item_keyword(item: &syn::Item) -> TokenStream {
+    match item {
+        syn::Item::Struct(s) => s.struct_token.into_token_stream(),
+        syn::Item::Enum(e) => e.enum_token.into_token_stream(),
+        syn::Item::Impl(i) => i.impl_token.into_token_stream(),
+        syn::Item::Mod(m) => m.mod_token.into_token_stream(),
+        syn::Item::Const(c) => c.const_token.into_token_stream(),
+        syn::Item::Static(s) => s.static_token.into_token_stream(),
+        other => other.to_token_stream(),
+    }
+}
+
+/// The user's function, and its gradient or a stub.
+fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStream {
+    let ItemFn { attrs, vis, sig, block } = func;
+    let syn::Signature {
+        constness: _,
+        asyncness,
+        unsafety,
+        abi,
+        fn_token,
+        ident,
+        generics,
+        paren_token: _,
+        inputs,
+        variadic,
+        output,
+    } = sig;
+
+    let mut original = func.clone();
+    StripSgFor.visit_block_mut(&mut original.block);
+
+    if let Some(a) = asyncness {
+        errors.push_spanned(a, "`#[differentiable]` does not support `async fn`");
+    }
+    if let Some(v) = variadic {
+        errors.push_spanned(v, "`#[differentiable]` does not support variadic functions");
+    }
+    let ret = match output {
+        ReturnType::Type(_, ty) => {
+            if !is_float_type(ty) {
+                errors.push_spanned(
+                    ty,
+                    format!(
+                        "a differentiated function must return `f64` or `f32`, not `{}`",
+                        ty.to_token_stream().to_string().replace(' ', "")
+                    ),
+                );
+            }
+            ty.to_token_stream()
+        }
+        ReturnType::Default => {
+            errors.push_spanned(ident, format!("`{ident}` returns nothing; a differentiated function must return `f64` or `f32`, e.g. `-> f64`"));
+            quote!(())
+        }
+    };
+    let params: Vec<(&Pat, Option<&syn::Type>)> = inputs
+        .iter()
+        .filter_map(|a| match a {
+            FnArg::Typed(t) => Some((&*t.pat, Some(&*t.ty))),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let wrt = select_wrt(wrt_attr.and_then(|w| w.names), &params, ident, "function", errors);
+
+    let grad_name = names::grad_fn(ident);
+    let grad_types: Vec<TokenStream> = wrt.iter().map(|(_, t)| t.to_token_stream()).collect();
+    let grad_ty = emit::grad_type(&ret, &grad_types);
+    let where_clause = &generics.where_clause;
+    let shared = emit::shared_attrs(attrs);
+    let allows = emit::lint_allows();
+    let doc = emit::emit_doc(ident, &wrt.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>());
+
+    let body = if errors.has_errors() || wrt.is_empty() {
+        None
+    } else {
+        gradient_body(
+            Input {
+                params: params.iter().map(|(p, _)| *p).collect(),
+                wrt: wrt.clone(),
+                body: Body::Block(block),
+            },
+            errors,
+        )
+    };
+    let body = body.unwrap_or_else(|| quote!(::core::unreachable!()));
+    quote! {
+        #original
+        #doc
+        #shared
+        #allows
+        #vis #unsafety #abi #fn_token #grad_name #generics (#inputs) -> #grad_ty #where_clause {
+            #body
+        }
+    }
+}
+
+/// Lower, analyse and emit; `None` if that found errors.
+fn gradient_body(input: Input, errors: &Errors) -> Option<TokenStream> {
+    let f = lower::from_syn(input, errors);
+    let act = activity::analyze(&f, errors);
+    if act.classes > activity::MAX_CLASSES {
+        errors.push_spanned(
+            &f.wrt[0].ident,
+            format!("at most {} groups of differentiation variables with different `sg_for!` sites are supported", activity::MAX_CLASSES),
+        );
+    }
+    if errors.has_errors() {
+        return None;
+    }
+    let rev = reverse::emit(&f, &act);
+    let forward = primal::emit(&f, &rev.saves);
+    Some(emit::emit_body(&f, forward, rev))
+}
+
+/// The differentiation variables: the listed ones, or every float parameter.
+fn select_wrt(
+    names: Option<Vec<Ident>>,
+    params: &[(&Pat, Option<&syn::Type>)],
+    owner: &dyn ToTokens,
+    what: &str,
+    errors: &Errors,
+) -> Vec<(Ident, syn::Type)> {
+    let ident_of = |p: &Pat| match p {
+        Pat::Ident(i) if i.subpat.is_none() && i.by_ref.is_none() => Some(i.ident.clone()),
+        _ => None,
+    };
+    let Some(names) = names else {
+        let all: Vec<(Ident, syn::Type)> = params
+            .iter()
+            .filter_map(|(p, t)| Some((ident_of(p)?, (*t)?.clone())))
+            .filter(|(_, t)| is_float_type(t))
+            .collect();
+        if all.is_empty() {
+            errors.push_spanned(
+                owner,
+                format!("this {what} has no parameter of type `f64` or `f32` to differentiate with respect to"),
+            );
+        }
+        return all;
+    };
+    let mut wrt: Vec<(Ident, syn::Type)> = Vec::new();
+    for name in names {
+        if wrt.iter().any(|(w, _)| *w == name) {
+            errors.push_spanned(&name, format!("`{name}` is listed twice"));
+            continue;
+        }
+        let found = params.iter().find(|(p, _)| ident_of(p).is_some_and(|i| i == name));
+        match found {
+            None => {
+                let list = params
+                    .iter()
+                    .filter_map(|(p, _)| ident_of(p))
+                    .map(|i| format!("`{i}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let message = if list.is_empty() {
+                    format!("`{name}` is not a parameter of this {what}, which has none to differentiate")
+                } else {
+                    format!("`{name}` is not a parameter of this {what}; its parameters are {list}")
+                };
+                errors.push_spanned(&name, message);
+            }
+            Some((_, None)) => errors.push_spanned(
+                &name,
+                format!("give `{name}` a type to differentiate with respect to it, e.g. `|{name}: f64|`"),
+            ),
+            Some((_, Some(ty))) if !is_float_type(ty) => errors.push_spanned(
+                ty,
+                format!(
+                    "cannot differentiate with respect to `{name}`: its type is `{}`; differentiation variables must be `f64` or `f32`",
+                    ty.to_token_stream().to_string().replace(' ', "")
+                ),
+            ),
+            Some((_, Some(ty))) => wrt.push((name, (*ty).clone())),
+        }
+    }
+    wrt
+}
+
+pub fn grad(input: TokenStream) -> TokenStream {
+    let GradInput { closure, wrt } = match syn::parse2(input) {
+        Ok(g) => g,
+        Err(e) => return e.into_compile_error(),
+    };
+    let errors = Errors::new();
+    let out = expand_closure(&closure, wrt.map(|(_, names)| names), &errors);
+    match errors.finish() {
+        Ok(()) => out,
+        Err(e) => {
+            let e = e.into_compile_error();
+            quote!({ #e #out })
+        }
+    }
+}
+
+fn expand_closure(closure: &syn::ExprClosure, names: Option<Vec<Ident>>, errors: &Errors) -> TokenStream {
+    let syn::ExprClosure {
+        attrs,
+        lifetimes: _,
+        constness: _,
+        movability: _,
+        asyncness,
+        capture,
+        or1_token,
+        inputs,
+        or2_token,
+        output,
+        body,
+    } = closure;
+    if let Some(a) = asyncness {
+        errors.push_spanned(a, "`grad!` does not support `async` closures");
+    }
+    let params: Vec<(&Pat, Option<&syn::Type>)> = inputs
+        .iter()
+        .map(|p| match p {
+            Pat::Type(t) => (&*t.pat, Some(&*t.ty)),
+            p => (p, None),
+        })
+        .collect();
+    let bars = quote!(#or1_token #inputs #or2_token);
+    let wrt = select_wrt(names, &params, &bars, "closure", errors);
+    let grad_types: Vec<TokenStream> = wrt.iter().map(|(_, t)| t.to_token_stream()).collect();
+    let value_ty = match output {
+        ReturnType::Type(_, ty) => {
+            if !is_float_type(ty) {
+                errors.push_spanned(ty, "the closure must return `f64` or `f32`");
+            }
+            Some(ty.to_token_stream())
+        }
+        ReturnType::Default => None,
+    };
+    let body_tokens = if errors.has_errors() || wrt.is_empty() {
+        None
+    } else {
+        gradient_body(
+            Input {
+                params: params.iter().map(|(p, _)| *p).collect(),
+                wrt: wrt.clone(),
+                body: Body::Expr(body),
+            },
+            errors,
+        )
+    };
+    let allows = emit::lint_allows();
+    match body_tokens {
+        Some(b) => {
+            let ret = value_ty.map(|v| {
+                let t = emit::grad_type(&v, &grad_types);
+                quote!(-> #t)
+            });
+            // Lint attributes cannot go on a closure expression; a `let` carries them.
+            quote!({
+                #allows
+                let __ad_closure = #(#attrs)* #capture |#inputs| #ret { #b };
+                __ad_closure
+            })
+        }
+        None => {
+            let v = value_ty
+                .or_else(|| grad_types.first().cloned())
+                .unwrap_or_else(|| quote!(f64));
+            let t = emit::grad_type(&v, &grad_types);
+            quote!({
+                #allows
+                let __ad_closure = #capture |#inputs| -> #t { ::core::unreachable!() };
+                __ad_closure
+            })
+        }
+    }
+}

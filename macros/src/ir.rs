@@ -1,0 +1,188 @@
+//! The intermediate representation: a function body in A-normal form.
+//!
+//! Every binding applies one primitive to operands that are variables or
+//! constants; every variable is assigned once (reassignment and shadowing make
+//! new variables); `if` is a structured region whose branches yield the
+//! variables it defines. Lowering (`lower.rs`) produces it, activity analysis
+//! (`activity.rs`) annotates it, and the sweeps (`primal.rs`, `reverse.rs`)
+//! print it.
+
+use proc_macro2::{Ident, Span, TokenStream};
+
+use crate::rules::Rule;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct VarId(pub usize);
+
+pub struct Var {
+    /// Unique among the function's variables (see `names.rs`).
+    pub stem: String,
+    /// The name of the primal value in generated code.
+    pub ident: Ident,
+    /// The type the user wrote on the `let`, if any.
+    pub ty: Option<syn::Type>,
+    /// The user's name for it, for error messages.
+    pub user: Option<String>,
+}
+
+#[derive(Clone)]
+pub enum Operand {
+    Var(VarId),
+    /// A literal or a path, or arithmetic on them: cheap, pure, and inlined
+    /// wherever it is used. Already parenthesised when not atomic.
+    Const(TokenStream),
+}
+
+impl Operand {
+    pub fn var(&self) -> Option<VarId> {
+        match self {
+            Operand::Var(v) => Some(*v),
+            Operand::Const(_) => None,
+        }
+    }
+}
+
+/// How a primitive is written in the forward sweep.
+#[derive(Clone)]
+pub enum Form {
+    /// `a op b`.
+    Binary(syn::BinOp),
+    /// `-a` or `!a`.
+    Unary(syn::UnOp),
+    /// `a.name(b, ..)`.
+    Method(Ident),
+    /// `path(a, b, ..)`, e.g. `f64::max(a, b)`.
+    Path(syn::Path),
+    /// `a as ty`.
+    Cast(syn::Type),
+}
+
+/// Why the macro treats some code as a black box; names it in errors.
+#[derive(Clone)]
+pub enum Construct {
+    Loop(&'static str),
+    Closure,
+    Unsafe,
+    Macro(String),
+    Match,
+    IfLet,
+    Function(String),
+    Method(String),
+    Operator(String),
+    Index,
+    Reference,
+    Other(&'static str),
+}
+
+/// Code passed through unchanged: it may compute anything, but no derivative
+/// flows through it, so activity analysis rejects it where one would.
+pub struct Opaque {
+    /// The code, with the user's variable names renamed to their current versions.
+    pub code: TokenStream,
+    /// `let name = version;` bindings placed before `code`, for names the
+    /// renaming cannot reach (format strings, names the code also binds).
+    pub prelude: TokenStream,
+    /// Copies of written prelude names back into their new versions.
+    pub epilogue: TokenStream,
+    /// The variables the code reads.
+    pub reads: Vec<VarId>,
+    /// Mutable variables the code may write: `(old version, new version)`;
+    /// the new version is declared `mut` from the old before the code runs.
+    pub writes: Vec<(VarId, VarId)>,
+    pub construct: Construct,
+    /// The user's tokens, to span errors.
+    pub origin: TokenStream,
+    /// A nested item (`fn`, `const`): emitted as is, not as a value.
+    pub is_item: bool,
+}
+
+/// Where `sg`/`sg_for!` cuts derivatives.
+pub struct Site {
+    /// `None` for `sg(..)`: every variable. Otherwise indices into the `wrt` list.
+    pub blocked: Option<Vec<usize>>,
+}
+
+pub enum Prim {
+    /// `a`.
+    Copy(Operand),
+    /// A primitive of the rule table; `rule` is `None` for an operator or
+    /// method the table does not know (it then has no derivative).
+    Apply {
+        rule: Option<&'static Rule>,
+        form: Form,
+        args: Vec<Operand>,
+    },
+    /// `sg(a)` (written `callee(a)`) or `sg_for!(S, a)` (written `callee!(@within a)`).
+    Stop {
+        site: usize,
+        arg: Operand,
+        callee: syn::Path,
+        is_macro: bool,
+    },
+    Opaque(Opaque),
+}
+
+pub enum Stmt {
+    /// `let (outs..) = prim;`. Only `Opaque` has other than one output.
+    Let {
+        outs: Vec<VarId>,
+        prim: Prim,
+        span: Span,
+    },
+    If(If),
+}
+
+pub struct If {
+    pub cond: Operand,
+    pub then_branch: Block,
+    pub else_branch: Block,
+    /// Defined by the `if`: each branch yields one operand per output.
+    pub outs: Vec<VarId>,
+    /// The branch record (`__ad_br<n>`), emitted only if the backward sweep needs it.
+    pub record: VarId,
+}
+
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub yields: Vec<Operand>,
+}
+
+pub struct Param {
+    pub ident: Ident,
+    pub var: VarId,
+}
+
+pub struct Function {
+    pub vars: Vec<Var>,
+    /// The differentiation variables, in the order the user listed them.
+    pub wrt: Vec<Param>,
+    pub sites: Vec<Site>,
+    /// Yields exactly one operand: the returned value.
+    pub body: Block,
+}
+
+impl Function {
+    pub fn ident(&self, v: VarId) -> &Ident {
+        &self.vars[v.0].ident
+    }
+}
+
+impl Stmt {
+    /// Variables this statement defines directly (not inside its branches).
+    pub fn defines(&self) -> Vec<VarId> {
+        match self {
+            Stmt::Let { outs, prim, .. } => {
+                let mut d = outs.clone();
+                if let Prim::Opaque(o) = prim {
+                    d.extend(o.writes.iter().map(|w| w.1));
+                }
+                d
+            }
+            Stmt::If(i) => {
+                let mut d = i.outs.clone();
+                d.push(i.record);
+                d
+            }
+        }
+    }
+}

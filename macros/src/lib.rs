@@ -1,0 +1,33 @@
+//! Implementation detail of the `sgrad` crate: the `#[differentiable]` and
+//! `grad!` macros. Depend on `sgrad`, not on this crate.
+//!
+//! Pipeline (see ARCHITECTURE.md at the repository root): `args` →
+//! `lower` (syn → A-normal form IR) → `activity` → `reverse` (backward sweep)
+//! and `primal` (forward sweep) → `emit`, orchestrated by `expand`.
+
+mod activity;
+mod args;
+mod emit;
+mod errors;
+mod expand;
+mod ir;
+mod lower;
+mod names;
+mod primal;
+mod reverse;
+mod rules;
+mod symbol;
+
+use proc_macro::TokenStream;
+
+/// See the `sgrad` crate's documentation.
+#[proc_macro_attribute]
+pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::differentiable(attr.into(), item.into()).into()
+}
+
+/// See the `sgrad` crate's documentation.
+#[proc_macro]
+pub fn grad(input: TokenStream) -> TokenStream {
+    expand::grad(input.into()).into()
+}

@@ -1,0 +1,1509 @@
+//! Lowering: a function body (syn) → A-normal form (`ir.rs`).
+//!
+//! ```text
+//! let t = x * y;                      let __ad_t = x * y;
+//! let mut s = t.sin() + c;     →      let __ad_1 = __ad_t.sin();
+//! s *= 2.0;                           let __ad_s = __ad_1 + c;
+//! s                                   let __ad_s_1 = __ad_s * 2.0;   yield __ad_s_1
+//! ```
+//!
+//! * Each user variable maps to its current SSA version in a scoped
+//!   environment; assignment makes a new version, and an `if` merges the
+//!   versions its branches produce into outputs of the `if`.
+//! * `return` inside an `if` is handled by moving the statements that follow
+//!   the `if` into the branches that fall through, so every path ends in one
+//!   returned value.
+//! * Literals and constant paths stay inline (`Operand::Const`).
+//! * Code the macro does not differentiate (loops, closures, unknown calls,
+//!   other macros) becomes an `Opaque` binding with its variables renamed;
+//!   activity analysis later rejects it if a derivative would flow through it.
+//!   Errors are collected, never thrown, so one compile reports all of them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
+use syn::{Expr, Pat, Stmt as SynStmt};
+
+use crate::errors::Errors;
+use crate::ir::*;
+use crate::names::{self, Stems};
+use crate::rules;
+use crate::symbol::{SG, SG_FOR};
+
+/// What lowering needs to know about the function.
+pub struct Input<'a> {
+    /// Every parameter's pattern, in order.
+    pub params: Vec<&'a Pat>,
+    /// The differentiation variables (already checked to be identifier
+    /// parameters of float type), in the user's order.
+    pub wrt: Vec<(Ident, syn::Type)>,
+    pub body: Body<'a>,
+}
+
+pub enum Body<'a> {
+    Block(&'a syn::Block),
+    Expr(&'a Expr),
+}
+
+pub fn from_syn(input: Input, errors: &Errors) -> Function {
+    let mut cx = Lower {
+        errors,
+        vars: Vec::new(),
+        stems: Stems::default(),
+        sites: Vec::new(),
+        wrt_names: input.wrt.iter().map(|(i, _)| i.clone()).collect(),
+        param_names: Vec::new(),
+        scopes: vec![Vec::new()],
+    };
+    for pat in &input.params {
+        cx.bind_param(pat);
+    }
+    let wrt = input
+        .wrt
+        .iter()
+        .map(|(ident, _)| {
+            let var = cx.lookup_var(&ident.to_string()).unwrap_or_else(|| cx.new_param(ident));
+            Param {
+                ident: ident.clone(),
+                var,
+            }
+        })
+        .collect();
+
+    let items = match input.body {
+        Body::Block(b) => block_items(b, Role::Return),
+        Body::Expr(Expr::Block(b)) if b.label.is_none() => block_items(&b.block, Role::Return),
+        Body::Expr(e) => vec![Item::Expr(e, Role::Return)],
+    };
+    let mut stmts = Vec::new();
+    let result = match cx.lower_seq(&items, &mut stmts) {
+        Flow::Returned(v) => cx.scalar(v, body_span(&input.body)),
+        Flow::Fell(_) => {
+            cx.errors.push(syn::Error::new(
+                body_span(&input.body),
+                "a differentiated function must end in a value of type `f64` or `f32`",
+            ));
+            Operand::Const(quote!(0.0))
+        }
+    };
+    Function {
+        vars: cx.vars,
+        wrt,
+        sites: cx.sites,
+        body: Block {
+            stmts,
+            yields: vec![result],
+        },
+    }
+}
+
+fn body_span(body: &Body) -> Span {
+    match body {
+        Body::Block(b) => b.brace_token.span.join(),
+        Body::Expr(e) => e.span(),
+    }
+}
+
+/// A value during lowering: tuples are kept apart so their components can be
+/// differentiated separately.
+#[derive(Clone)]
+enum Value {
+    Unit,
+    Scalar(Operand),
+    Tuple(Vec<Value>),
+}
+
+impl Value {
+    fn operands(&self) -> Vec<Operand> {
+        match self {
+            Value::Unit => Vec::new(),
+            Value::Scalar(o) => vec![o.clone()],
+            Value::Tuple(vs) => vs.iter().flat_map(Value::operands).collect(),
+        }
+    }
+
+    fn same_shape(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Unit, Value::Unit) | (Value::Scalar(_), Value::Scalar(_)) => true,
+            (Value::Tuple(a), Value::Tuple(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.same_shape(b))
+            }
+            _ => false,
+        }
+    }
+
+    /// The same shape, with fresh operands taken from `ops`.
+    fn rebuild(&self, ops: &mut impl Iterator<Item = Operand>) -> Value {
+        match self {
+            Value::Unit => Value::Unit,
+            Value::Scalar(_) => Value::Scalar(ops.next().expect("one operand per component")),
+            Value::Tuple(vs) => Value::Tuple(vs.iter().map(|v| v.rebuild(ops)).collect()),
+        }
+    }
+}
+
+fn same_operand(a: &Operand, b: &Operand) -> bool {
+    match (a, b) {
+        (Operand::Var(a), Operand::Var(b)) => a == b,
+        (Operand::Const(a), Operand::Const(b)) => a.to_string() == b.to_string(),
+        _ => false,
+    }
+}
+
+fn same_value(a: &Option<Value>, b: &Option<Value>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a.same_shape(b) && {
+                let (a, b) = (a.operands(), b.operands());
+                a.iter().zip(&b).all(|(a, b)| same_operand(a, b))
+            }
+        }
+        _ => false,
+    }
+}
+
+#[derive(Clone)]
+struct Entry {
+    name: String,
+    /// `None` while declared without a value (`let x;`).
+    value: Option<Value>,
+    mutable: bool,
+}
+
+type Scopes = Vec<Vec<Entry>>;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    /// The function's result.
+    Return,
+    /// The value of the enclosing block.
+    Value,
+    /// Evaluated for its effects.
+    Discard,
+}
+
+#[derive(Clone, Copy)]
+enum Item<'a> {
+    Stmt(&'a SynStmt),
+    Expr(&'a Expr, Role),
+    Open,
+    Close,
+}
+
+enum Flow {
+    /// The sequence returned from the function with this value.
+    Returned(Value),
+    /// The sequence fell through with this block value.
+    Fell(Value),
+}
+
+fn block_items(block: &syn::Block, tail: Role) -> Vec<Item<'_>> {
+    let mut items = vec![Item::Open];
+    let n = block.stmts.len();
+    for (i, s) in block.stmts.iter().enumerate() {
+        match s {
+            SynStmt::Expr(e, None) if i + 1 == n => items.push(Item::Expr(e, tail)),
+            SynStmt::Expr(e, _) => items.push(Item::Expr(e, Role::Discard)),
+            _ => items.push(Item::Stmt(s)),
+        }
+    }
+    items.push(Item::Close);
+    items
+}
+
+struct Lower<'a> {
+    errors: &'a Errors,
+    vars: Vec<Var>,
+    stems: Stems,
+    sites: Vec<Site>,
+    wrt_names: Vec<Ident>,
+    param_names: Vec<String>,
+    scopes: Scopes,
+}
+
+impl Lower<'_> {
+    // ----- variables and the environment -----
+
+    fn new_param(&mut self, ident: &Ident) -> VarId {
+        let stem = self.stems.param(&ident.to_string());
+        self.vars.push(Var {
+            stem,
+            ident: ident.clone(),
+            ty: None,
+            user: Some(ident.to_string()),
+        });
+        VarId(self.vars.len() - 1)
+    }
+
+    fn new_var(&mut self, user: Option<&str>) -> VarId {
+        let stem = match user {
+            Some(name) => self.stems.fresh(name),
+            None => self.stems.temporary(),
+        };
+        self.vars.push(Var {
+            ident: names::generated(&stem),
+            stem,
+            ty: None,
+            user: user.map(str::to_owned),
+        });
+        VarId(self.vars.len() - 1)
+    }
+
+    fn rename_var(&mut self, v: VarId, user: &str) {
+        let stem = self.stems.fresh(user);
+        let var = &mut self.vars[v.0];
+        var.ident = names::generated(&stem);
+        var.stem = stem;
+        var.user = Some(user.to_owned());
+    }
+
+    fn bind_param(&mut self, pat: &Pat) {
+        match pat {
+            Pat::Ident(p) => {
+                self.param_names.push(p.ident.to_string());
+                let v = self.new_param(&p.ident);
+                self.declare(&p.ident.to_string(), Some(Value::Scalar(Operand::Var(v))), p.mutability.is_some());
+            }
+            Pat::Type(t) => self.bind_param(&t.pat),
+            Pat::Paren(p) => self.bind_param(&p.pat),
+            Pat::Tuple(t) => t.elems.iter().for_each(|p| self.bind_param(p)),
+            Pat::TupleStruct(t) => t.elems.iter().for_each(|p| self.bind_param(p)),
+            Pat::Struct(s) => s.fields.iter().for_each(|f| self.bind_param(&f.pat)),
+            Pat::Reference(r) => self.bind_param(&r.pat),
+            Pat::Slice(s) => s.elems.iter().for_each(|p| self.bind_param(p)),
+            _ => {}
+        }
+    }
+
+    fn declare(&mut self, name: &str, value: Option<Value>, mutable: bool) {
+        self.scopes.last_mut().expect("a scope is open").push(Entry {
+            name: name.to_owned(),
+            value,
+            mutable,
+        });
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Entry> {
+        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|e| e.name == name)
+    }
+
+    fn lookup_mut(&mut self, name: &str) -> Option<&mut Entry> {
+        self.scopes
+            .iter_mut()
+            .rev()
+            .flat_map(|s| s.iter_mut().rev())
+            .find(|e| e.name == name)
+    }
+
+    fn lookup_var(&self, name: &str) -> Option<VarId> {
+        match self.lookup(name)?.value.as_ref()? {
+            Value::Scalar(Operand::Var(v)) => Some(*v),
+            _ => None,
+        }
+    }
+
+    fn push_let(&mut self, out: &mut Vec<Stmt>, prim: Prim, span: Span) -> Value {
+        let v = self.new_var(None);
+        out.push(Stmt::Let {
+            outs: vec![v],
+            prim,
+            span,
+        });
+        Value::Scalar(Operand::Var(v))
+    }
+
+    fn scalar(&mut self, v: Value, span: Span) -> Operand {
+        match v {
+            Value::Scalar(o) => o,
+            _ => {
+                self.errors.push(syn::Error::new(span, "expected a number here, not a tuple or `()`"));
+                Operand::Const(quote!(0.0))
+            }
+        }
+    }
+
+    // ----- statement sequences -----
+
+    fn lower_seq(&mut self, items: &[Item<'_>], out: &mut Vec<Stmt>) -> Flow {
+        let mut value = Value::Unit;
+        for (i, item) in items.iter().enumerate() {
+            match *item {
+                Item::Open => self.scopes.push(Vec::new()),
+                Item::Close => {
+                    self.scopes.pop();
+                }
+                Item::Stmt(s) => self.lower_stmt(s, out),
+                Item::Expr(e, role) => match e {
+                    Expr::Return(r) => {
+                        let v = match &r.expr {
+                            Some(e) => self.lower_expr(e, out),
+                            None => {
+                                self.errors.push_spanned(r, "`return` needs a value of type `f64` or `f32`");
+                                Value::Scalar(Operand::Const(quote!(0.0)))
+                            }
+                        };
+                        return Flow::Returned(v);
+                    }
+                    Expr::If(ifx) if contains_return(e) => {
+                        return self.lower_returning_if(ifx, role, &items[i + 1..], out);
+                    }
+                    Expr::Block(b) if b.label.is_none() && contains_return(e) => {
+                        let mut rest = block_items(&b.block, role);
+                        rest.extend_from_slice(&items[i + 1..]);
+                        return self.lower_seq(&rest, out);
+                    }
+                    _ => {
+                        let v = self.lower_expr(e, out);
+                        match role {
+                            Role::Return => return Flow::Returned(v),
+                            Role::Value => value = v,
+                            Role::Discard => {}
+                        }
+                    }
+                },
+            }
+        }
+        Flow::Fell(value)
+    }
+
+    /// `if c { ..; return a; } rest` → `if c { ..; return a; } else { rest }`:
+    /// the statements after the `if` move into every branch, so each branch
+    /// ends in the function's value and the `if` yields it.
+    fn lower_returning_if(
+        &mut self,
+        ifx: &syn::ExprIf,
+        role: Role,
+        rest: &[Item<'_>],
+        out: &mut Vec<Stmt>,
+    ) -> Flow {
+        if let Expr::Let(l) = &*ifx.cond {
+            self.errors.push_spanned(
+                l,
+                "`return` inside `if let` is not supported in differentiated code; use `if`/`else` with a condition",
+            );
+            return Flow::Returned(Value::Scalar(Operand::Const(quote!(0.0))));
+        }
+        if role == Role::Value {
+            self.errors.push_spanned(ifx, "`return` inside an expression is not supported; write the `if` as a statement");
+        }
+        let cond = self.lower_operand(&ifx.cond, out);
+        let snapshot = self.scopes.clone();
+
+        let mut then_items = block_items(&ifx.then_branch, role);
+        then_items.extend_from_slice(rest);
+        let mut then_stmts = Vec::new();
+        let then_flow = self.lower_seq(&then_items, &mut then_stmts);
+        self.scopes = snapshot.clone();
+
+        let mut else_items = Vec::new();
+        if let Some((_, e)) = &ifx.else_branch {
+            else_items.push(Item::Expr(e, role));
+        }
+        else_items.extend_from_slice(rest);
+        let mut else_stmts = Vec::new();
+        let else_flow = self.lower_seq(&else_items, &mut else_stmts);
+        self.scopes = snapshot;
+
+        let result = |flow: Flow, cx: &mut Self| match flow {
+            Flow::Returned(v) => cx.scalar(v, ifx.span()),
+            Flow::Fell(_) => {
+                cx.errors.push_spanned(ifx, "every path through a differentiated function must end in a value");
+                Operand::Const(quote!(0.0))
+            }
+        };
+        let then_value = result(then_flow, self);
+        let else_value = result(else_flow, self);
+        let ret = self.new_var(None);
+        let record = self.new_var(Some("br"));
+        out.push(Stmt::If(If {
+            cond,
+            then_branch: Block {
+                stmts: then_stmts,
+                yields: vec![then_value],
+            },
+            else_branch: Block {
+                stmts: else_stmts,
+                yields: vec![else_value],
+            },
+            outs: vec![ret],
+            record,
+        }));
+        Flow::Returned(Value::Scalar(Operand::Var(ret)))
+    }
+
+    fn lower_stmt(&mut self, s: &SynStmt, out: &mut Vec<Stmt>) {
+        match s {
+            SynStmt::Local(local) => self.lower_let(local, out),
+            SynStmt::Item(item) => out.push(Stmt::Let {
+                outs: Vec::new(),
+                prim: Prim::Opaque(Opaque {
+                    code: item.to_token_stream(),
+                    prelude: TokenStream::new(),
+                    epilogue: TokenStream::new(),
+                    reads: Vec::new(),
+                    writes: Vec::new(),
+                    construct: Construct::Other("item"),
+                    origin: TokenStream::new(),
+                    is_item: true,
+                }),
+                span: item.span(),
+            }),
+            SynStmt::Macro(m) => {
+                let name = macro_name(&m.mac.path);
+                self.opaque(s, Construct::Macro(name), out);
+            }
+            SynStmt::Expr(e, _) => {
+                self.lower_expr(e, out);
+            }
+        }
+    }
+
+    fn lower_let(&mut self, local: &syn::Local, out: &mut Vec<Stmt>) {
+        let (pat, ty) = match &local.pat {
+            Pat::Type(t) => (&*t.pat, Some(&*t.ty)),
+            p => (p, None),
+        };
+        match &local.init {
+            None => self.declare_uninit(pat),
+            Some(init) => {
+                if let Some((_, diverge)) = &init.diverge {
+                    self.errors.push_spanned(
+                        diverge,
+                        "`let .. else` is not supported in differentiated code; use `if`/`else`",
+                    );
+                }
+                let first_new = self.vars.len();
+                let value = self.lower_expr(&init.expr, out);
+                self.bind_pattern(pat, ty, value, first_new, out);
+            }
+        }
+    }
+
+    fn declare_uninit(&mut self, pat: &Pat) {
+        match pat {
+            Pat::Ident(p) => self.declare(&p.ident.to_string(), None, p.mutability.is_some()),
+            Pat::Tuple(t) => t.elems.iter().for_each(|p| self.declare_uninit(p)),
+            Pat::Type(t) => self.declare_uninit(&t.pat),
+            Pat::Paren(p) => self.declare_uninit(&p.pat),
+            Pat::Wild(_) => {}
+            p => self.unsupported_pattern(p),
+        }
+    }
+
+    fn unsupported_pattern(&self, p: &Pat) {
+        self.errors.push_spanned(
+            p,
+            "this pattern is not supported in differentiated code; bind a name or a tuple of names, as in `let (a, b) = ..`",
+        );
+    }
+
+    /// Binds `pat` to `value`. Variables created since `first_new` are this
+    /// initializer's own temporaries and take the user's name instead of a copy.
+    fn bind_pattern(&mut self, pat: &Pat, ty: Option<&syn::Type>, value: Value, first_new: usize, out: &mut Vec<Stmt>) {
+        match pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                let name = p.ident.to_string();
+                let bound = self.bind_value(&name, ty, value, first_new, out, p.ident.span());
+                self.declare(&name, Some(bound), p.mutability.is_some());
+            }
+            Pat::Wild(_) => {}
+            Pat::Paren(p) => self.bind_pattern(&p.pat, ty, value, first_new, out),
+            Pat::Type(t) => self.bind_pattern(&t.pat, Some(&t.ty), value, first_new, out),
+            Pat::Tuple(t) => {
+                let types: Option<Vec<&syn::Type>> = match ty {
+                    Some(syn::Type::Tuple(tt)) => Some(tt.elems.iter().collect()),
+                    _ => None,
+                };
+                let parts = match value {
+                    Value::Tuple(parts) if parts.len() == t.elems.len() => parts,
+                    Value::Scalar(Operand::Var(v)) => {
+                        // A tuple computed by code the macro does not see into:
+                        // project its fields (no derivative flows through them).
+                        (0..t.elems.len())
+                            .map(|i| {
+                                let index = syn::Index::from(i);
+                                let ident = self.vars[v.0].ident.clone();
+                                let prim = Prim::Opaque(Opaque {
+                                    code: quote!(#ident.#index),
+                                    prelude: TokenStream::new(),
+                                    epilogue: TokenStream::new(),
+                                    reads: vec![v],
+                                    writes: Vec::new(),
+                                    construct: Construct::Other("a tuple computed by code the macro does not differentiate"),
+                                    origin: t.to_token_stream(),
+                                    is_item: false,
+                                });
+                                self.push_let(out, prim, t.span())
+                            })
+                            .collect()
+                    }
+                    _ => {
+                        self.errors.push_spanned(t, "the value does not have this tuple's shape");
+                        return;
+                    }
+                };
+                for (i, (p, v)) in t.elems.iter().zip(parts).enumerate() {
+                    let ty = types.as_ref().and_then(|ts| ts.get(i).copied());
+                    self.bind_pattern(p, ty, v, first_new, out);
+                }
+            }
+            p => self.unsupported_pattern(p),
+        }
+    }
+
+    fn bind_value(
+        &mut self,
+        name: &str,
+        ty: Option<&syn::Type>,
+        value: Value,
+        first_new: usize,
+        out: &mut Vec<Stmt>,
+        span: Span,
+    ) -> Value {
+        match value {
+            Value::Scalar(Operand::Var(v)) if v.0 >= first_new && self.vars[v.0].ty.is_none() => {
+                self.rename_var(v, name);
+                self.vars[v.0].ty = ty.cloned();
+                Value::Scalar(Operand::Var(v))
+            }
+            Value::Scalar(Operand::Var(v)) if ty.is_none() => Value::Scalar(Operand::Var(v)),
+            Value::Scalar(o) => {
+                let v = self.new_var(Some(name));
+                self.vars[v.0].ty = ty.cloned();
+                out.push(Stmt::Let {
+                    outs: vec![v],
+                    prim: Prim::Copy(o),
+                    span,
+                });
+                Value::Scalar(Operand::Var(v))
+            }
+            Value::Tuple(parts) => {
+                let types: Option<Vec<&syn::Type>> = match ty {
+                    Some(syn::Type::Tuple(tt)) => Some(tt.elems.iter().collect()),
+                    _ => None,
+                };
+                Value::Tuple(
+                    parts
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, p)| {
+                            let ty = types.as_ref().and_then(|ts| ts.get(i).copied());
+                            self.bind_value(&format!("{name}_{i}"), ty, p, first_new, out, span)
+                        })
+                        .collect(),
+                )
+            }
+            Value::Unit => Value::Unit,
+        }
+    }
+
+    // ----- expressions -----
+
+    fn lower_operand(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        let v = self.lower_expr(e, out);
+        self.scalar(v, e.span())
+    }
+
+    fn lower_expr(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Value {
+        match e {
+            Expr::Lit(l) => Value::Scalar(Operand::Const(l.to_token_stream())),
+            Expr::Paren(p) => self.lower_expr(&p.expr, out),
+            Expr::Group(g) => self.lower_expr(&g.expr, out),
+            Expr::Path(p) => {
+                if p.qself.is_none() {
+                    if let Some(ident) = p.path.get_ident() {
+                        if let Some(entry) = self.lookup(&ident.to_string()) {
+                            return match &entry.value {
+                                Some(v) => v.clone(),
+                                None => Value::Scalar(Operand::Const(quote!(#ident))),
+                            };
+                        }
+                    }
+                }
+                Value::Scalar(Operand::Const(p.to_token_stream()))
+            }
+            Expr::Tuple(t) => Value::Tuple(t.elems.iter().map(|e| self.lower_expr(e, out)).collect()),
+            Expr::Binary(b) => self.lower_binary(e, b, out),
+            Expr::Unary(u) => match u.op {
+                syn::UnOp::Neg(_) | syn::UnOp::Not(_) => {
+                    let a = self.lower_operand(&u.expr, out);
+                    let rule = match u.op {
+                        syn::UnOp::Neg(_) => rules::find("neg", 1),
+                        _ => rules::find("not", 1),
+                    };
+                    self.apply(rule, Form::Unary(u.op), vec![a], e.span(), out)
+                }
+                _ => self.opaque(e, Construct::Other("a dereference"), out),
+            },
+            Expr::Cast(c) => {
+                let a = self.lower_operand(&c.expr, out);
+                let rule = if crate::symbol::is_float_type(&c.ty) {
+                    rules::find("cast", 1)
+                } else {
+                    rules::find("cast_to_int", 1)
+                };
+                self.apply(rule, Form::Cast((*c.ty).clone()), vec![a], e.span(), out)
+            }
+            Expr::MethodCall(m) => {
+                let name = m.method.to_string();
+                match rules::method(&name, m.args.len() + 1) {
+                    Some(rule) if m.turbofish.is_none() => {
+                        let mut args = vec![self.lower_operand(&m.receiver, out)];
+                        for a in &m.args {
+                            args.push(self.lower_operand(a, out));
+                        }
+                        self.apply(Some(rule), Form::Method(m.method.clone()), args, e.span(), out)
+                    }
+                    _ => self.opaque(e, Construct::Method(name), out),
+                }
+            }
+            Expr::Call(c) => self.lower_call(e, c, out),
+            Expr::Macro(m) if is_sg_for(&m.mac.path) => self.lower_sg_for(&m.mac, out),
+            Expr::Macro(m) => self.opaque(e, Construct::Macro(macro_name(&m.mac.path)), out),
+            Expr::Field(f) => {
+                let base = self.lower_expr(&f.base, out);
+                match (base, &f.member) {
+                    (Value::Tuple(parts), syn::Member::Unnamed(i)) if (i.index as usize) < parts.len() => {
+                        parts[i.index as usize].clone()
+                    }
+                    (Value::Scalar(Operand::Const(c)), member) => Value::Scalar(Operand::Const(quote!(#c.#member))),
+                    (Value::Scalar(Operand::Var(v)), member) => {
+                        let ident = self.vars[v.0].ident.clone();
+                        let prim = Prim::Opaque(Opaque {
+                            code: quote!(#ident.#member),
+                            prelude: TokenStream::new(),
+                            epilogue: TokenStream::new(),
+                            reads: vec![v],
+                            writes: Vec::new(),
+                            construct: Construct::Other("a field access"),
+                            origin: e.to_token_stream(),
+                            is_item: false,
+                        });
+                        self.push_let(out, prim, e.span())
+                    }
+                    _ => {
+                        self.errors.push_spanned(f, "no such field");
+                        Value::Unit
+                    }
+                }
+            }
+            Expr::Block(b) if b.label.is_none() => self.lower_block_value(&b.block, out),
+            Expr::If(ifx) => self.lower_if(e, ifx, out),
+            Expr::Assign(a) => self.lower_assign(e, a, out),
+            Expr::Return(r) => {
+                self.errors.push_spanned(
+                    r,
+                    "`return` inside an expression is not supported; use it as a statement or in an `if` statement",
+                );
+                Value::Unit
+            }
+            Expr::ForLoop(_) => self.opaque(e, Construct::Loop("for"), out),
+            Expr::While(_) => self.opaque(e, Construct::Loop("while"), out),
+            Expr::Loop(_) => self.opaque(e, Construct::Loop("loop"), out),
+            Expr::Closure(_) => self.opaque(e, Construct::Closure, out),
+            Expr::Unsafe(_) => self.opaque(e, Construct::Unsafe, out),
+            Expr::Match(_) => self.opaque(e, Construct::Match, out),
+            Expr::Index(_) => self.opaque(e, Construct::Index, out),
+            Expr::Reference(_) => self.opaque(e, Construct::Reference, out),
+            _ => self.opaque(e, Construct::Other("this expression"), out),
+        }
+    }
+
+    fn lower_binary(&mut self, e: &Expr, b: &syn::ExprBinary, out: &mut Vec<Stmt>) -> Value {
+        use syn::BinOp::*;
+        match b.op {
+            And(_) | Or(_) => self.lower_short_circuit(b, out),
+            AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_) => {
+                let target = match &*b.left {
+                    Expr::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
+                    _ => None,
+                };
+                let name = target.as_ref().map(|i| i.to_string());
+                let old = name.as_deref().and_then(|n| self.lookup_var(n));
+                match (name, old) {
+                    (Some(name), Some(old)) => {
+                        let rhs = self.lower_operand(&b.right, out);
+                        let span = b.op.span();
+                        let op = match b.op {
+                            AddAssign(_) => Add(syn::Token![+](span)),
+                            SubAssign(_) => Sub(syn::Token![-](span)),
+                            MulAssign(_) => Mul(syn::Token![*](span)),
+                            DivAssign(_) => Div(syn::Token![/](span)),
+                            _ => Rem(syn::Token![%](span)),
+                        };
+                        let new = self.new_var(Some(&name));
+                        out.push(Stmt::Let {
+                            outs: vec![new],
+                            prim: Prim::Apply {
+                                rule: rules::binary(&op),
+                                form: Form::Binary(op),
+                                args: vec![Operand::Var(old), rhs],
+                            },
+                            span: e.span(),
+                        });
+                        if let Some(entry) = self.lookup_mut(&name) {
+                            entry.value = Some(Value::Scalar(Operand::Var(new)));
+                        }
+                        Value::Unit
+                    }
+                    _ => self.opaque(e, Construct::Other("this assignment"), out),
+                }
+            }
+            _ => {
+                let l = self.lower_operand(&b.left, out);
+                let r = self.lower_operand(&b.right, out);
+                let rule = rules::binary(&b.op);
+                if rule.is_none() {
+                    let op = b.op.to_token_stream().to_string();
+                    return self.apply_unknown(Form::Binary(b.op), vec![l, r], Construct::Operator(op), e, out);
+                }
+                self.apply(rule, Form::Binary(b.op), vec![l, r], e.span(), out)
+            }
+        }
+    }
+
+    /// An operator the table does not know (`&`, `<<`, ..): fine on integers,
+    /// an error if a derivative would flow through it.
+    fn apply_unknown(&mut self, form: Form, args: Vec<Operand>, construct: Construct, e: &Expr, out: &mut Vec<Stmt>) -> Value {
+        if args.iter().all(|a| a.var().is_none()) {
+            return self.apply(None, form, args, e.span(), out);
+        }
+        let reads = args.iter().filter_map(Operand::var).collect();
+        let code = crate::primal::apply_tokens(&self.vars, &form, &args);
+        self.push_let(
+            out,
+            Prim::Opaque(Opaque {
+                code,
+                prelude: TokenStream::new(),
+                epilogue: TokenStream::new(),
+                reads,
+                writes: Vec::new(),
+                construct,
+                origin: e.to_token_stream(),
+                is_item: false,
+            }),
+            e.span(),
+        )
+    }
+
+    /// `a && b` is `if a { b } else { false }`; `a || b` is `if a { true } else { b }`.
+    fn lower_short_circuit(&mut self, b: &syn::ExprBinary, out: &mut Vec<Stmt>) -> Value {
+        let cond = self.lower_operand(&b.left, out);
+        let snapshot = self.scopes.clone();
+        let mut rhs_stmts = Vec::new();
+        let rhs = self.lower_operand(&b.right, &mut rhs_stmts);
+        self.scopes = snapshot;
+        let is_and = matches!(b.op, syn::BinOp::And(_));
+        let fixed = Block {
+            stmts: Vec::new(),
+            yields: vec![Operand::Const(if is_and { quote!(false) } else { quote!(true) })],
+        };
+        let rhs = Block {
+            stmts: rhs_stmts,
+            yields: vec![rhs],
+        };
+        let (then_branch, else_branch) = if is_and { (rhs, fixed) } else { (fixed, rhs) };
+        let v = self.new_var(None);
+        let record = self.new_var(Some("br"));
+        out.push(Stmt::If(If {
+            cond,
+            then_branch,
+            else_branch,
+            outs: vec![v],
+            record,
+        }));
+        Value::Scalar(Operand::Var(v))
+    }
+
+    fn apply(&mut self, rule: Option<&'static rules::Rule>, form: Form, args: Vec<Operand>, span: Span, out: &mut Vec<Stmt>) -> Value {
+        let foldable = matches!(form, Form::Binary(_) | Form::Unary(_) | Form::Cast(_));
+        if foldable && args.iter().all(|a| a.var().is_none()) {
+            // Constant arithmetic stays inline, as the user wrote it.
+            let code = crate::primal::apply_tokens(&self.vars, &form, &args);
+            return Value::Scalar(Operand::Const(quote!((#code))));
+        }
+        self.push_let(out, Prim::Apply { rule, form, args }, span)
+    }
+
+    fn lower_call(&mut self, e: &Expr, c: &syn::ExprCall, out: &mut Vec<Stmt>) -> Value {
+        let path = match &*c.func {
+            Expr::Path(p) if p.qself.is_none() => Some(&p.path),
+            _ => None,
+        };
+        if let Some(path) = path {
+            if is_sg(path) && c.args.len() == 1 {
+                let arg = self.lower_operand(&c.args[0], out);
+                if arg.var().is_none() {
+                    return Value::Scalar(arg);
+                }
+                self.sites.push(Site { blocked: None });
+                let prim = Prim::Stop {
+                    site: self.sites.len() - 1,
+                    arg,
+                    callee: path.clone(),
+                    is_macro: false,
+                };
+                return self.push_let(out, prim, e.span());
+            }
+            // `f64::sin(x)`, `f32::max(a, b)`: the float methods by path.
+            let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+            if segments.len() >= 2 && crate::symbol::FLOATS.contains(&segments[segments.len() - 2].as_str()) {
+                let last = path.segments.last().expect("two segments");
+                if let Some(rule) = rules::method(&segments[segments.len() - 1], c.args.len()) {
+                    if last.arguments.is_none() {
+                        let args = c.args.iter().map(|a| self.lower_operand(a, out)).collect();
+                        return self.apply(Some(rule), Form::Path(path.clone()), args, e.span(), out);
+                    }
+                }
+            }
+        }
+        let name = match path {
+            Some(p) => p.to_token_stream().to_string().replace(' ', ""),
+            None => "this function".to_owned(),
+        };
+        self.opaque(e, Construct::Function(name), out)
+    }
+
+    fn lower_sg_for(&mut self, mac: &syn::Macro, out: &mut Vec<Stmt>) -> Value {
+        let parsed = match mac.parse_body_with(parse_sg_for) {
+            Ok(p) => p,
+            Err(err) => {
+                self.errors.push(err);
+                return Value::Scalar(Operand::Const(quote!(0.0)));
+            }
+        };
+        let blocked = check_sg_for_names(&parsed.names, &self.wrt_names, &self.param_names, self.errors);
+        let arg = self.lower_operand(&parsed.expr, out);
+        if arg.var().is_none() {
+            return Value::Scalar(arg);
+        }
+        self.sites.push(Site { blocked: Some(blocked) });
+        let prim = Prim::Stop {
+            site: self.sites.len() - 1,
+            arg,
+            callee: mac.path.clone(),
+            is_macro: true,
+        };
+        self.push_let(out, prim, mac.span())
+    }
+
+    fn lower_block_value(&mut self, block: &syn::Block, out: &mut Vec<Stmt>) -> Value {
+        let items = block_items(block, Role::Value);
+        match self.lower_seq(&items, out) {
+            Flow::Fell(v) => v,
+            Flow::Returned(v) => v,
+        }
+    }
+
+    /// An `if` without `return` inside: both branches run to their end, and
+    /// the variables either assigns become outputs of the `if`.
+    fn lower_if(&mut self, e: &Expr, ifx: &syn::ExprIf, out: &mut Vec<Stmt>) -> Value {
+        if contains_return(e) {
+            self.errors.push_spanned(e, "`return` inside an expression is not supported; write the `if` as a statement");
+            return Value::Unit;
+        }
+        if matches!(&*ifx.cond, Expr::Let(_)) {
+            return self.opaque(e, Construct::IfLet, out);
+        }
+        let cond = self.lower_operand(&ifx.cond, out);
+        let snapshot = self.scopes.clone();
+
+        let mut then_stmts = Vec::new();
+        let then_value = self.lower_block_value(&ifx.then_branch, &mut then_stmts);
+        let then_env = std::mem::replace(&mut self.scopes, snapshot.clone());
+
+        let mut else_stmts = Vec::new();
+        let else_value = match &ifx.else_branch {
+            Some((_, e)) => self.lower_expr(e, &mut else_stmts),
+            None => Value::Unit,
+        };
+        let else_env = std::mem::replace(&mut self.scopes, snapshot.clone());
+
+        let value_shape = if then_value.same_shape(&else_value) {
+            then_value.clone()
+        } else {
+            self.errors.push_spanned(e, "the branches of this `if` have different shapes");
+            Value::Unit
+        };
+        let mut then_yields = if value_shape.same_shape(&then_value) { then_value.operands() } else { Vec::new() };
+        let mut else_yields = if value_shape.same_shape(&else_value) { else_value.operands() } else { Vec::new() };
+        if then_yields.len() != else_yields.len() {
+            then_yields.clear();
+            else_yields.clear();
+        }
+        let mut outs: Vec<VarId> = then_yields.iter().map(|_| self.new_var(None)).collect();
+
+        // Variables assigned in either branch.
+        let mut merged = Vec::new();
+        for (si, scope) in snapshot.iter().enumerate() {
+            for (ei, entry) in scope.iter().enumerate() {
+                let t = &then_env[si][ei].value;
+                let f = &else_env[si][ei].value;
+                if same_value(t, &entry.value) && same_value(f, &entry.value) {
+                    continue;
+                }
+                match (t, f) {
+                    (Some(t), Some(f)) if t.same_shape(f) => {
+                        let ops: Vec<VarId> = t.operands().iter().map(|_| self.new_var(Some(&entry.name))).collect();
+                        then_yields.extend(t.operands());
+                        else_yields.extend(f.operands());
+                        outs.extend(&ops);
+                        let merged_value = t.rebuild(&mut ops.into_iter().map(Operand::Var));
+                        merged.push((si, ei, Some(merged_value)));
+                    }
+                    _ => merged.push((si, ei, None)),
+                }
+            }
+        }
+        for (si, ei, value) in merged {
+            self.scopes[si][ei].value = value;
+        }
+
+        let record = self.new_var(Some("br"));
+        let n_value = value_shape.operands().len().min(outs.len());
+        let value_outs: Vec<Operand> = outs[..n_value].iter().map(|v| Operand::Var(*v)).collect();
+        out.push(Stmt::If(If {
+            cond,
+            then_branch: Block {
+                stmts: then_stmts,
+                yields: then_yields,
+            },
+            else_branch: Block {
+                stmts: else_stmts,
+                yields: else_yields,
+            },
+            outs,
+            record,
+        }));
+        if n_value == value_shape.operands().len() {
+            value_shape.rebuild(&mut value_outs.into_iter())
+        } else {
+            Value::Unit
+        }
+    }
+
+    fn lower_assign(&mut self, e: &Expr, a: &syn::ExprAssign, out: &mut Vec<Stmt>) -> Value {
+        let target = match &*a.left {
+            Expr::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
+            _ => None,
+        };
+        if let Some(ident) = target {
+            let name = ident.to_string();
+            if self.lookup(&name).is_some() {
+                let first_new = self.vars.len();
+                let value = self.lower_expr(&a.right, out);
+                let ty = None;
+                let bound = self.bind_value(&name, ty, value, first_new, out, ident.span());
+                if let Some(entry) = self.lookup_mut(&name) {
+                    entry.value = Some(bound);
+                }
+                return Value::Unit;
+            }
+        }
+        self.opaque(e, Construct::Other("this assignment"), out)
+    }
+
+    // ----- opaque code -----
+
+    /// Code passed through as written, with the user's variables renamed to
+    /// their current versions. Mutable variables it may write get a new
+    /// version, declared `mut` before it.
+    fn opaque<T: ToTokens + OpaqueNode>(&mut self, node: &T, construct: Construct, out: &mut Vec<Stmt>) -> Value {
+        if let Some(ret) = find_return(node) {
+            self.errors.push_spanned(
+                ret,
+                format!("`return` inside {} is not supported in differentiated code", construct.describe()),
+            );
+        }
+        let mut uses = Uses::default();
+        node.visit(&mut uses);
+
+        let mut reads = Vec::new();
+        let mut writes = Vec::new();
+        let mut rename = BTreeMap::new();
+        let mut prelude = TokenStream::new();
+        let mut epilogue = TokenStream::new();
+        let names: BTreeSet<&String> = uses.paths.iter().chain(&uses.in_macros).chain(&uses.in_strings).collect();
+        for name in names {
+            let Some(entry) = self.lookup(name).cloned() else { continue };
+            let Some(value) = entry.value else { continue };
+            let ops = value.operands();
+            reads.extend(ops.iter().filter_map(Operand::var));
+            let user = Ident::new(name, Span::call_site());
+            let writes_it = uses.assigned.contains(name) || (entry.mutable && uses.maybe_assigned.contains(name));
+            let needs_prelude = uses.bound.contains(name) || uses.in_strings.contains(name) || !matches!(value, Value::Scalar(_));
+            if writes_it {
+                let Value::Scalar(Operand::Var(old)) = value else {
+                    self.errors.push_spanned(
+                        node,
+                        format!("`{name}` is changed here in a way the macro cannot follow; assign it with `=` or `+=` instead"),
+                    );
+                    continue;
+                };
+                let new = self.new_var(Some(name));
+                writes.push((old, new));
+                let new_ident = self.vars[new.0].ident.clone();
+                if needs_prelude {
+                    prelude.extend(quote!(let mut #user = #new_ident;));
+                    epilogue.extend(quote!(#new_ident = #user;));
+                } else {
+                    rename.insert(name.clone(), new_ident);
+                }
+                if let Some(e) = self.lookup_mut(name) {
+                    e.value = Some(Value::Scalar(Operand::Var(new)));
+                }
+            } else if needs_prelude {
+                let tokens = crate::primal::value_tokens(&self.vars, &ops, matches!(value, Value::Scalar(_)));
+                prelude.extend(quote!(let #user = #tokens;));
+            } else if let Value::Scalar(Operand::Var(v)) = value {
+                rename.insert(name.clone(), self.vars[v.0].ident.clone());
+            }
+        }
+        let code = node.renamed(Rename {
+            rename: &rename,
+            bound: &uses.bound,
+            sg_for: SgForCheck {
+                wrt_names: &self.wrt_names,
+                param_names: &self.param_names,
+                errors: self.errors,
+            },
+        });
+        let is_item = false;
+        self.push_let(
+            out,
+            Prim::Opaque(Opaque {
+                code,
+                prelude,
+                epilogue,
+                reads,
+                writes,
+                construct,
+                origin: node.to_token_stream(),
+                is_item,
+            }),
+            node.to_token_stream().into_iter().next().map_or_else(Span::call_site, |t| t.span()),
+        )
+    }
+}
+
+/// The `wrt` indices `sg_for!` names; an error at each name that is not a
+/// differentiation variable (SEMANTICS rule 5) or is listed twice.
+fn check_sg_for_names(names: &[Ident], wrt_names: &[Ident], param_names: &[String], errors: &Errors) -> Vec<usize> {
+    let mut blocked = Vec::new();
+    for name in names {
+        match wrt_names.iter().position(|w| w == name) {
+            Some(i) if blocked.contains(&i) => errors.push_spanned(name, format!("`{name}` is listed twice")),
+            Some(i) => blocked.push(i),
+            None => {
+                let allowed = wrt_names.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ");
+                let what = if param_names.iter().any(|p| name == p) {
+                    format!("`{name}` is a constant parameter, not a differentiation variable")
+                } else {
+                    format!("`{name}` is not a differentiation variable")
+                };
+                let can = if wrt_names.len() == 1 { allowed } else { format!("one of {allowed}") };
+                errors.push_spanned(name, format!("{what}; `sg_for!` can name {can}"));
+            }
+        }
+    }
+    blocked
+}
+
+fn macro_name(path: &syn::Path) -> String {
+    path.segments.last().map_or_else(String::new, |s| s.ident.to_string())
+}
+
+fn is_sg(path: &syn::Path) -> bool {
+    path.segments.last().is_some_and(|s| s.ident == SG && s.arguments.is_none())
+        && (path.segments.len() == 1 || path.segments.len() == 2 && path.segments[0].ident == crate::symbol::CRATE)
+}
+
+fn is_sg_for(path: &syn::Path) -> bool {
+    path.segments.last().is_some_and(|s| s.ident == SG_FOR)
+}
+
+pub struct SgFor {
+    pub names: Vec<Ident>,
+    pub expr: Expr,
+}
+
+/// `v, e` or `[v, w], e`.
+pub fn parse_sg_for(input: syn::parse::ParseStream) -> syn::Result<SgFor> {
+    let mut names = Vec::new();
+    if input.peek(syn::token::Bracket) {
+        let content;
+        let bracket = syn::bracketed!(content in input);
+        let list = content.parse_terminated(
+            |p: syn::parse::ParseStream| {
+                p.parse::<Ident>().map_err(|e| {
+                    syn::Error::new(e.span(), "expected the name of a differentiation variable")
+                })
+            },
+            syn::Token![,],
+        )?;
+        if list.is_empty() {
+            return Err(syn::Error::new(
+                bracket.span.join(),
+                "the list of variables is empty; name at least one, as in `sg_for!([phi, psi], e)`",
+            ));
+        }
+        names.extend(list);
+    } else if input.peek(syn::Ident) && (input.peek2(syn::Token![,])) {
+        names.push(input.parse()?);
+    } else {
+        return Err(input.error(
+            "expected a differentiation variable or a list of them, then the expression: `sg_for!(phi, e)` or `sg_for!([phi, psi], e)`",
+        ));
+    }
+    if input.is_empty() {
+        return Err(input.error("expected `,` and then the expression whose gradient stops, as in `sg_for!(phi, e)`"));
+    }
+    input.parse::<syn::Token![,]>()?;
+    if input.is_empty() {
+        return Err(input.error("expected the expression whose gradient stops, as in `sg_for!(phi, e)`"));
+    }
+    let expr: Expr = input.parse()?;
+    input.parse::<Option<syn::Token![,]>>()?;
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens: `sg_for!` takes the variables and one expression"));
+    }
+    Ok(SgFor { names, expr })
+}
+
+impl Construct {
+    pub fn describe(&self) -> String {
+        match self {
+            Construct::Loop(kw) => format!("a `{kw}` loop"),
+            Construct::Closure => "a closure".into(),
+            Construct::Unsafe => "an `unsafe` block".into(),
+            Construct::Macro(m) => format!("the macro `{m}!`"),
+            Construct::Match => "a `match`".into(),
+            Construct::IfLet => "an `if let`".into(),
+            Construct::Function(f) => format!("a call to `{f}`"),
+            Construct::Method(m) => format!("a call to the method `{m}`"),
+            Construct::Operator(o) => format!("the operator `{o}`"),
+            Construct::Index => "indexing".into(),
+            Construct::Reference => "a reference".into(),
+            Construct::Other(w) => (*w).into(),
+        }
+    }
+}
+
+// ----- syntax queries -----
+
+/// Whether `e` contains a `return` of the function (not inside closures or items).
+fn contains_return(e: &Expr) -> bool {
+    find_return(e).is_some()
+}
+
+fn find_return<T: OpaqueNode>(node: &T) -> Option<syn::ExprReturn> {
+    struct Find(Option<syn::ExprReturn>);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+            self.0.get_or_insert_with(|| r.clone());
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut f = Find(None);
+    node.visit(&mut f);
+    f.0
+}
+
+/// A syntax node that can be passed through opaquely.
+trait OpaqueNode {
+    fn visit<'ast>(&'ast self, v: &mut impl Visit<'ast>);
+    fn renamed(&self, rename: Rename<'_>) -> TokenStream;
+}
+
+impl OpaqueNode for Expr {
+    fn visit<'ast>(&'ast self, v: &mut impl Visit<'ast>) {
+        v.visit_expr(self);
+    }
+    fn renamed(&self, mut rename: Rename<'_>) -> TokenStream {
+        let mut e = self.clone();
+        rename.visit_expr_mut(&mut e);
+        e.into_token_stream()
+    }
+}
+
+impl OpaqueNode for SynStmt {
+    fn visit<'ast>(&'ast self, v: &mut impl Visit<'ast>) {
+        v.visit_stmt(self);
+    }
+    fn renamed(&self, mut rename: Rename<'_>) -> TokenStream {
+        let mut s = self.clone();
+        rename.visit_stmt_mut(&mut s);
+        s.into_token_stream()
+    }
+}
+
+/// The names a piece of code uses, binds and may assign.
+#[derive(Default)]
+struct Uses {
+    paths: BTreeSet<String>,
+    in_macros: BTreeSet<String>,
+    /// Named inline in a format string, `{x}`.
+    in_strings: BTreeSet<String>,
+    bound: BTreeSet<String>,
+    /// Certainly written: `x = ..`, `x += ..`, `&mut x`.
+    assigned: BTreeSet<String>,
+    /// Possibly written, if declared `mut`: method receivers, macro arguments.
+    maybe_assigned: BTreeSet<String>,
+}
+
+/// Macros known to only read their arguments.
+const READ_ONLY_MACROS: &[&str] = &[
+    "println", "print", "eprintln", "eprint", "format", "format_args", "assert", "assert_eq", "assert_ne",
+    "debug_assert", "debug_assert_eq", "debug_assert_ne", "panic", "unreachable", "todo", "unimplemented", "dbg",
+    "vec",
+];
+
+impl Uses {
+    fn merge(&mut self, other: Uses) {
+        self.paths.extend(other.paths);
+        self.in_macros.extend(other.in_macros);
+        self.in_strings.extend(other.in_strings);
+        self.bound.extend(other.bound);
+        self.assigned.extend(other.assigned);
+        self.maybe_assigned.extend(other.maybe_assigned);
+    }
+}
+
+fn base_ident(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+        Expr::Field(f) => base_ident(&f.base),
+        Expr::Index(i) => base_ident(&i.expr),
+        Expr::Paren(p) => base_ident(&p.expr),
+        Expr::Unary(u) => base_ident(&u.expr),
+        _ => None,
+    }
+}
+
+impl<'ast> Visit<'ast> for Uses {
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if p.qself.is_none() {
+            if let Some(i) = p.path.get_ident() {
+                self.paths.insert(i.to_string());
+            }
+        }
+        syn::visit::visit_expr_path(self, p);
+    }
+    fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+        self.bound.insert(p.ident.to_string());
+        syn::visit::visit_pat_ident(self, p);
+    }
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        if let Some(n) = base_ident(&a.left) {
+            self.assigned.insert(n);
+        }
+        syn::visit::visit_expr_assign(self, a);
+    }
+    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+        use syn::BinOp::*;
+        if matches!(
+            b.op,
+            AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_) | BitXorAssign(_) | BitAndAssign(_)
+                | BitOrAssign(_) | ShlAssign(_) | ShrAssign(_)
+        ) {
+            if let Some(n) = base_ident(&b.left) {
+                self.assigned.insert(n);
+            }
+        }
+        syn::visit::visit_expr_binary(self, b);
+    }
+    fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
+        if r.mutability.is_some() {
+            if let Some(n) = base_ident(&r.expr) {
+                self.assigned.insert(n);
+            }
+        }
+        syn::visit::visit_expr_reference(self, r);
+    }
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if let Some(n) = base_ident(&m.receiver) {
+            self.maybe_assigned.insert(n);
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        if is_sg_for(&m.path) {
+            if let Ok(parsed) = m.parse_body_with(parse_sg_for) {
+                // The names before the comma are differentiation variables, not reads.
+                let mut inner = Uses::default();
+                inner.visit_expr(&parsed.expr);
+                self.merge(inner);
+            }
+            return;
+        }
+        let read_only = READ_ONLY_MACROS.contains(&macro_name(&m.path).as_str());
+        let mut idents = BTreeSet::new();
+        scan_tokens(m.tokens.clone(), &mut idents, &mut self.in_strings);
+        if !read_only {
+            self.maybe_assigned.extend(idents.iter().cloned());
+        }
+        self.in_macros.extend(idents);
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Identifiers in macro tokens that may name variables (not after `.` or
+/// `::`), and `{name}` arguments inside string literals.
+fn scan_tokens(tokens: TokenStream, idents: &mut BTreeSet<String>, strings: &mut BTreeSet<String>) {
+    let mut prev_punct: Option<char> = None;
+    for tt in tokens {
+        match &tt {
+            TokenTree::Ident(i) => {
+                if prev_punct != Some('.') && prev_punct != Some(':') {
+                    idents.insert(i.to_string());
+                }
+                prev_punct = None;
+            }
+            TokenTree::Group(g) => {
+                scan_tokens(g.stream(), idents, strings);
+                prev_punct = None;
+            }
+            TokenTree::Punct(p) => prev_punct = Some(p.as_char()),
+            TokenTree::Literal(l) => {
+                let text = l.to_string();
+                if text.starts_with('"') || text.starts_with('r') {
+                    format_names(&text, strings);
+                }
+                prev_punct = None;
+            }
+        }
+    }
+}
+
+/// `{name}` and `{name:..}` in a format string.
+fn format_names(text: &str, out: &mut BTreeSet<String>) {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '{' {
+            continue;
+        }
+        if chars.peek() == Some(&'{') {
+            chars.next();
+            continue;
+        }
+        let name: String = chars.clone().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
+            out.insert(name);
+        }
+    }
+}
+
+/// Renames variable paths (and identifiers in macro tokens) to their SSA names.
+struct Rename<'a> {
+    rename: &'a BTreeMap<String, Ident>,
+    bound: &'a BTreeSet<String>,
+    sg_for: SgForCheck<'a>,
+}
+
+/// What checking an `sg_for!` inside opaque code needs.
+#[derive(Clone, Copy)]
+struct SgForCheck<'a> {
+    wrt_names: &'a [Ident],
+    param_names: &'a [String],
+    errors: &'a Errors,
+}
+
+impl Rename<'_> {
+    fn ident(&self, i: &Ident) -> Option<Ident> {
+        let name = i.to_string();
+        if self.bound.contains(&name) {
+            return None;
+        }
+        self.rename.get(&name).map(|new| {
+            let mut new = new.clone();
+            new.set_span(new.span().located_at(i.span()));
+            new
+        })
+    }
+
+    fn tokens(&self, tokens: TokenStream) -> TokenStream {
+        let mut prev_punct: Option<char> = None;
+        tokens
+            .into_iter()
+            .map(|tt| {
+                let out = match &tt {
+                    TokenTree::Ident(i) if prev_punct != Some('.') && prev_punct != Some(':') => {
+                        self.ident(i).map_or(tt.clone(), TokenTree::Ident)
+                    }
+                    TokenTree::Group(g) => {
+                        let mut ng = proc_macro2::Group::new(g.delimiter(), self.tokens(g.stream()));
+                        ng.set_span(g.span());
+                        TokenTree::Group(ng)
+                    }
+                    _ => tt.clone(),
+                };
+                prev_punct = match &tt {
+                    TokenTree::Punct(p) => Some(p.as_char()),
+                    _ => None,
+                };
+                out
+            })
+            .collect()
+    }
+}
+
+impl VisitMut for Rename<'_> {
+    fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
+        if p.qself.is_none() && p.path.segments.len() == 1 && p.path.leading_colon.is_none() {
+            if let Some(new) = self.ident(&p.path.segments[0].ident) {
+                p.path.segments[0].ident = new;
+            }
+        }
+    }
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        if !is_sg_for(&m.path) {
+            m.tokens = self.tokens(m.tokens.clone());
+            return;
+        }
+        // Inside opaque code the cut has no effect (nothing differentiates
+        // through it), but the names must still be valid.
+        match m.parse_body_with(parse_sg_for) {
+            Ok(mut parsed) => {
+                let c = self.sg_for;
+                check_sg_for_names(&parsed.names, c.wrt_names, c.param_names, c.errors);
+                self.visit_expr_mut(&mut parsed.expr);
+                let e = parsed.expr;
+                m.tokens = quote!(@within #e);
+            }
+            Err(err) => {
+                self.sg_for.errors.push(err);
+                m.tokens = quote!(@within 0.0);
+            }
+        }
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// Replaces every `sg_for!(S, e)` by `sg_for!(@within e)`, which the runtime
+/// macro expands to `e`: the code the user keeps computes exactly the value
+/// without annotations, and the `sg_for` import stays used.
+pub struct StripSgFor;
+
+impl VisitMut for StripSgFor {
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        if is_sg_for(&m.path) {
+            match m.parse_body_with(parse_sg_for) {
+                Ok(mut parsed) => {
+                    self.visit_expr_mut(&mut parsed.expr);
+                    let e = parsed.expr;
+                    let span = m.delimiter.span().join();
+                    m.tokens = quote_spanned!(span=> @within #e);
+                }
+                // Reported where the body is lowered.
+                Err(_) => m.tokens = quote!(@within 0.0),
+            }
+        }
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}

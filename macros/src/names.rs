@@ -1,0 +1,70 @@
+//! Every name the macro generates (tangent's `naming`).
+//!
+//! * `<f>_grad`: the public gradient function, at the user's span.
+//! * `__ad_<stem>`: a primal value; `<stem>` is the user's variable name
+//!   (`__ad_t`, `__ad_t_1` for its second version) or a number for a
+//!   temporary (`__ad_3`). Parameters keep their own names.
+//! * `__ad_d_<stem>`: the adjoint of that value; `__ad_d_<stem>_c<k>` when
+//!   variables fall into several sweep classes (one adjoint per class).
+//! * `__ad_br<n>`: the record of the branch an `if` took.
+//!
+//! Generated locals live at `Span::mixed_site()`, so they never capture or
+//! shadow user names.
+
+use std::collections::HashSet;
+
+use proc_macro2::{Ident, Span};
+use quote::format_ident;
+
+pub fn grad_fn(name: &Ident) -> Ident {
+    format_ident!("{}_grad", name)
+}
+
+pub fn generated(s: &str) -> Ident {
+    Ident::new(&format!("__ad_{s}"), Span::mixed_site())
+}
+
+pub fn adjoint(stem: &str, class: usize, classes: usize) -> Ident {
+    if classes == 1 {
+        Ident::new(&format!("__ad_d_{stem}"), Span::mixed_site())
+    } else {
+        Ident::new(&format!("__ad_d_{stem}_c{class}"), Span::mixed_site())
+    }
+}
+
+/// Hands out unique stems, so that primal and adjoint names never collide.
+#[derive(Default)]
+pub struct Stems {
+    taken: HashSet<String>,
+    temporaries: usize,
+}
+
+impl Stems {
+    /// The stem of a parameter: its own name (always free, parameters come first).
+    pub fn param(&mut self, name: &str) -> String {
+        self.fresh(name)
+    }
+
+    /// A stem for a new version of the user variable `name`.
+    pub fn fresh(&mut self, name: &str) -> String {
+        let name = name.trim_start_matches("r#");
+        if self.taken.insert(name.to_owned()) {
+            return name.to_owned();
+        }
+        (1..)
+            .map(|n| format!("{name}_{n}"))
+            .find(|s| self.taken.insert(s.clone()))
+            .expect("an unbounded range has a free name")
+    }
+
+    /// A stem for a temporary of A-normal form.
+    pub fn temporary(&mut self) -> String {
+        loop {
+            self.temporaries += 1;
+            let s = self.temporaries.to_string();
+            if self.taken.insert(s.clone()) {
+                return s;
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The forward sweep: the original computation in A-normal form, plus the
+//! branch records the backward sweep replays.
+//!
+//! ```text
+//! let __ad_t = x * y;
+//! let (__ad_s, __ad_br) = if __ad_c {
+//!     let __ad_u = __ad_t.sin();
+//!     (__ad_u, Branch::Then((__ad_t_sin,)))    // values the backward sweep reads
+//! } else {
+//!     (__ad_t, Branch::Else(()))
+//! };
+//! ```
+//!
+//! Every primitive is printed as the user wrote it (`a * b`, `a.sin()`,
+//! `f64::max(a, b)`), in the user's order, so values are bit-for-bit those of
+//! the original function.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+use crate::ir::*;
+use crate::reverse::{runtime, Saves};
+
+pub fn emit(f: &Function, saves: &Saves) -> TokenStream {
+    let mut p = Primal { f, saves };
+    p.block(&f.body.stmts)
+}
+
+/// A primitive applied to operands, as the user would write it.
+pub fn apply_tokens(vars: &[Var], form: &Form, args: &[Operand]) -> TokenStream {
+    let a: Vec<TokenStream> = args.iter().map(|o| operand(vars, o)).collect();
+    match form {
+        Form::Binary(op) => {
+            let (l, r) = (&a[0], &a[1]);
+            quote!(#l #op #r)
+        }
+        Form::Unary(op) => {
+            let x = &a[0];
+            quote!(#op #x)
+        }
+        Form::Method(name) => {
+            let (recv, rest) = (&a[0], &a[1..]);
+            quote!(#recv.#name(#(#rest),*))
+        }
+        Form::Path(path) => quote!(#path(#(#a),*)),
+        Form::Cast(ty) => {
+            let x = &a[0];
+            quote!(#x as #ty)
+        }
+    }
+}
+
+pub fn operand(vars: &[Var], o: &Operand) -> TokenStream {
+    match o {
+        Operand::Var(v) => {
+            let ident = &vars[v.0].ident;
+            quote!(#ident)
+        }
+        Operand::Const(c) => c.clone(),
+    }
+}
+
+/// The operands of a value: the one operand, or a tuple of them.
+pub fn value_tokens(vars: &[Var], ops: &[Operand], scalar: bool) -> TokenStream {
+    let ts: Vec<TokenStream> = ops.iter().map(|o| operand(vars, o)).collect();
+    if scalar && ts.len() == 1 {
+        ts[0].clone()
+    } else {
+        quote!((#(#ts,)*))
+    }
+}
+
+struct Primal<'a> {
+    f: &'a Function,
+    saves: &'a Saves,
+}
+
+impl Primal<'_> {
+    fn block(&mut self, stmts: &[Stmt]) -> TokenStream {
+        stmts.iter().map(|s| self.stmt(s)).collect()
+    }
+
+    fn op(&self, o: &Operand) -> TokenStream {
+        operand(&self.f.vars, o)
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> TokenStream {
+        match s {
+            Stmt::Let { outs, prim, span } => {
+                let lhs = match &outs[..] {
+                    [o] => {
+                        let ident = self.f.ident(*o);
+                        match &self.f.vars[o.0].ty {
+                            Some(ty) => quote!(#ident: #ty),
+                            None => quote!(#ident),
+                        }
+                    }
+                    _ => quote!(_),
+                };
+                match prim {
+                    Prim::Copy(a) => {
+                        let a = self.op(a);
+                        quote!(let #lhs = #a;)
+                    }
+                    Prim::Apply { form, args, .. } => {
+                        let e = apply_tokens(&self.f.vars, form, args);
+                        quote_spanned!(*span=> let #lhs = #e;)
+                    }
+                    Prim::Stop {
+                        arg, callee, is_macro, ..
+                    } => {
+                        let a = self.op(arg);
+                        if *is_macro {
+                            quote!(let #lhs = #callee!(@within #a);)
+                        } else {
+                            quote!(let #lhs = #callee(#a);)
+                        }
+                    }
+                    Prim::Opaque(o) if o.is_item => o.code.clone(),
+                    Prim::Opaque(o) => {
+                        let mut code = TokenStream::new();
+                        for (old, new) in &o.writes {
+                            let (old, new) = (self.f.ident(*old), self.f.ident(*new));
+                            code.extend(quote!(let mut #new = #old;));
+                        }
+                        let (prelude, body, epilogue) = (&o.prelude, &o.code, &o.epilogue);
+                        if epilogue.is_empty() {
+                            code.extend(quote!(let #lhs = { #prelude #body };));
+                        } else {
+                            code.extend(quote!(let #lhs = { #prelude let __ad_value = { #body }; #epilogue __ad_value };));
+                        }
+                        code
+                    }
+                }
+            }
+            Stmt::If(i) => self.if_stmt(i),
+        }
+    }
+
+    fn if_stmt(&mut self, i: &If) -> TokenStream {
+        let rt = runtime();
+        let cond = self.op(&i.cond);
+        let outs: Vec<_> = i.outs.iter().map(|o| self.f.ident(*o)).collect();
+        let then_stmts = self.block(&i.then_branch.stmts);
+        let else_stmts = self.block(&i.else_branch.stmts);
+        let then_yields: Vec<_> = i.then_branch.yields.iter().map(|y| self.op(y)).collect();
+        let else_yields: Vec<_> = i.else_branch.yields.iter().map(|y| self.op(y)).collect();
+        match self.saves.get(&i.record) {
+            Some((then_saved, else_saved)) => {
+                let record = self.f.ident(i.record);
+                let ts = self.idents(then_saved);
+                let es = self.idents(else_saved);
+                quote! {
+                    let (#(#outs,)* #record) = if #cond {
+                        #then_stmts
+                        (#(#then_yields,)* #rt::Branch::Then((#(#ts,)*)))
+                    } else {
+                        #else_stmts
+                        (#(#else_yields,)* #rt::Branch::Else((#(#es,)*)))
+                    };
+                }
+            }
+            None => quote! {
+                let (#(#outs,)*) = if #cond {
+                    #then_stmts
+                    (#(#then_yields,)*)
+                } else {
+                    #else_stmts
+                    (#(#else_yields,)*)
+                };
+            },
+        }
+    }
+
+    fn idents(&self, vs: &[VarId]) -> Vec<proc_macro2::Ident> {
+        let set: BTreeSet<VarId> = vs.iter().copied().collect();
+        set.into_iter().map(|v| self.f.ident(v).clone()).collect()
+    }
+}

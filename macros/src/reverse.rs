@@ -1,0 +1,301 @@
+//! The backward sweep: adjoints accumulated in reverse order.
+//!
+//! ```text
+//! let __ad_t = x * y;                 let mut __ad_d_t = __ad_d_1 * __ad_s;   // from the use below
+//! let __ad_s = __ad_t.sin();   →      let mut __ad_d_x = __ad_d_t * y;
+//!                                     let mut __ad_d_y = __ad_d_t * x;
+//! ```
+//!
+//! * One adjoint per value and class (`__ad_d_t_c0`, `__ad_d_t_c1`): a site
+//!   cut for one class simply contributes nothing to that class.
+//! * An adjoint is declared by its first contribution (`let mut`), so values
+//!   that receive nothing cost nothing (structural zeros).
+//! * An `if` is replayed from its branch record: the forward sweep stores
+//!   which branch ran and the branch-local values the backward code reads;
+//!   the backward sweep `match`es on it. Adjoints of outer values that only a
+//!   branch contributes to are declared (as zero) before the `match`.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use proc_macro2::{Ident, TokenStream, TokenTree};
+use quote::quote;
+
+use crate::activity::Activity;
+use crate::ir::*;
+use crate::names;
+
+/// The saved values of each `if`'s branches, keyed by its record.
+pub type Saves = HashMap<VarId, (Vec<VarId>, Vec<VarId>)>;
+
+pub struct Reverse {
+    pub code: TokenStream,
+    /// One gradient expression per differentiation variable.
+    pub grads: Vec<TokenStream>,
+    pub saves: Saves,
+}
+
+pub fn runtime() -> TokenStream {
+    let krate = Ident::new(crate::symbol::CRATE, proc_macro2::Span::call_site());
+    quote!(::#krate::__private)
+}
+
+pub fn emit(f: &Function, act: &Activity) -> Reverse {
+    let params: HashSet<VarId> = f.wrt.iter().map(|p| p.var).collect();
+    let mut sweep = Sweep {
+        f,
+        act,
+        declared: HashSet::new(),
+        referenced: BTreeSet::new(),
+        saves: HashMap::new(),
+        locals: Vec::new(),
+        pending: BTreeSet::new(),
+    };
+    let mut top: HashSet<VarId> = defines(&f.body.stmts);
+    top.extend(params);
+    sweep.locals.push(top);
+
+    let rt = runtime();
+    let mut code = TokenStream::new();
+    if let Some(r) = f.body.yields[0].var() {
+        let ident = f.ident(r);
+        for k in 0..act.classes {
+            if act.is_varied(r, k) {
+                let adj = sweep.adjoint(r, k);
+                code.extend(quote!(let mut #adj = #rt::one_like(&#ident);));
+                sweep.declared.insert((r, k));
+                sweep.referenced.insert(r);
+            }
+        }
+    }
+    code.extend(sweep.block(&f.body.stmts));
+
+    let grads = f
+        .wrt
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            let k = act.class_of[j];
+            if sweep.declared.contains(&(p.var, k)) {
+                let adj = sweep.adjoint(p.var, k);
+                quote!(#adj)
+            } else {
+                let ident = &p.ident;
+                quote!(#rt::zero_like(&#ident))
+            }
+        })
+        .collect();
+    Reverse {
+        code,
+        grads,
+        saves: sweep.saves,
+    }
+}
+
+fn defines(stmts: &[Stmt]) -> HashSet<VarId> {
+    stmts.iter().flat_map(Stmt::defines).collect()
+}
+
+struct Sweep<'a> {
+    f: &'a Function,
+    act: &'a Activity,
+    /// Adjoints in scope, by value and class.
+    declared: HashSet<(VarId, usize)>,
+    /// Primal values the backward code reads: a branch must save those it defines.
+    referenced: BTreeSet<VarId>,
+    saves: Saves,
+    /// The values each open block defines, innermost last.
+    locals: Vec<HashSet<VarId>>,
+    /// Adjoints a branch added to before they were declared outside it.
+    pending: BTreeSet<(VarId, usize)>,
+}
+
+impl Sweep<'_> {
+    fn adjoint(&self, v: VarId, class: usize) -> Ident {
+        names::adjoint(&self.f.vars[v.0].stem, class, self.act.classes)
+    }
+
+    fn block(&mut self, stmts: &[Stmt]) -> TokenStream {
+        stmts.iter().rev().map(|s| self.stmt(s)).collect()
+    }
+
+    /// `a̅ += contribution`, declaring `a̅` if this is its first contribution.
+    fn accumulate(&mut self, a: VarId, k: usize, contribution: TokenStream) -> TokenStream {
+        let adj = self.adjoint(a, k);
+        if self.declared.contains(&(a, k)) {
+            quote!(#adj += #contribution;)
+        } else if self.locals.last().is_some_and(|l| l.contains(&a)) {
+            self.declared.insert((a, k));
+            quote!(let mut #adj = #contribution;)
+        } else {
+            self.pending.insert((a, k));
+            quote!(#adj += #contribution;)
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> TokenStream {
+        match s {
+            Stmt::Let { outs, prim, .. } => {
+                let [o] = outs[..] else {
+                    return TokenStream::new();
+                };
+                let mut code = TokenStream::new();
+                for k in 0..self.act.classes {
+                    if !self.declared.contains(&(o, k)) {
+                        continue;
+                    }
+                    let g = self.adjoint(o, k);
+                    match prim {
+                        Prim::Copy(Operand::Var(a)) if self.act.is_varied(*a, k) => {
+                            code.extend(self.accumulate(*a, k, quote!(#g)));
+                        }
+                        Prim::Stop {
+                            site,
+                            arg: Operand::Var(a),
+                            ..
+                        } if self.act.site_mask[*site] & (1 << k) == 0 && self.act.is_varied(*a, k) => {
+                            code.extend(self.accumulate(*a, k, quote!(#g)));
+                        }
+                        Prim::Apply {
+                            rule: Some(rule),
+                            args,
+                            ..
+                        } => {
+                            for (i, arg) in args.iter().enumerate() {
+                                let (Some(a), Some(Some(template))) = (arg.var(), rule.partials.get(i)) else {
+                                    continue;
+                                };
+                                if !self.act.is_varied(a, k) {
+                                    continue;
+                                }
+                                let share = self.instantiate(template, &g, args, o);
+                                code.extend(self.accumulate(a, k, share));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                code
+            }
+            Stmt::If(i) => self.if_stmt(i),
+        }
+    }
+
+    /// A rule's template with its slots filled (see `rules.rs`).
+    fn instantiate(&mut self, template: &str, g: &Ident, args: &[Operand], ans: VarId) -> TokenStream {
+        let tokens: TokenStream = template.parse().expect("rule templates parse (tested in rules.rs)");
+        self.fill(tokens, g, args, ans)
+    }
+
+    fn fill(&mut self, tokens: TokenStream, g: &Ident, args: &[Operand], ans: VarId) -> TokenStream {
+        let mut out = TokenStream::new();
+        let mut after_path_or_dot = false;
+        for tt in tokens {
+            let next_after = matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
+            match &tt {
+                TokenTree::Ident(i) if !after_path_or_dot => {
+                    let slot = i.to_string();
+                    let operand = match slot.as_str() {
+                        "g" => Some(quote!(#g)),
+                        "ans" => Some(self.operand(&Operand::Var(ans))),
+                        "x" => args.first().map(|a| self.operand(a)),
+                        "y" => args.get(1).map(|a| self.operand(a)),
+                        "z" => args.get(2).map(|a| self.operand(a)),
+                        "__rt" => Some(runtime()),
+                        _ => None,
+                    };
+                    out.extend(operand.unwrap_or_else(|| quote!(#tt)));
+                }
+                TokenTree::Group(group) => {
+                    let inner = self.fill(group.stream(), g, args, ans);
+                    let mut new = proc_macro2::Group::new(group.delimiter(), inner);
+                    new.set_span(group.span());
+                    out.extend([TokenTree::Group(new)]);
+                }
+                _ => out.extend([tt.clone()]),
+            }
+            after_path_or_dot = next_after;
+        }
+        out
+    }
+
+    fn operand(&mut self, o: &Operand) -> TokenStream {
+        match o {
+            Operand::Var(v) => {
+                self.referenced.insert(*v);
+                let ident = self.f.ident(*v);
+                quote!(#ident)
+            }
+            Operand::Const(c) => c.clone(),
+        }
+    }
+
+    fn if_stmt(&mut self, i: &If) -> TokenStream {
+        let flows_in = i.outs.iter().any(|o| (0..self.act.classes).any(|k| self.declared.contains(&(*o, k))));
+        if !flows_in {
+            return TokenStream::new();
+        }
+        let before = self.declared.clone();
+        let then_code = self.branch(&i.then_branch, &i.outs);
+        self.declared = before.clone();
+        let else_code = self.branch(&i.else_branch, &i.outs);
+        self.declared = before;
+        if then_code.is_empty() && else_code.is_empty() {
+            return TokenStream::new();
+        }
+
+        // Adjoints of values defined in this block that only the branches add to.
+        let rt = runtime();
+        let mut predeclare = TokenStream::new();
+        let local: Vec<(VarId, usize)> = self
+            .pending
+            .iter()
+            .copied()
+            .filter(|(v, _)| self.locals.last().is_some_and(|l| l.contains(v)))
+            .collect();
+        for (v, k) in local {
+            self.pending.remove(&(v, k));
+            self.declared.insert((v, k));
+            self.referenced.insert(v);
+            let adj = self.adjoint(v, k);
+            let ident = self.f.ident(v);
+            predeclare.extend(quote!(let mut #adj = #rt::zero_like(&#ident);));
+        }
+
+        let save = |stmts: &[Stmt], referenced: &BTreeSet<VarId>| -> Vec<VarId> {
+            let d = defines(stmts);
+            referenced.iter().copied().filter(|v| d.contains(v)).collect()
+        };
+        let then_saved = save(&i.then_branch.stmts, &self.referenced);
+        let else_saved = save(&i.else_branch.stmts, &self.referenced);
+        let then_idents = then_saved.iter().map(|v| self.f.ident(*v));
+        let else_idents = else_saved.iter().map(|v| self.f.ident(*v));
+        let record = self.f.ident(i.record);
+        let code = quote! {
+            #predeclare
+            match #record {
+                #rt::Branch::Then((#(#then_idents,)*)) => { #then_code }
+                #rt::Branch::Else((#(#else_idents,)*)) => { #else_code }
+            }
+        };
+        self.saves.insert(i.record, (then_saved, else_saved));
+        self.referenced.insert(i.record);
+        code
+    }
+
+    fn branch(&mut self, b: &Block, outs: &[VarId]) -> TokenStream {
+        self.locals.push(defines(&b.stmts));
+        let mut code = TokenStream::new();
+        for (o, y) in outs.iter().zip(&b.yields) {
+            let Some(y) = y.var() else { continue };
+            for k in 0..self.act.classes {
+                if self.declared.contains(&(*o, k)) && self.act.is_varied(y, k) {
+                    let g = self.adjoint(*o, k);
+                    code.extend(self.accumulate(y, k, quote!(#g)));
+                }
+            }
+        }
+        code.extend(self.block(&b.stmts));
+        self.locals.pop();
+        code
+    }
+}

@@ -1,0 +1,191 @@
+//! The derivative rules: one table, one place.
+//!
+//! A rule gives, for each argument of a primitive, its *share of `g`*: the
+//! expression `g · ∂ans/∂arg`, linear in `g`. Reverse mode instantiates it with
+//! `g` = the output's adjoint and adds it to the argument's adjoint; forward
+//! mode instantiates it with `g` = the argument's tangent and sums over the
+//! arguments. One template serves both (num-dual's idea).
+//!
+//! Templates are Rust expressions over these slots:
+//!
+//! * `g`: the adjoint (or tangent) being propagated;
+//! * `x`, `y`, `z`: the arguments, in order (the receiver of a method is `x`);
+//! * `ans`: the primitive's result, so `exp` reuses its own value;
+//! * `__rt::`: the runtime's `__private` module; formulas that need constants
+//!   or case analysis live in `runtime/src/private/partials.rs`.
+//!
+//! `None` means the argument gets nothing (an exponent of `powi`, say).
+//! Non-smooth points follow JAX; the conventions are documented in the
+//! runtime's `rules` module.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Shape {
+    /// The output is a linear function of the inputs (`+`, `-`, casts).
+    Linear,
+    /// Linear in each input separately (`*`).
+    Bilinear,
+    /// Anything smooth.
+    General,
+    /// Piecewise constant: no derivative code at all (`floor`, `<`).
+    ZeroDerivative,
+}
+
+pub struct Rule {
+    pub name: &'static str,
+    pub arity: usize,
+    pub shape: Shape,
+    pub partials: &'static [Option<&'static str>],
+}
+
+macro_rules! rules {
+    ($($name:literal $arity:literal $shape:ident [$($p:tt),*];)*) => {
+        pub static RULES: &[Rule] = &[$(Rule {
+            name: $name,
+            arity: $arity,
+            shape: Shape::$shape,
+            partials: &[$(rules!(@p $p)),*],
+        }),*];
+    };
+    (@p None) => { None };
+    (@p $t:literal) => { Some($t) };
+}
+
+rules! {
+    // operators
+    "add" 2 Linear ["g", "g"];
+    "sub" 2 Linear ["g", "-g"];
+    "mul" 2 Bilinear ["g * y", "g * x"];
+    "div" 2 General ["g / y", "-(g / y) * ans"];
+    "rem" 2 General ["g", "__rt::partials::rem_y(g, x, y)"];
+    "neg" 1 Linear ["-g"];
+    "cmp" 2 ZeroDerivative [None, None];
+    "not" 1 ZeroDerivative [None];
+    // `as f64` / `as f32`, and `as` anything else
+    "cast" 1 Linear ["__rt::cast_like(g, &x)"];
+    "cast_to_int" 1 ZeroDerivative [None];
+    // float methods (receiver first)
+    "exp" 1 General ["g * ans"];
+    "exp2" 1 General ["__rt::partials::exp2(g, ans)"];
+    "exp_m1" 1 General ["__rt::partials::exp_m1(g, ans)"];
+    "ln" 1 General ["g / x"];
+    "ln_1p" 1 General ["__rt::partials::ln_1p(g, x)"];
+    "log" 2 General ["__rt::partials::log_x(g, x, y)", "__rt::partials::log_base(g, ans, y)"];
+    "log2" 1 General ["__rt::partials::log2(g, x)"];
+    "log10" 1 General ["__rt::partials::log10(g, x)"];
+    "sqrt" 1 General ["__rt::partials::sqrt(g, ans)"];
+    "cbrt" 1 General ["__rt::partials::cbrt(g, ans)"];
+    "powi" 2 General ["__rt::partials::powi(g, x, y)", None];
+    "powf" 2 General ["__rt::partials::powf_x(g, x, y)", "__rt::partials::powf_y(g, x, ans)"];
+    "recip" 1 General ["__rt::partials::recip(g, ans)"];
+    "sin" 1 General ["g * x.cos()"];
+    "cos" 1 General ["-(g * x.sin())"];
+    "tan" 1 General ["__rt::partials::tan(g, ans)"];
+    "asin" 1 General ["__rt::partials::asin(g, x)"];
+    "acos" 1 General ["__rt::partials::acos(g, x)"];
+    "atan" 1 General ["__rt::partials::atan(g, x)"];
+    "atan2" 2 General ["__rt::partials::atan2_y(g, x, y)", "__rt::partials::atan2_x(g, x, y)"];
+    "sinh" 1 General ["g * x.cosh()"];
+    "cosh" 1 General ["g * x.sinh()"];
+    "tanh" 1 General ["__rt::partials::tanh(g, ans)"];
+    "asinh" 1 General ["__rt::partials::asinh(g, x)"];
+    "acosh" 1 General ["__rt::partials::acosh(g, x)"];
+    "atanh" 1 General ["__rt::partials::atanh(g, x)"];
+    "hypot" 2 General ["__rt::partials::hypot(g, x, ans)", "__rt::partials::hypot(g, y, ans)"];
+    "abs" 1 General ["__rt::partials::abs(g, x)"];
+    "min" 2 General ["__rt::partials::min_a(g, x, y)", "__rt::partials::min_a(g, y, x)"];
+    "max" 2 General ["__rt::partials::max_a(g, x, y)", "__rt::partials::max_a(g, y, x)"];
+    "clamp" 3 General [
+        "__rt::partials::clamp_x(g, x, y, z)",
+        "__rt::partials::clamp_lo(g, x, y)",
+        "__rt::partials::clamp_hi(g, x, z)"
+    ];
+    "mul_add" 3 Bilinear ["g * y", "g * x", "g"];
+    "to_degrees" 1 Linear ["g.to_degrees()"];
+    "to_radians" 1 Linear ["g.to_radians()"];
+    "signum" 1 ZeroDerivative [None];
+    "floor" 1 ZeroDerivative [None];
+    "ceil" 1 ZeroDerivative [None];
+    "round" 1 ZeroDerivative [None];
+    "trunc" 1 ZeroDerivative [None];
+}
+
+/// The operators that are primitives (compound assignments map to these).
+pub fn binary(op: &syn::BinOp) -> Option<&'static Rule> {
+    use syn::BinOp::*;
+    let name = match op {
+        Add(_) | AddAssign(_) => "add",
+        Sub(_) | SubAssign(_) => "sub",
+        Mul(_) | MulAssign(_) => "mul",
+        Div(_) | DivAssign(_) => "div",
+        Rem(_) | RemAssign(_) => "rem",
+        Lt(_) | Le(_) | Gt(_) | Ge(_) | Eq(_) | Ne(_) => "cmp",
+        _ => return None,
+    };
+    find(name, 2)
+}
+
+/// A method or associated function by name and number of arguments
+/// (receiver included). Operators are not found this way.
+pub fn method(name: &str, arity: usize) -> Option<&'static Rule> {
+    if matches!(
+        name,
+        "add" | "sub" | "mul" | "div" | "rem" | "neg" | "cmp" | "not" | "cast" | "cast_to_int"
+    ) {
+        return None;
+    }
+    find(name, arity)
+}
+
+pub fn find(name: &str, arity: usize) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.name == name && r.arity == arity)
+}
+
+/// Whether some rule has this name (with any arity): a call with the wrong
+/// number of arguments is then rustc's to report, not ours.
+pub fn is_known_method(name: &str) -> bool {
+    RULES.iter().any(|r| r.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses_and_uses_known_slots() {
+        let slots = ["g", "x", "y", "z", "ans", "__rt"];
+        for rule in RULES {
+            assert_eq!(rule.partials.len(), rule.arity, "{}", rule.name);
+            for p in rule.partials.iter().flatten() {
+                let e: syn::Expr = syn::parse_str(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+                let text = quote::quote!(#e).to_string();
+                for word in text.split(|c: char| !c.is_alphanumeric() && c != '_') {
+                    if word.len() == 1 && word.chars().all(|c| c.is_alphabetic()) {
+                        assert!(slots.contains(&word), "{}: unknown slot {word}", rule.name);
+                    }
+                }
+                let arg_slots = ["x", "y", "z"];
+                for (i, s) in arg_slots.iter().enumerate() {
+                    if i >= rule.arity {
+                        assert!(
+                            !text.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == *s),
+                            "{}: slot {s} beyond arity",
+                            rule.name
+                        );
+                    }
+                }
+            }
+            if rule.shape == Shape::ZeroDerivative {
+                assert!(rule.partials.iter().all(Option::is_none), "{}", rule.name);
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_unique_per_arity() {
+        for (i, a) in RULES.iter().enumerate() {
+            for b in &RULES[i + 1..] {
+                assert!(!(a.name == b.name && a.arity == b.arity), "{}", a.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Compile-time reverse-mode automatic differentiation with a notation for
+//! stopping gradients per variable.
+//!
+//! ```
+//! use sgrad::{differentiable, sg, sg_for};
+//!
+//! #[differentiable(x, y)]
+//! fn f(x: f64, y: f64, c: f64) -> f64 {
+//!     let t = x * y;
+//!     sg_for!(x, t.sin()) + sg(y).exp() * x + c
+//! }
+//!
+//! let v = f(1.0, 2.0, 3.0);
+//! let (v2, (dx, dy)) = f_grad(1.0, 2.0, 3.0);
+//! assert_eq!(v, v2);
+//! // d/dx: `t.sin()` is constant for x, `sg(y).exp()` is constant: exp(2)
+//! assert!((dx - 2f64.exp()).abs() < 1e-12);
+//! // d/dy: `sg_for!(x, ..)` is open for y: cos(x y) * x
+//! assert!((dy - 2f64.cos()).abs() < 1e-12);
+//! ```
+//!
+//! | notation | value | derivative |
+//! |---|---|---|
+//! | [`sg(e)`](sg) | `e` | constant for every differentiation variable |
+//! | [`sg_for!(v, e)`](sg_for) | `e` | constant when differentiating with respect to `v`, ordinary for every other variable |
+//! | [`sg_for!([v, w], e)`](sg_for) | `e` | constant for `v` and for `w` |
+//!
+//! The macros are [`differentiable`] (an attribute on functions) and [`grad!`]
+//! (on closures). The derivative rules for the float methods, with the
+//! conventions used at non-smooth points, are listed in [`rules`].
+#![warn(missing_docs)]
+
+pub mod rules;
+
+mod real;
+pub use real::Real;
+
+/// Marks a function for differentiation and generates `<name>_grad` beside it.
+///
+/// `#[differentiable(a, b, ..)]` names the differentiation variables, in
+/// order; `#[differentiable]` alone takes every parameter of type `f64` or
+/// `f32`. Every other parameter is a constant. The function itself is kept as
+/// written (`sg_for!(v, e)` evaluates to `e`), and
+///
+/// ```text
+/// fn <name>_grad(<same parameters>) -> (value, gradient)
+/// ```
+///
+/// is added with the same visibility and generics. The gradient is the
+/// derivative with respect to the single variable, or a tuple of them in the
+/// attribute's order. The value is bit-for-bit the value of the function.
+///
+/// ```
+/// use sgrad::differentiable;
+///
+/// #[differentiable(x)]
+/// fn square_plus(x: f64, c: f64) -> f64 {
+///     x * x + c
+/// }
+///
+/// assert_eq!(square_plus_grad(3.0, 1.0), (10.0, 6.0));
+/// ```
+///
+/// The body may use `let` (with `mut`, type annotations and tuple patterns),
+/// assignment and `+= -= *= /=`, blocks, `if`/`else`, `return`, arithmetic,
+/// `as` casts between floats, comparisons and boolean logic, and the float
+/// methods listed in [`rules`]. Code that carries no derivative may use any
+/// Rust; code that carries one and that the macro cannot differentiate (a
+/// loop, a closure, an unknown function) is a compile error at that code.
+pub use sgrad_macros::differentiable;
+
+/// Turns a closure into one that returns its value and gradient.
+///
+/// `grad!(|x: f64, y: f64| body)` differentiates with respect to every
+/// parameter of type `f64` or `f32` and returns `(value, (dx, dy))`;
+/// `grad!(|x: f64, y: f64| body, wrt(x))` only with respect to `x`, returning
+/// `(value, dx)`. Captured variables are constants.
+///
+/// ```
+/// use sgrad::{grad, sg_for};
+///
+/// let scale = 3.0;
+/// let g = grad!(|x: f64, y: f64| scale * x * y + sg_for!(y, x * y));
+/// let (v, (dx, dy)) = g(2.0, 5.0);
+/// assert_eq!(v, 40.0);
+/// assert_eq!(dx, 15.0 + 5.0);
+/// assert_eq!(dy, 6.0); // `x * y` is constant for `y`
+/// ```
+pub use sgrad_macros::grad;
+
+/// Stops the gradient: `sg(e)` has the value of `e` and is a constant for
+/// every differentiation variable (JAX's `stop_gradient`, PyTorch's `detach`).
+///
+/// Outside differentiated code it is the identity.
+///
+/// ```
+/// use sgrad::{grad, sg};
+///
+/// let g = grad!(|x: f64| x * sg(x));
+/// assert_eq!(g(3.0), (9.0, 3.0));
+/// ```
+#[inline(always)]
+pub fn sg<T>(e: T) -> T {
+    e
+}
+
+/// Stops the gradient for some variables only: `sg_for!(v, e)` or
+/// `sg_for!([v, w], e)`.
+///
+/// The value is `e`. When differentiating with respect to a listed variable,
+/// `e` is a constant; for every other variable it is differentiated as usual.
+/// The names must be differentiation variables of the enclosing
+/// `#[differentiable]` function or `grad!` closure, and the cut follows data
+/// flow: every path from `v` into `e` is blocked, including paths through
+/// locals computed outside the brackets.
+///
+/// ```
+/// use sgrad::{differentiable, sg_for};
+///
+/// #[differentiable(a, b)]
+/// fn f(a: f64, b: f64) -> f64 {
+///     let ab = a * b;
+///     sg_for!(a, ab * ab)
+/// }
+///
+/// let (_, (da, db)) = f_grad(1.0, 2.0);
+/// assert_eq!(da, 0.0); // blocked for `a`, through `ab` too
+/// assert_eq!(db, 2.0 * 1.0 * 2.0 * 1.0); // 2 a² b
+/// ```
+///
+/// Used anywhere else it is a compile error:
+///
+/// ```compile_fail
+/// let x = 1.0_f64;
+/// let y = sgrad::sg_for!(x, x * 2.0);
+/// ```
+#[macro_export]
+macro_rules! sg_for {
+    // The attribute rewrites every site to this form in the code it keeps.
+    (@within $e:expr) => {
+        $e
+    };
+    ($($tokens:tt)*) => {
+        ::core::compile_error! {
+            "`sg_for!` can only be used inside a `#[differentiable]` function or a `grad!` closure; \
+             to stop the gradient for every variable use `sg(..)`"
+        }
+    };
+}
+
+#[doc(hidden)]
+#[path = "private/mod.rs"]
+pub mod __private;

@@ -1,0 +1,248 @@
+//! Local derivatives whose formulas need constants or case analysis.
+//!
+//! Each function returns `g · ∂ans/∂input` for the primitive it is named
+//! after, where `g` is the cotangent (reverse mode) or tangent (forward mode)
+//! of the input's counterpart. The rule table in `sgrad-macros/src/rules.rs`
+//! says which one each primitive uses; shorter rules are written inline there.
+//! Conventions at non-smooth points follow JAX and are listed in
+//! [`crate::rules`].
+
+use crate::Real;
+
+#[inline(always)]
+fn two<T: Real>() -> T {
+    T::one() + T::one()
+}
+
+/// `exp2`: `g · ans · ln 2`.
+#[inline(always)]
+pub fn exp2<T: Real>(g: T, ans: T) -> T {
+    g * ans * T::ln_2()
+}
+
+/// `exp_m1`: `g · (ans + 1)`.
+#[inline(always)]
+pub fn exp_m1<T: Real>(g: T, ans: T) -> T {
+    g * (ans + T::one())
+}
+
+/// `ln_1p`: `g / (1 + x)`.
+#[inline(always)]
+pub fn ln_1p<T: Real>(g: T, x: T) -> T {
+    g / (T::one() + x)
+}
+
+/// `x.log(base)` with respect to `x`: `g / (x ln base)`.
+#[inline(always)]
+pub fn log_x<T: Real>(g: T, x: T, base: T) -> T {
+    g / (x * base.ln())
+}
+
+/// `x.log(base)` with respect to `base`: `-g · ans / (base ln base)`.
+#[inline(always)]
+pub fn log_base<T: Real>(g: T, ans: T, base: T) -> T {
+    -(g * ans) / (base * base.ln())
+}
+
+/// `log2`: `g / (x ln 2)`.
+#[inline(always)]
+pub fn log2<T: Real>(g: T, x: T) -> T {
+    g / (x * T::ln_2())
+}
+
+/// `log10`: `g / (x ln 10)`.
+#[inline(always)]
+pub fn log10<T: Real>(g: T, x: T) -> T {
+    g / (x * T::ln_10())
+}
+
+/// `sqrt`: `g / (2 ans)`; infinite at 0, as in JAX.
+#[inline(always)]
+pub fn sqrt<T: Real>(g: T, ans: T) -> T {
+    g / (ans + ans)
+}
+
+/// `cbrt`: `g / (3 ans²)`; infinite at 0.
+#[inline(always)]
+pub fn cbrt<T: Real>(g: T, ans: T) -> T {
+    g / ((two::<T>() + T::one()) * ans * ans)
+}
+
+/// `x.powi(n)`: `g · n · x^(n-1)`; exactly 0 for `n = 0`, also at `x = 0`.
+#[inline(always)]
+pub fn powi<T: Real>(g: T, x: T, n: i32) -> T {
+    if n == 0 {
+        T::zero()
+    } else {
+        g * T::from_f64(n as f64) * x.powi(n - 1)
+    }
+}
+
+/// `x.powf(y)` with respect to `x`: `g · y · x^(y-1)`; 0 where `y = 0`, as in JAX.
+#[inline(always)]
+pub fn powf_x<T: Real>(g: T, x: T, y: T) -> T {
+    if y == T::zero() {
+        T::zero()
+    } else {
+        g * y * x.powf(y - T::one())
+    }
+}
+
+/// `x.powf(y)` with respect to `y`: `g · ans · ln x`; 0 where `x = 0`, as in JAX.
+#[inline(always)]
+pub fn powf_y<T: Real>(g: T, x: T, ans: T) -> T {
+    if x == T::zero() {
+        T::zero()
+    } else {
+        g * ans * x.ln()
+    }
+}
+
+/// `recip`: `-g · ans²`.
+#[inline(always)]
+pub fn recip<T: Real>(g: T, ans: T) -> T {
+    -(g * ans * ans)
+}
+
+/// `tan`: `g · (1 + ans²)`.
+#[inline(always)]
+pub fn tan<T: Real>(g: T, ans: T) -> T {
+    g * (T::one() + ans * ans)
+}
+
+/// `asin`: `g / √(1 - x²)`.
+#[inline(always)]
+pub fn asin<T: Real>(g: T, x: T) -> T {
+    g / (T::one() - x * x).sqrt()
+}
+
+/// `acos`: `-g / √(1 - x²)`.
+#[inline(always)]
+pub fn acos<T: Real>(g: T, x: T) -> T {
+    -(g / (T::one() - x * x).sqrt())
+}
+
+/// `atan`: `g / (1 + x²)`.
+#[inline(always)]
+pub fn atan<T: Real>(g: T, x: T) -> T {
+    g / (T::one() + x * x)
+}
+
+/// `y.atan2(x)` with respect to `y`: `g · x / (x² + y²)`.
+#[inline(always)]
+pub fn atan2_y<T: Real>(g: T, y: T, x: T) -> T {
+    g * x / (x * x + y * y)
+}
+
+/// `y.atan2(x)` with respect to `x`: `-g · y / (x² + y²)`.
+#[inline(always)]
+pub fn atan2_x<T: Real>(g: T, y: T, x: T) -> T {
+    -(g * y) / (x * x + y * y)
+}
+
+/// `tanh`: `g · (1 - ans²)`.
+#[inline(always)]
+pub fn tanh<T: Real>(g: T, ans: T) -> T {
+    g * (T::one() - ans * ans)
+}
+
+/// `asinh`: `g / √(x² + 1)`.
+#[inline(always)]
+pub fn asinh<T: Real>(g: T, x: T) -> T {
+    g / (x * x + T::one()).sqrt()
+}
+
+/// `acosh`: `g / √(x² - 1)`.
+#[inline(always)]
+pub fn acosh<T: Real>(g: T, x: T) -> T {
+    g / (x * x - T::one()).sqrt()
+}
+
+/// `atanh`: `g / (1 - x²)`.
+#[inline(always)]
+pub fn atanh<T: Real>(g: T, x: T) -> T {
+    g / (T::one() - x * x)
+}
+
+/// `x.hypot(y)` with respect to one argument `a` (`x` or `y`): `g · a / ans`;
+/// 0 at the origin.
+#[inline(always)]
+pub fn hypot<T: Real>(g: T, a: T, ans: T) -> T {
+    if ans == T::zero() {
+        T::zero()
+    } else {
+        g * a / ans
+    }
+}
+
+/// `abs`: `g · sign(x)`, with `g` at `x = 0` (JAX: `select(x >= 0, g, -g)`).
+#[inline(always)]
+pub fn abs<T: Real>(g: T, x: T) -> T {
+    if x >= T::zero() {
+        g
+    } else {
+        -g
+    }
+}
+
+/// `a.max(b)` with respect to `a`: all of `g` where `a` wins, half on a tie
+/// (JAX), and all of it where `b` is NaN (the result is then `a`).
+#[inline(always)]
+pub fn max_a<T: Real>(g: T, a: T, b: T) -> T {
+    if a > b || b.is_nan() {
+        g
+    } else if a == b {
+        g / two::<T>()
+    } else {
+        T::zero()
+    }
+}
+
+/// `a.min(b)` with respect to `a`: all of `g` where `a` wins, half on a tie
+/// (JAX), and all of it where `b` is NaN (the result is then `a`).
+#[inline(always)]
+pub fn min_a<T: Real>(g: T, a: T, b: T) -> T {
+    if a < b || b.is_nan() {
+        g
+    } else if a == b {
+        g / two::<T>()
+    } else {
+        T::zero()
+    }
+}
+
+/// `x.clamp(lo, hi)` with respect to `x`: `g` strictly inside `(lo, hi)`, else 0 (JAX).
+#[inline(always)]
+pub fn clamp_x<T: Real>(g: T, x: T, lo: T, hi: T) -> T {
+    if lo < x && x < hi {
+        g
+    } else {
+        T::zero()
+    }
+}
+
+/// `x.clamp(lo, hi)` with respect to `lo`: `g` where `x < lo`, else 0 (JAX).
+#[inline(always)]
+pub fn clamp_lo<T: Real>(g: T, x: T, lo: T) -> T {
+    if x < lo {
+        g
+    } else {
+        T::zero()
+    }
+}
+
+/// `x.clamp(lo, hi)` with respect to `hi`: `g` where `x > hi`, else 0 (JAX).
+#[inline(always)]
+pub fn clamp_hi<T: Real>(g: T, x: T, hi: T) -> T {
+    if x > hi {
+        g
+    } else {
+        T::zero()
+    }
+}
+
+/// `x % y` with respect to `y`: `-g · trunc(x / y)`.
+#[inline(always)]
+pub fn rem_y<T: Real>(g: T, x: T, y: T) -> T {
+    -(g * (x / y).trunc())
+}
