@@ -18,6 +18,9 @@ mod reverse;
 mod rules;
 mod symbol;
 
+#[cfg(test)]
+mod tests;
+
 use proc_macro::TokenStream;
 
 /// See the `sgrad` crate's documentation.
