@@ -710,7 +710,7 @@ impl Lower<'_> {
             Expr::Match(_) => self.opaque(e, Construct::Match, out),
             Expr::Index(_) => self.opaque(e, Construct::Index, out),
             Expr::Reference(_) => self.opaque(e, Construct::Reference, out),
-            _ => self.opaque(e, Construct::Other("this expression"), out),
+            _ => self.opaque(e, Construct::Other(expr_kind(e)), out),
         }
     }
 
@@ -1112,6 +1112,22 @@ fn check_sg_for_names(names: &[Ident], wrt_names: &[Ident], param_names: &[Strin
         }
     }
     blocked
+}
+
+/// What to call an expression the macro does not lower, in errors.
+fn expr_kind(e: &Expr) -> &'static str {
+    match e {
+        Expr::Array(_) | Expr::Repeat(_) => "an array",
+        Expr::Struct(_) => "a struct literal",
+        Expr::Range(_) => "a range",
+        Expr::Try(_) => "the `?` operator",
+        Expr::Await(_) | Expr::Async(_) => "async code",
+        Expr::Break(_) | Expr::Continue(_) => "`break`/`continue`",
+        Expr::Block(_) => "a labeled block",
+        Expr::Const(_) => "a `const` block",
+        Expr::Let(_) => "a `let` condition",
+        _ => "this expression",
+    }
 }
 
 fn macro_name(path: &syn::Path) -> String {

@@ -1,0 +1,283 @@
+//! The seed's example: a variational objective with per-variable
+//! stop-gradients, differentiated at compile time by sgrad.
+//!
+//! Run it with `cargo run --release --example seed_vi`.
+//!
+//! # The model
+//!
+//! Two scalar latents and two observations with known noise σ:
+//!
+//! ```text
+//! θ₁ ~ N(0, 1)          θ₂ | θ₁ ~ N(θ₁, 1)              (prior π)
+//! y₁ | θ₁ ~ N(θ₁, σ²)   y₂ | θ₁, θ₂ ~ N(θ₁ + θ₂, σ²)    (likelihood f)
+//! ```
+//!
+//! The variational family is reparameterised with ε ~ N(0, I) and a scale
+//! s = exp(ρ), so that the parameters φ₁ = (μ₁, ρ₁), φ₂ = (μ₂, ρ₂) are
+//! unconstrained:
+//!
+//! ```text
+//! θ₁ = g(ε₁, φ₁)     = μ₁ + s₁ ε₁        q₁(θ₁; φ₁)      = N(θ₁; μ₁, s₁²)
+//! θ₂ = g(θ₁, ε₂, φ₂) = θ₁ + μ₂ + s₂ ε₂   q₂(θ₂ | θ₁; φ₂) = N(θ₂; θ₁ + μ₂, s₂²)
+//! ```
+//!
+//! One Monte-Carlo sample of the seed's objective is
+//!
+//! ```text
+//! 𝒦(φ₁, φ₂) = log π(θ₁, θ₂) + log f(y₁ | θ₁) + ⊥_φ₁[ log f(y₂ | θ₁, θ₂) ]
+//!             − log q₁(θ₁; φ₁) − ⊥_φ₁[ log q₂(θ₂ | θ₁; φ₂) ]
+//! ```
+//!
+//! Its value is the ordinary one-sample ELBO. Its gradient for φ₁ treats the
+//! two bracketed terms as constants, along every path, including the paths
+//! through θ₁ and θ₂; its gradient for φ₂ is the ordinary one. In Rust,
+//! ⊥_φ₁[e] is `sg_for!([mu1, rho1], e)`.
+
+use sgrad::{differentiable, sg_for};
+
+/// Observation noise σ, and its logarithm.
+const SIGMA: f64 = 0.5;
+const LN_SIGMA: f64 = -std::f64::consts::LN_2;
+/// ½ ln(2π), the constant in every Gaussian log-density.
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// One sample of 𝒦: the ELBO with the seed's ⊥_φ₁ annotations.
+///
+/// The body is straight-line scalar code, as sgrad requires for code that
+/// carries a derivative (each log-density is written out in place).
+#[differentiable(mu1, rho1, mu2, rho2)]
+#[allow(clippy::too_many_arguments)]
+fn elbo(mu1: f64, rho1: f64, mu2: f64, rho2: f64, eps1: f64, eps2: f64, y1: f64, y2: f64) -> f64 {
+    // Reparameterised sample θ ~ q(θ; φ).
+    let s1 = rho1.exp();
+    let s2 = rho2.exp();
+    let theta1 = mu1 + s1 * eps1;
+    let theta2 = theta1 + mu2 + s2 * eps2;
+
+    // log π(θ₁, θ₂) = log N(θ₁; 0, 1) + log N(θ₂; θ₁, 1)
+    let d = theta2 - theta1;
+    let log_prior = -2.0 * HALF_LN_2PI - 0.5 * theta1 * theta1 - 0.5 * d * d;
+    // log f(y₁ | θ₁) = log N(y₁; θ₁, σ²)
+    let r1 = (y1 - theta1) / SIGMA;
+    let log_f1 = -HALF_LN_2PI - LN_SIGMA - 0.5 * r1 * r1;
+    // log f(y₂ | θ₁, θ₂) = log N(y₂; θ₁ + θ₂, σ²)
+    let r2 = (y2 - theta1 - theta2) / SIGMA;
+    let log_f2 = -HALF_LN_2PI - LN_SIGMA - 0.5 * r2 * r2;
+    // log q₁(θ₁; φ₁) = log N(θ₁; μ₁, s₁²)   (ln s₁ = ρ₁)
+    let z1 = (theta1 - mu1) / s1;
+    let log_q1 = -HALF_LN_2PI - rho1 - 0.5 * z1 * z1;
+    // log q₂(θ₂ | θ₁; φ₂) = log N(θ₂; θ₁ + μ₂, s₂²)
+    let z2 = (theta2 - theta1 - mu2) / s2;
+    let log_q2 = -HALF_LN_2PI - rho2 - 0.5 * z2 * z2;
+
+    // `log_f2` and `log_q2` were computed outside the brackets: the cut
+    // follows data flow, so every path from μ₁, ρ₁ into them is blocked.
+    log_prior + log_f1 + sg_for!([mu1, rho1], log_f2) - log_q1 - sg_for!([mu1, rho1], log_q2)
+}
+
+/// The same ELBO sample without annotations: the ordinary reparameterisation
+/// gradient. Same value as `elbo`, different gradient for φ₁.
+#[differentiable(mu1, rho1, mu2, rho2)]
+#[allow(clippy::too_many_arguments)]
+fn elbo_plain(mu1: f64, rho1: f64, mu2: f64, rho2: f64, eps1: f64, eps2: f64, y1: f64, y2: f64) -> f64 {
+    let s1 = rho1.exp();
+    let s2 = rho2.exp();
+    let theta1 = mu1 + s1 * eps1;
+    let theta2 = theta1 + mu2 + s2 * eps2;
+    let d = theta2 - theta1;
+    let log_prior = -2.0 * HALF_LN_2PI - 0.5 * theta1 * theta1 - 0.5 * d * d;
+    let r1 = (y1 - theta1) / SIGMA;
+    let log_f1 = -HALF_LN_2PI - LN_SIGMA - 0.5 * r1 * r1;
+    let r2 = (y2 - theta1 - theta2) / SIGMA;
+    let log_f2 = -HALF_LN_2PI - LN_SIGMA - 0.5 * r2 * r2;
+    let z1 = (theta1 - mu1) / s1;
+    let log_q1 = -HALF_LN_2PI - rho1 - 0.5 * z1 * z1;
+    let z2 = (theta2 - theta1 - mu2) / s2;
+    let log_q2 = -HALF_LN_2PI - rho2 - 0.5 * z2 * z2;
+    log_prior + log_f1 + log_f2 - log_q1 - log_q2
+}
+
+/// The two terms under ⊥_φ₁, log f(y₂ | θ₁, θ₂) − log q₂(θ₂ | θ₁; φ₂), as plain
+/// code. Only the finite-difference check uses it.
+fn blocked_terms(phi: [f64; 4], eps: [f64; 2], y: [f64; 2]) -> f64 {
+    let [mu1, rho1, mu2, rho2] = phi;
+    let theta1 = mu1 + rho1.exp() * eps[0];
+    let theta2 = theta1 + mu2 + rho2.exp() * eps[1];
+    let r2 = (y[1] - theta1 - theta2) / SIGMA;
+    let z2 = (theta2 - theta1 - mu2) / rho2.exp();
+    (-HALF_LN_2PI - LN_SIGMA - 0.5 * r2 * r2) - (-HALF_LN_2PI - rho2 - 0.5 * z2 * z2)
+}
+
+/// The signature shared by `elbo_grad` and `elbo_plain_grad`.
+type GradFn = fn(f64, f64, f64, f64, f64, f64, f64, f64) -> (f64, (f64, f64, f64, f64));
+
+/// Calls a generated gradient with arrays: `(value, [d/dμ₁, d/dρ₁, d/dμ₂, d/dρ₂])`.
+fn value_and_grad(f: GradFn, phi: [f64; 4], eps: [f64; 2], y: [f64; 2]) -> (f64, [f64; 4]) {
+    let (v, (a, b, c, d)) = f(phi[0], phi[1], phi[2], phi[3], eps[0], eps[1], y[0], y[1]);
+    (v, [a, b, c, d])
+}
+
+fn elbo_at(phi: [f64; 4], eps: [f64; 2], y: [f64; 2]) -> f64 {
+    elbo(phi[0], phi[1], phi[2], phi[3], eps[0], eps[1], y[0], y[1])
+}
+
+/// A tiny seeded generator: xorshift64* for uniforms, Box–Muller for normals.
+struct Rng {
+    state: u64,
+    spare: Option<f64>,
+}
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng { state: seed.max(1), spare: None }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in the open interval (0, 1).
+    fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    fn normal(&mut self) -> f64 {
+        if let Some(z) = self.spare.take() {
+            return z;
+        }
+        let r = (-2.0 * self.uniform().ln()).sqrt();
+        let t = std::f64::consts::TAU * self.uniform();
+        self.spare = Some(r * t.sin());
+        r * t.cos()
+    }
+
+    fn eps(&mut self) -> [f64; 2] {
+        [self.normal(), self.normal()]
+    }
+}
+
+/// log p(y): y ~ N(0, Σ) with Σ = [[1 + σ², 2], [2, 5 + σ²]] (θ integrated out).
+/// Every ELBO is at most this.
+fn log_evidence(y: [f64; 2]) -> f64 {
+    let (a, b, c) = (1.0 + SIGMA * SIGMA, 2.0, 5.0 + SIGMA * SIGMA);
+    let det = a * c - b * b;
+    let quad = (c * y[0] * y[0] - 2.0 * b * y[0] * y[1] + a * y[1] * y[1]) / det;
+    -2.0 * HALF_LN_2PI - 0.5 * det.ln() - 0.5 * quad
+}
+
+/// Monte-Carlo estimate of the ELBO (the value of 𝒦) at φ.
+fn elbo_estimate(phi: [f64; 4], y: [f64; 2], rng: &mut Rng, samples: usize) -> f64 {
+    (0..samples).map(|_| elbo_at(phi, rng.eps(), y)).sum::<f64>() / samples as f64
+}
+
+const NAMES: [&str; 4] = ["μ₁", "ρ₁", "μ₂", "ρ₂"];
+
+fn main() {
+    let mut rng = Rng::new(0x5eed_c0ff_ee00_1234);
+
+    // Synthetic data: draw θ from the prior, then y from the likelihood.
+    let theta1 = rng.normal();
+    let theta2 = theta1 + rng.normal();
+    let y = [theta1 + SIGMA * rng.normal(), theta1 + theta2 + SIGMA * rng.normal()];
+    println!("data: θ = ({theta1:.3}, {theta2:.3}), y = ({:.3}, {:.3}), σ = {SIGMA}", y[0], y[1]);
+    println!("log p(y) = {:.4} (the best any ELBO can do)\n", log_evidence(y));
+
+    // 1. Gradients with and without ⊥_φ₁, averaged over many ε.
+    let phi0 = [0.0, 0.0, 0.0, 0.0];
+    let n = 200_000;
+    println!("mean gradient over {n} samples of ε at φ = {phi0:?} (± standard error):");
+    println!("{:>12}{:>20}{:>20}{:>20}{:>20}", "", NAMES[0], NAMES[1], NAMES[2], NAMES[3]);
+    for (label, f) in [("with ⊥_φ₁", elbo_grad as GradFn), ("without", elbo_plain_grad)] {
+        let mut rng = Rng::new(42); // the same ε for both rows
+        let (mut sum, mut sum_sq) = ([0.0; 4], [0.0; 4]);
+        for _ in 0..n {
+            let (_, g) = value_and_grad(f, phi0, rng.eps(), y);
+            for k in 0..4 {
+                sum[k] += g[k];
+                sum_sq[k] += g[k] * g[k];
+            }
+        }
+        print!("{label:>12}");
+        for k in 0..4 {
+            let mean = sum[k] / n as f64;
+            let se = ((sum_sq[k] / n as f64 - mean * mean) / n as f64).sqrt();
+            print!("{:>20}", format!("{mean:+.4} ± {se:.4}"));
+        }
+        println!();
+    }
+    println!("(φ₂ columns agree: ⊥_φ₁ does not cut φ₂. The φ₁ columns differ by the y₂ term.)\n");
+
+    // 2. Check one gradient against central finite differences of the frozen
+    //    program P_k: for μ₁ and ρ₁ the bracketed terms are constants equal to
+    //    their value at the base point; for μ₂ and ρ₂ nothing is frozen.
+    let phi = [0.3, -0.4, 0.8, -0.2];
+    let eps = [0.7, -1.3];
+    let frozen = blocked_terms(phi, eps, y);
+    let program = |k: usize, p: [f64; 4]| {
+        if k < 2 {
+            elbo_at(p, eps, y) - blocked_terms(p, eps, y) + frozen
+        } else {
+            elbo_at(p, eps, y)
+        }
+    };
+    let (value, grad) = value_and_grad(elbo_grad, phi, eps, y);
+    assert_eq!(value, elbo_at(phi, eps, y), "the value must be the function's value");
+    let h = 1e-5;
+    let mut max_err: f64 = 0.0;
+    for k in 0..4 {
+        let (mut up, mut down) = (phi, phi);
+        up[k] += h;
+        down[k] -= h;
+        let fd = (program(k, up) - program(k, down)) / (2.0 * h);
+        max_err = max_err.max((fd - grad[k]).abs());
+    }
+    println!("finite differences of the frozen program at φ = {phi:?}, ε = {eps:?}:");
+    println!("  sgrad gradient {grad:.6?}, max |error| = {max_err:.1e}\n");
+    assert!(max_err < 1e-6, "gradient disagrees with finite differences: {max_err:e}");
+
+    // 3. Stochastic gradient ascent on φ with the gradient of 𝒦, and, for
+    //    comparison, with the ordinary gradient, on the same ε.
+    let mut phis = [phi0, phi0];
+    let fns: [GradFn; 2] = [elbo_grad, elbo_plain_grad];
+    let (steps, batch) = (2_000, 8);
+    println!("stochastic gradient ascent ({steps} steps, {batch} samples each); ELBO estimates:");
+    println!("{:>6}{:>14}{:>14}", "step", "grad of 𝒦", "plain grad");
+    for step in 0..=steps {
+        if step % 250 == 0 {
+            let mut eval_rng = Rng::new(7); // common random numbers for the two columns
+            let a = elbo_estimate(phis[0], y, &mut eval_rng, 20_000);
+            let mut eval_rng = Rng::new(7);
+            let b = elbo_estimate(phis[1], y, &mut eval_rng, 20_000);
+            println!("{step:>6}{a:>14.4}{b:>14.4}");
+        }
+        if step == steps {
+            break;
+        }
+        let lr = 0.05 / (1.0 + step as f64 / 500.0);
+        let batch_eps: Vec<[f64; 2]> = (0..batch).map(|_| rng.eps()).collect();
+        for (phi, f) in phis.iter_mut().zip(fns) {
+            let mut g = [0.0; 4];
+            for &e in &batch_eps {
+                let (_, gi) = value_and_grad(f, *phi, e, y);
+                for k in 0..4 {
+                    g[k] += gi[k] / batch as f64;
+                }
+            }
+            for k in 0..4 {
+                phi[k] += lr * g[k];
+            }
+        }
+    }
+    for (label, p) in [("grad of 𝒦", phis[0]), ("plain grad", phis[1])] {
+        println!(
+            "{label:>10}: μ₁ = {:+.3}, s₁ = {:.3}, μ₂ = {:+.3}, s₂ = {:.3}",
+            p[0],
+            p[1].exp(),
+            p[2],
+            p[3].exp()
+        );
+    }
+}

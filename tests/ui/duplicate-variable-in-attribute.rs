@@ -1,0 +1,10 @@
+use sgrad::differentiable;
+
+#[differentiable(x, y, x)]
+fn f(x: f64, y: f64) -> f64 {
+    x * y
+}
+
+fn main() {
+    let _ = f(1.0, 2.0);
+}

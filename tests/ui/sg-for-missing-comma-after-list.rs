@@ -1,0 +1,10 @@
+use sgrad::{differentiable, sg_for};
+
+#[differentiable(x)]
+fn f(x: f64) -> f64 {
+    sg_for!([x] x * x) + x
+}
+
+fn main() {
+    let _ = f(1.0);
+}

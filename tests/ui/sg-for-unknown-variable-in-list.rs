@@ -1,0 +1,10 @@
+use sgrad::{differentiable, sg_for};
+
+#[differentiable(phi1, phi2)]
+fn f(phi1: f64, phi2: f64) -> f64 {
+    sg_for!([phi1, psi], phi1 * phi2)
+}
+
+fn main() {
+    let _ = f(1.0, 2.0);
+}

@@ -1,0 +1,8 @@
+use sgrad::differentiable;
+
+#[differentiable(x)]
+unsafe extern "C" fn f(x: f64, ...) -> f64 {
+    x * x
+}
+
+fn main() {}
