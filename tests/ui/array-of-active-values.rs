@@ -1,0 +1,11 @@
+use sgrad::differentiable;
+
+#[differentiable(x)]
+fn f(x: f64) -> f64 {
+    let v = [x, 2.0 * x];
+    v[0] + v[1]
+}
+
+fn main() {
+    let _ = f(1.0);
+}

@@ -1,0 +1,11 @@
+use sgrad::differentiable;
+
+#[differentiable(x)]
+fn f(x: f64) -> f64 {
+    let text = format!("{x}");
+    text.parse::<f64>().unwrap() * 2.0
+}
+
+fn main() {
+    let _ = f(1.0);
+}

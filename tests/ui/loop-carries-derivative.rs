@@ -1,0 +1,17 @@
+use sgrad::differentiable;
+
+#[differentiable(x)]
+fn f(x: f64) -> f64 {
+    let mut s = x;
+    loop {
+        s *= 2.0;
+        if s > 10.0 {
+            break;
+        }
+    }
+    s
+}
+
+fn main() {
+    let _ = f(1.0);
+}

@@ -1,0 +1,13 @@
+use sgrad::differentiable;
+
+#[differentiable(x)]
+fn f(x: f64) -> f64 {
+    let y = loop {
+        break x * 2.0;
+    };
+    y + 1.0
+}
+
+fn main() {
+    let _ = f(1.0);
+}

@@ -1,0 +1,16 @@
+use sgrad::differentiable;
+
+#[differentiable(x)]
+fn f(x: f64) -> f64 {
+    let y = {
+        if x > 0.0 {
+            return x;
+        }
+        x * 2.0
+    };
+    y + 1.0
+}
+
+fn main() {
+    let _ = f(1.0);
+}

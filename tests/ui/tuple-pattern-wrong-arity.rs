@@ -1,0 +1,11 @@
+use sgrad::differentiable;
+
+#[differentiable(x)]
+fn f(x: f64) -> f64 {
+    let (a, b) = (x, x, x);
+    a * b
+}
+
+fn main() {
+    let _ = f(1.0);
+}
