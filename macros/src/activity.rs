@@ -47,7 +47,28 @@ impl Activity {
 
 pub fn analyze(f: &Function, errors: &Errors) -> Activity {
     let (classes, class_of) = classes(f);
-    let all: Mask = if classes >= 64 { !0 } else { (1 << classes) - 1 };
+    if classes > MAX_CLASSES {
+        let j = class_of.iter().position(|&k| k >= MAX_CLASSES).unwrap_or(0);
+        errors.push_spanned(
+            &f.wrt[j].ident,
+            format!(
+                "too many groups of differentiation variables: `{}` would be the {}th variable blocked at its own set of `sg_for!` sites, and at most {MAX_CLASSES} such groups are supported",
+                f.wrt[j].ident,
+                MAX_CLASSES + 1
+            ),
+        );
+        return Activity {
+            classes: 1,
+            class_of: vec![0; f.wrt.len()],
+            site_mask: vec![0; f.sites.len()],
+            varied: vec![0; f.vars.len()],
+        };
+    }
+    let all: Mask = if classes >= 64 {
+        !0
+    } else {
+        (1 << classes) - 1
+    };
     let site_mask = f
         .sites
         .iter()
@@ -100,11 +121,21 @@ fn classes(f: &Function) -> (usize, Vec<usize>) {
 }
 
 /// The arguments a primitive propagates derivatives through.
-fn differentiable_args<'a>(rule: Option<&'static rules::Rule>, args: &'a [Operand]) -> impl Iterator<Item = &'a Operand> {
-    args.iter().enumerate().filter_map(move |(i, a)| match rule {
-        Some(r) if r.shape != Shape::ZeroDerivative && r.partials.get(i).is_some_and(Option::is_some) => Some(a),
-        _ => None,
-    })
+fn differentiable_args<'a>(
+    rule: Option<&'static rules::Rule>,
+    args: &'a [Operand],
+) -> impl Iterator<Item = &'a Operand> {
+    args.iter()
+        .enumerate()
+        .filter_map(move |(i, a)| match rule {
+            Some(r)
+                if r.shape != Shape::ZeroDerivative
+                    && r.partials.get(i).is_some_and(Option::is_some) =>
+            {
+                Some(a)
+            }
+            _ => None,
+        })
 }
 
 fn varied_block(act: &mut Activity, b: &Block) {
@@ -113,7 +144,9 @@ fn varied_block(act: &mut Activity, b: &Block) {
             Stmt::Let { outs, prim, .. } => {
                 let m = match prim {
                     Prim::Copy(a) => act.of(a),
-                    Prim::Apply { rule, args, .. } => differentiable_args(*rule, args).fold(0, |m, a| m | act.of(a)),
+                    Prim::Apply { rule, args, .. } => {
+                        differentiable_args(*rule, args).fold(0, |m, a| m | act.of(a))
+                    }
                     Prim::Stop { site, arg, .. } => act.of(arg) & !act.site_mask[*site],
                     Prim::Opaque(_) => 0,
                 };
@@ -125,7 +158,8 @@ fn varied_block(act: &mut Activity, b: &Block) {
                 varied_block(act, &i.then_branch);
                 varied_block(act, &i.else_branch);
                 for (k, o) in i.outs.iter().enumerate() {
-                    act.varied[o.0] = act.of(&i.then_branch.yields[k]) | act.of(&i.else_branch.yields[k]);
+                    act.varied[o.0] =
+                        act.of(&i.then_branch.yields[k]) | act.of(&i.else_branch.yields[k]);
                 }
             }
         }
@@ -156,14 +190,17 @@ impl Check<'_> {
                     match prim {
                         Prim::Copy(a) => self.mark(a, u),
                         Prim::Apply { rule, args, .. } => {
-                            let args: Vec<Operand> = differentiable_args(*rule, args).cloned().collect();
+                            let args: Vec<Operand> =
+                                differentiable_args(*rule, args).cloned().collect();
                             args.iter().for_each(|a| self.mark(a, u));
                         }
-                        Prim::Stop { site, arg, .. } => self.mark(arg, u & !self.act.site_mask[*site]),
+                        Prim::Stop { site, arg, .. } => {
+                            self.mark(arg, u & !self.act.site_mask[*site])
+                        }
                         Prim::Opaque(o) => {
                             u |= o.writes.iter().fold(0, |m, w| m | self.useful[w.1 .0]);
                             self.opaque(o, u);
-                            for r in &o.reads {
+                            for (r, _) in &o.reads {
                                 self.useful[r.0] |= u;
                             }
                         }
@@ -184,15 +221,21 @@ impl Check<'_> {
 
     /// An error if a derivative would flow through opaque code.
     fn opaque(&self, o: &Opaque, useful: Mask) {
-        let Some((&read, lanes)) = o
+        match &o.construct {
+            // Wrong arity, or an operator floats do not have: rustc reports
+            // these on the user's own function.
+            Construct::Method(m) if rules::is_known_method(m) => return,
+            Construct::Operator(_) => return,
+            _ => {}
+        }
+        let Some((var, lanes)) = o
             .reads
             .iter()
-            .map(|r| (r, self.act.varied[r.0] & useful))
+            .map(|(r, name)| (name.as_str(), self.act.varied[r.0] & useful))
             .find(|(_, m)| *m != 0)
         else {
             return;
         };
-        let var = self.f.vars[read.0].user.as_deref().unwrap_or("a value");
         let wrt = self
             .act
             .class_of
@@ -206,14 +249,17 @@ impl Check<'_> {
         };
         let hint = match &o.construct {
             Construct::Loop(_) => "loops are not supported in differentiated code yet; compute this outside the function and pass it in, or wrap the loop's result in `sg(..)` if it is a constant here".to_owned(),
-            Construct::Method(m) if rules::is_known_method(m) => format!("`{m}` is differentiable, but not with this number of arguments"),
             Construct::Method(m) => format!("sgrad has no derivative rule for the method `{m}` (the supported float methods are listed in `sgrad::rules`); if the value is a constant here, wrap it in `sg(..)`"),
-            Construct::Function(name) => format!("sgrad has no derivative rule for `{name}`; write its body inline, or wrap the call in `sg(..)` if it is a constant here"),
+            Construct::Function(name) => format!("sgrad has no derivative rule for `{name}` (calls between differentiated functions are not supported yet); write its body inline, or wrap the call in `sg(..)` if it is a constant here"),
+            Construct::IfLet | Construct::Match => "rewrite it with `if`/`else` on a condition, or wrap the value in `sg(..)` if it is a constant here".to_owned(),
+            Construct::Closure => "closures are not differentiated; write the computation inline, or wrap the value in `sg(..)` if it is a constant here".to_owned(),
             Construct::Macro(_) => "sgrad cannot see inside macros other than `sg_for!`; compute the value outside the macro, or wrap it in `sg(..)` if it is a constant here".to_owned(),
-            Construct::Operator(op) => format!("sgrad has no derivative rule for `{op}`"),
             _ => "sgrad cannot differentiate through it; write it with `let`, `if` and arithmetic, or wrap the value in `sg(..)` if it is a constant here".to_owned(),
         };
         let what = o.construct.describe();
-        self.errors.push_spanned(&o.origin, format!("{what} cannot carry a derivative: {reads}; {hint}"));
+        self.errors.push_spanned(
+            &o.origin,
+            format!("{what} cannot carry a derivative: {reads}; {hint}"),
+        );
     }
 }

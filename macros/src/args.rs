@@ -44,6 +44,11 @@ fn parse_names(input: ParseStream) -> syn::Result<Vec<Ident>> {
         if input.is_empty() {
             break;
         }
+        if !input.peek(Token![,]) {
+            return Err(input.error(
+                "expected `,` between the names of the differentiation variables, as in `#[differentiable(x, y)]`",
+            ));
+        }
         input.parse::<Token![,]>()?;
     }
     Ok(names)
@@ -72,10 +77,24 @@ impl Parse for GradInput {
                     "expected `wrt(..)` after the closure, as in `grad!(|x: f64, y: f64| x * y, wrt(x))`",
                 ));
             }
+            if !input.peek(syn::token::Paren) {
+                return Err(input.error(
+                    "expected the variables in parentheses, as in `wrt(x)` or `wrt(x, y)`",
+                ));
+            }
             let content;
             syn::parenthesized!(content in input);
-            let names: Punctuated<Ident, Token![,]> =
-                content.parse_terminated(Ident::parse, Token![,])?;
+            let names: Punctuated<Ident, Token![,]> = content.parse_terminated(
+                |p: ParseStream| {
+                    p.parse::<Ident>().map_err(|e| {
+                        syn::Error::new(
+                            e.span(),
+                            "expected the name of a closure parameter, as in `wrt(x, y)`",
+                        )
+                    })
+                },
+                Token![,],
+            )?;
             if names.is_empty() {
                 return Err(syn::Error::new(
                     keyword.span(),

@@ -10,7 +10,7 @@ use crate::reverse::Reverse;
 /// parenthesised constants and adjoints declared `mut` that receive one term.
 pub fn lint_allows() -> TokenStream {
     quote! {
-        #[allow(unused, non_snake_case, clippy::all, clippy::pedantic, clippy::nursery)]
+        #[allow(unused, unreachable_code, non_snake_case, clippy::all, clippy::pedantic, clippy::nursery)]
     }
 }
 
@@ -39,11 +39,21 @@ pub fn emit_body(f: &Function, forward: TokenStream, reverse: Reverse) -> TokenS
 
 /// The doc comment of `<name>_grad`.
 pub fn emit_doc(name: &Ident, wrt: &[Ident]) -> TokenStream {
-    let list = wrt.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ");
+    let list = wrt
+        .iter()
+        .map(|w| format!("`{w}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let shape = if wrt.len() == 1 {
         "`(value, gradient)`".to_owned()
     } else {
-        format!("`(value, ({}))`", wrt.iter().map(|w| format!("d{w}")).collect::<Vec<_>>().join(", "))
+        format!(
+            "`(value, ({}))`",
+            wrt.iter()
+                .map(|w| format!("d{w}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     };
     let line1 = format!(" Value and gradient of `{name}` with respect to {list}.");
     let line2 = format!(" Returns {shape}; the value is bit-for-bit what `{name}` returns.");

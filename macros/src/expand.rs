@@ -69,7 +69,12 @@ fn item_keyword(item: &syn::Item) -> TokenStream {
 
 /// The user's function, and its gradient or a stub.
 fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStream {
-    let ItemFn { attrs, vis, sig, block } = func;
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
     let syn::Signature {
         constness: _,
         asyncness,
@@ -100,7 +105,7 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
                     ty,
                     format!(
                         "a differentiated function must return `f64` or `f32`, not `{}`",
-                        ty.to_token_stream().to_string().replace(' ', "")
+                        type_name(ty)
                     ),
                 );
             }
@@ -118,15 +123,19 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
             FnArg::Receiver(_) => None,
         })
         .collect();
-    let wrt = select_wrt(wrt_attr.and_then(|w| w.names), &params, ident, "function", errors);
+    let listed = wrt_attr.and_then(|w| w.names);
+    let wrt = select_wrt(listed.clone(), &params, ident, "function", errors);
 
     let grad_name = names::grad_fn(ident);
-    let grad_types: Vec<TokenStream> = wrt.iter().map(|(_, t)| t.to_token_stream()).collect();
+    let grad_types = slot_types(listed.as_deref(), &wrt, &ret);
     let grad_ty = emit::grad_type(&ret, &grad_types);
     let where_clause = &generics.where_clause;
     let shared = emit::shared_attrs(attrs);
     let allows = emit::lint_allows();
-    let doc = emit::emit_doc(ident, &wrt.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>());
+    let doc = emit::emit_doc(
+        ident,
+        &wrt.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>(),
+    );
 
     let body = if errors.has_errors() || wrt.is_empty() {
         None
@@ -156,12 +165,6 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
 fn gradient_body(input: Input, errors: &Errors) -> Option<TokenStream> {
     let f = lower::from_syn(input, errors);
     let act = activity::analyze(&f, errors);
-    if act.classes > activity::MAX_CLASSES {
-        errors.push_spanned(
-            &f.wrt[0].ident,
-            format!("at most {} groups of differentiation variables with different `sg_for!` sites are supported", activity::MAX_CLASSES),
-        );
-    }
     if errors.has_errors() {
         return None;
     }
@@ -171,6 +174,68 @@ fn gradient_body(input: Input, errors: &Errors) -> Option<TokenStream> {
 }
 
 /// The differentiation variables: the listed ones, or every float parameter.
+/// The gradient's types: one per listed name even where the name was wrong,
+/// so that a stub after an error still has the shape callers destructure.
+fn slot_types(
+    listed: Option<&[Ident]>,
+    wrt: &[(Ident, syn::Type)],
+    fallback: &TokenStream,
+) -> Vec<TokenStream> {
+    let fallback = if fallback.to_string() == "()" {
+        quote!(f64)
+    } else {
+        fallback.clone()
+    };
+    match listed {
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                wrt.iter()
+                    .find(|(w, _)| w == n)
+                    .map_or_else(|| fallback.clone(), |(_, t)| t.to_token_stream())
+            })
+            .collect(),
+        None => wrt.iter().map(|(_, t)| t.to_token_stream()).collect(),
+    }
+}
+
+/// A type as users write it (`&'static str`, `Vec<f64>`), for messages.
+fn type_name(ty: &syn::Type) -> String {
+    let mut s = ty.to_token_stream().to_string();
+    for (from, to) in [
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        ("& ", "&"),
+        (" ,", ","),
+        (" :: ", "::"),
+        (":: ", "::"),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ;", ";"),
+        ("( ", "("),
+        (" )", ")"),
+    ] {
+        s = s.replace(from, to);
+    }
+    s
+}
+
+/// Every identifier a pattern binds.
+fn pattern_idents(p: &Pat, out: &mut Vec<Ident>) {
+    match p {
+        Pat::Ident(i) => out.push(i.ident.clone()),
+        Pat::Type(t) => pattern_idents(&t.pat, out),
+        Pat::Paren(p) => pattern_idents(&p.pat, out),
+        Pat::Reference(r) => pattern_idents(&r.pat, out),
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| pattern_idents(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| pattern_idents(p, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| pattern_idents(&f.pat, out)),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| pattern_idents(p, out)),
+        _ => {}
+    }
+}
+
 fn select_wrt(
     names: Option<Vec<Ident>>,
     params: &[(&Pat, Option<&syn::Type>)],
@@ -202,8 +267,21 @@ fn select_wrt(
             errors.push_spanned(&name, format!("`{name}` is listed twice"));
             continue;
         }
-        let found = params.iter().find(|(p, _)| ident_of(p).is_some_and(|i| i == name));
+        let found = params
+            .iter()
+            .find(|(p, _)| ident_of(p).is_some_and(|i| i == name));
+        let in_pattern = || {
+            params.iter().any(|(p, _)| {
+                let mut bound = Vec::new();
+                pattern_idents(p, &mut bound);
+                ident_of(p).is_none() && bound.contains(&name)
+            })
+        };
         match found {
+            None if in_pattern() => errors.push_spanned(
+                &name,
+                format!("`{name}` is bound by a pattern; only a parameter written as a plain name, e.g. `{name}: f64`, can be differentiated"),
+            ),
             None => {
                 let list = params
                     .iter()
@@ -226,7 +304,7 @@ fn select_wrt(
                 ty,
                 format!(
                     "cannot differentiate with respect to `{name}`: its type is `{}`; differentiation variables must be `f64` or `f32`",
-                    ty.to_token_stream().to_string().replace(' ', "")
+                    type_name(ty)
                 ),
             ),
             Some((_, Some(ty))) => wrt.push((name, (*ty).clone())),
@@ -251,7 +329,11 @@ pub fn grad(input: TokenStream) -> TokenStream {
     }
 }
 
-fn expand_closure(closure: &syn::ExprClosure, names: Option<Vec<Ident>>, errors: &Errors) -> TokenStream {
+fn expand_closure(
+    closure: &syn::ExprClosure,
+    names: Option<Vec<Ident>>,
+    errors: &Errors,
+) -> TokenStream {
     let syn::ExprClosure {
         attrs,
         lifetimes: _,
@@ -276,17 +358,27 @@ fn expand_closure(closure: &syn::ExprClosure, names: Option<Vec<Ident>>, errors:
         })
         .collect();
     let bars = quote!(#or1_token #inputs #or2_token);
-    let wrt = select_wrt(names, &params, &bars, "closure", errors);
-    let grad_types: Vec<TokenStream> = wrt.iter().map(|(_, t)| t.to_token_stream()).collect();
+    let wrt = select_wrt(names.clone(), &params, &bars, "closure", errors);
     let value_ty = match output {
         ReturnType::Type(_, ty) => {
             if !is_float_type(ty) {
-                errors.push_spanned(ty, "the closure must return `f64` or `f32`");
+                errors.push_spanned(
+                    ty,
+                    format!(
+                        "the closure must return `f64` or `f32`, not `{}`",
+                        type_name(ty)
+                    ),
+                );
             }
             Some(ty.to_token_stream())
         }
         ReturnType::Default => None,
     };
+    let grad_types = slot_types(
+        names.as_deref(),
+        &wrt,
+        value_ty.as_ref().unwrap_or(&quote!(f64)),
+    );
     let body_tokens = if errors.has_errors() || wrt.is_empty() {
         None
     } else {
@@ -318,9 +410,15 @@ fn expand_closure(closure: &syn::ExprClosure, names: Option<Vec<Ident>>, errors:
                 .or_else(|| grad_types.first().cloned())
                 .unwrap_or_else(|| quote!(f64));
             let t = emit::grad_type(&v, &grad_types);
+            // The body, never called, keeps the user's imports and captures used.
+            let mut body = (**body).clone();
+            StripSgFor.visit_expr_mut(&mut body);
             quote!({
                 #allows
-                let __ad_closure = #capture |#inputs| -> #t { ::core::unreachable!() };
+                let __ad_closure = #capture |#inputs| -> #t {
+                    let _ = || #body;
+                    ::core::unreachable!()
+                };
                 __ad_closure
             })
         }

@@ -84,8 +84,10 @@ pub struct Opaque {
     pub prelude: TokenStream,
     /// Copies of written prelude names back into their new versions.
     pub epilogue: TokenStream,
-    /// The variables the code reads.
-    pub reads: Vec<VarId>,
+    /// The variables the code reads, with the names it reads them by. Names
+    /// used only inside `[..]` are left out: an index is an integer, so no
+    /// derivative can flow out of it.
+    pub reads: Vec<(VarId, String)>,
     /// Mutable variables the code may write: `(old version, new version)`;
     /// the new version is declared `mut` from the old before the code runs.
     pub writes: Vec<(VarId, VarId)>,

@@ -66,7 +66,9 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
         .wrt
         .iter()
         .map(|(ident, _)| {
-            let var = cx.lookup_var(&ident.to_string()).unwrap_or_else(|| cx.new_param(ident));
+            let var = cx
+                .lookup_var(&ident.to_string())
+                .unwrap_or_else(|| cx.new_param(ident));
             Param {
                 ident: ident.clone(),
                 var,
@@ -82,13 +84,9 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
     let mut stmts = Vec::new();
     let result = match cx.lower_seq(&items, &mut stmts) {
         Flow::Returned(v) => cx.scalar(v, body_span(&input.body)),
-        Flow::Fell(_) => {
-            cx.errors.push(syn::Error::new(
-                body_span(&input.body),
-                "a differentiated function must end in a value of type `f64` or `f32`",
-            ));
-            Operand::Const(quote!(0.0))
-        }
+        // A body without a final value either diverges (`unimplemented!()`)
+        // or is a type error that rustc reports on the user's function.
+        Flow::Fell(_) => placeholder(),
     };
     Function {
         vars: cx.vars,
@@ -99,6 +97,11 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
             yields: vec![result],
         },
     }
+}
+
+/// Stands in for a value after an error, so lowering can go on.
+fn placeholder() -> Operand {
+    Operand::Const(quote!(0.0))
 }
 
 fn body_span(body: &Body) -> Span {
@@ -267,7 +270,11 @@ impl Lower<'_> {
             Pat::Ident(p) => {
                 self.param_names.push(p.ident.to_string());
                 let v = self.new_param(&p.ident);
-                self.declare(&p.ident.to_string(), Some(Value::Scalar(Operand::Var(v))), p.mutability.is_some());
+                self.declare(
+                    &p.ident.to_string(),
+                    Some(Value::Scalar(Operand::Var(v))),
+                    p.mutability.is_some(),
+                );
             }
             Pat::Type(t) => self.bind_param(&t.pat),
             Pat::Paren(p) => self.bind_param(&p.pat),
@@ -281,15 +288,22 @@ impl Lower<'_> {
     }
 
     fn declare(&mut self, name: &str, value: Option<Value>, mutable: bool) {
-        self.scopes.last_mut().expect("a scope is open").push(Entry {
-            name: name.to_owned(),
-            value,
-            mutable,
-        });
+        self.scopes
+            .last_mut()
+            .expect("a scope is open")
+            .push(Entry {
+                name: name.to_owned(),
+                value,
+                mutable,
+            });
     }
 
     fn lookup(&self, name: &str) -> Option<&Entry> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|e| e.name == name)
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|e| e.name == name)
     }
 
     fn lookup_mut(&mut self, name: &str) -> Option<&mut Entry> {
@@ -307,6 +321,13 @@ impl Lower<'_> {
         }
     }
 
+    fn var_name(&self, v: VarId) -> String {
+        self.vars[v.0]
+            .user
+            .clone()
+            .unwrap_or_else(|| "a temporary".to_owned())
+    }
+
     fn push_let(&mut self, out: &mut Vec<Stmt>, prim: Prim, span: Span) -> Value {
         let v = self.new_var(None);
         out.push(Stmt::Let {
@@ -317,13 +338,13 @@ impl Lower<'_> {
         Value::Scalar(Operand::Var(v))
     }
 
-    fn scalar(&mut self, v: Value, span: Span) -> Operand {
+    /// The operand of a value used as a number. A tuple or `()` here is a
+    /// type error rustc reports on the user's own function, so the macro
+    /// stays silent and continues with a placeholder (one error, not two).
+    fn scalar(&mut self, v: Value, _span: Span) -> Operand {
         match v {
             Value::Scalar(o) => o,
-            _ => {
-                self.errors.push(syn::Error::new(span, "expected a number here, not a tuple or `()`"));
-                Operand::Const(quote!(0.0))
-            }
+            _ => placeholder(),
         }
     }
 
@@ -342,10 +363,8 @@ impl Lower<'_> {
                     Expr::Return(r) => {
                         let v = match &r.expr {
                             Some(e) => self.lower_expr(e, out),
-                            None => {
-                                self.errors.push_spanned(r, "`return` needs a value of type `f64` or `f32`");
-                                Value::Scalar(Operand::Const(quote!(0.0)))
-                            }
+                            // rustc reports the missing value (E0069).
+                            None => Value::Scalar(placeholder()),
                         };
                         return Flow::Returned(v);
                     }
@@ -389,7 +408,7 @@ impl Lower<'_> {
             return Flow::Returned(Value::Scalar(Operand::Const(quote!(0.0))));
         }
         if role == Role::Value {
-            self.errors.push_spanned(ifx, "`return` inside an expression is not supported; write the `if` as a statement");
+            self.return_in_value(ifx);
         }
         let cond = self.lower_operand(&ifx.cond, out);
         let snapshot = self.scopes.clone();
@@ -411,10 +430,8 @@ impl Lower<'_> {
 
         let result = |flow: Flow, cx: &mut Self| match flow {
             Flow::Returned(v) => cx.scalar(v, ifx.span()),
-            Flow::Fell(_) => {
-                cx.errors.push_spanned(ifx, "every path through a differentiated function must end in a value");
-                Operand::Const(quote!(0.0))
-            }
+            // As for the whole body: diverges, or rustc reports it.
+            Flow::Fell(_) => placeholder(),
         };
         let then_value = result(then_flow, self);
         let else_value = result(else_flow, self);
@@ -471,11 +488,12 @@ impl Lower<'_> {
         match &local.init {
             None => self.declare_uninit(pat),
             Some(init) => {
-                if let Some((_, diverge)) = &init.diverge {
+                if let Some((else_token, _)) = &init.diverge {
                     self.errors.push_spanned(
-                        diverge,
+                        else_token,
                         "`let .. else` is not supported in differentiated code; use `if`/`else`",
                     );
+                    return;
                 }
                 let first_new = self.vars.len();
                 let value = self.lower_expr(&init.expr, out);
@@ -504,7 +522,14 @@ impl Lower<'_> {
 
     /// Binds `pat` to `value`. Variables created since `first_new` are this
     /// initializer's own temporaries and take the user's name instead of a copy.
-    fn bind_pattern(&mut self, pat: &Pat, ty: Option<&syn::Type>, value: Value, first_new: usize, out: &mut Vec<Stmt>) {
+    fn bind_pattern(
+        &mut self,
+        pat: &Pat,
+        ty: Option<&syn::Type>,
+        value: Value,
+        first_new: usize,
+        out: &mut Vec<Stmt>,
+    ) {
         match pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                 let name = p.ident.to_string();
@@ -521,6 +546,13 @@ impl Lower<'_> {
                 };
                 let parts = match value {
                     Value::Tuple(parts) if parts.len() == t.elems.len() => parts,
+                    // A constant tuple (`const PAIR: (f64, f64)`): its fields are constants.
+                    Value::Scalar(Operand::Const(c)) => (0..t.elems.len())
+                        .map(|i| {
+                            let index = syn::Index::from(i);
+                            Value::Scalar(Operand::Const(quote!(#c.#index)))
+                        })
+                        .collect(),
                     Value::Scalar(Operand::Var(v)) => {
                         // A tuple computed by code the macro does not see into:
                         // project its fields (no derivative flows through them).
@@ -532,9 +564,11 @@ impl Lower<'_> {
                                     code: quote!(#ident.#index),
                                     prelude: TokenStream::new(),
                                     epilogue: TokenStream::new(),
-                                    reads: vec![v],
+                                    reads: vec![(v, self.var_name(v))],
                                     writes: Vec::new(),
-                                    construct: Construct::Other("a tuple computed by code the macro does not differentiate"),
+                                    construct: Construct::Other(
+                                        "a tuple computed by code the macro does not differentiate",
+                                    ),
                                     origin: t.to_token_stream(),
                                     is_item: false,
                                 });
@@ -542,10 +576,10 @@ impl Lower<'_> {
                             })
                             .collect()
                     }
-                    _ => {
-                        self.errors.push_spanned(t, "the value does not have this tuple's shape");
-                        return;
-                    }
+                    // A mismatched shape is a type error rustc reports.
+                    _ => (0..t.elems.len())
+                        .map(|_| Value::Scalar(placeholder()))
+                        .collect(),
                 };
                 for (i, (p, v)) in t.elems.iter().zip(parts).enumerate() {
                     let ty = types.as_ref().and_then(|ts| ts.get(i).copied());
@@ -627,7 +661,9 @@ impl Lower<'_> {
                 }
                 Value::Scalar(Operand::Const(p.to_token_stream()))
             }
-            Expr::Tuple(t) => Value::Tuple(t.elems.iter().map(|e| self.lower_expr(e, out)).collect()),
+            Expr::Tuple(t) => {
+                Value::Tuple(t.elems.iter().map(|e| self.lower_expr(e, out)).collect())
+            }
             Expr::Binary(b) => self.lower_binary(e, b, out),
             Expr::Unary(u) => match u.op {
                 syn::UnOp::Neg(_) | syn::UnOp::Not(_) => {
@@ -657,7 +693,13 @@ impl Lower<'_> {
                         for a in &m.args {
                             args.push(self.lower_operand(a, out));
                         }
-                        self.apply(Some(rule), Form::Method(m.method.clone()), args, e.span(), out)
+                        self.apply(
+                            Some(rule),
+                            Form::Method(m.method.clone()),
+                            args,
+                            e.span(),
+                            out,
+                        )
                     }
                     _ => self.opaque(e, Construct::Method(name), out),
                 }
@@ -668,17 +710,21 @@ impl Lower<'_> {
             Expr::Field(f) => {
                 let base = self.lower_expr(&f.base, out);
                 match (base, &f.member) {
-                    (Value::Tuple(parts), syn::Member::Unnamed(i)) if (i.index as usize) < parts.len() => {
+                    (Value::Tuple(parts), syn::Member::Unnamed(i))
+                        if (i.index as usize) < parts.len() =>
+                    {
                         parts[i.index as usize].clone()
                     }
-                    (Value::Scalar(Operand::Const(c)), member) => Value::Scalar(Operand::Const(quote!(#c.#member))),
+                    (Value::Scalar(Operand::Const(c)), member) => {
+                        Value::Scalar(Operand::Const(quote!(#c.#member)))
+                    }
                     (Value::Scalar(Operand::Var(v)), member) => {
                         let ident = self.vars[v.0].ident.clone();
                         let prim = Prim::Opaque(Opaque {
                             code: quote!(#ident.#member),
                             prelude: TokenStream::new(),
                             epilogue: TokenStream::new(),
-                            reads: vec![v],
+                            reads: vec![(v, self.var_name(v))],
                             writes: Vec::new(),
                             construct: Construct::Other("a field access"),
                             origin: e.to_token_stream(),
@@ -686,21 +732,16 @@ impl Lower<'_> {
                         });
                         self.push_let(out, prim, e.span())
                     }
-                    _ => {
-                        self.errors.push_spanned(f, "no such field");
-                        Value::Unit
-                    }
+                    // No such field: rustc reports it.
+                    _ => Value::Scalar(placeholder()),
                 }
             }
             Expr::Block(b) if b.label.is_none() => self.lower_block_value(&b.block, out),
             Expr::If(ifx) => self.lower_if(e, ifx, out),
             Expr::Assign(a) => self.lower_assign(e, a, out),
             Expr::Return(r) => {
-                self.errors.push_spanned(
-                    r,
-                    "`return` inside an expression is not supported; use it as a statement or in an `if` statement",
-                );
-                Value::Unit
+                self.return_in_value(r);
+                Value::Scalar(placeholder())
             }
             Expr::ForLoop(_) => self.opaque(e, Construct::Loop("for"), out),
             Expr::While(_) => self.opaque(e, Construct::Loop("while"), out),
@@ -760,7 +801,13 @@ impl Lower<'_> {
                 let rule = rules::binary(&b.op);
                 if rule.is_none() {
                     let op = b.op.to_token_stream().to_string();
-                    return self.apply_unknown(Form::Binary(b.op), vec![l, r], Construct::Operator(op), e, out);
+                    return self.apply_unknown(
+                        Form::Binary(b.op),
+                        vec![l, r],
+                        Construct::Operator(op),
+                        e,
+                        out,
+                    );
                 }
                 self.apply(rule, Form::Binary(b.op), vec![l, r], e.span(), out)
             }
@@ -769,11 +816,22 @@ impl Lower<'_> {
 
     /// An operator the table does not know (`&`, `<<`, ..): fine on integers,
     /// an error if a derivative would flow through it.
-    fn apply_unknown(&mut self, form: Form, args: Vec<Operand>, construct: Construct, e: &Expr, out: &mut Vec<Stmt>) -> Value {
+    fn apply_unknown(
+        &mut self,
+        form: Form,
+        args: Vec<Operand>,
+        construct: Construct,
+        e: &Expr,
+        out: &mut Vec<Stmt>,
+    ) -> Value {
         if args.iter().all(|a| a.var().is_none()) {
             return self.apply(None, form, args, e.span(), out);
         }
-        let reads = args.iter().filter_map(Operand::var).collect();
+        let reads = args
+            .iter()
+            .filter_map(Operand::var)
+            .map(|v| (v, self.var_name(v)))
+            .collect();
         let code = crate::primal::apply_tokens(&self.vars, &form, &args);
         self.push_let(
             out,
@@ -801,7 +859,11 @@ impl Lower<'_> {
         let is_and = matches!(b.op, syn::BinOp::And(_));
         let fixed = Block {
             stmts: Vec::new(),
-            yields: vec![Operand::Const(if is_and { quote!(false) } else { quote!(true) })],
+            yields: vec![Operand::Const(if is_and {
+                quote!(false)
+            } else {
+                quote!(true)
+            })],
         };
         let rhs = Block {
             stmts: rhs_stmts,
@@ -820,7 +882,14 @@ impl Lower<'_> {
         Value::Scalar(Operand::Var(v))
     }
 
-    fn apply(&mut self, rule: Option<&'static rules::Rule>, form: Form, args: Vec<Operand>, span: Span, out: &mut Vec<Stmt>) -> Value {
+    fn apply(
+        &mut self,
+        rule: Option<&'static rules::Rule>,
+        form: Form,
+        args: Vec<Operand>,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Value {
         let foldable = matches!(form, Form::Binary(_) | Form::Unary(_) | Form::Cast(_));
         if foldable && args.iter().all(|a| a.var().is_none()) {
             // Constant arithmetic stays inline, as the user wrote it.
@@ -852,12 +921,20 @@ impl Lower<'_> {
             }
             // `f64::sin(x)`, `f32::max(a, b)`: the float methods by path.
             let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-            if segments.len() >= 2 && crate::symbol::FLOATS.contains(&segments[segments.len() - 2].as_str()) {
+            if segments.len() >= 2
+                && crate::symbol::FLOATS.contains(&segments[segments.len() - 2].as_str())
+            {
                 let last = path.segments.last().expect("two segments");
                 if let Some(rule) = rules::method(&segments[segments.len() - 1], c.args.len()) {
                     if last.arguments.is_none() {
                         let args = c.args.iter().map(|a| self.lower_operand(a, out)).collect();
-                        return self.apply(Some(rule), Form::Path(path.clone()), args, e.span(), out);
+                        return self.apply(
+                            Some(rule),
+                            Form::Path(path.clone()),
+                            args,
+                            e.span(),
+                            out,
+                        );
                     }
                 }
             }
@@ -877,12 +954,19 @@ impl Lower<'_> {
                 return Value::Scalar(Operand::Const(quote!(0.0)));
             }
         };
-        let blocked = check_sg_for_names(&parsed.names, &self.wrt_names, &self.param_names, self.errors);
+        let blocked = check_sg_for_names(
+            &parsed.names,
+            &self.wrt_names,
+            &self.param_names,
+            self.errors,
+        );
         let arg = self.lower_operand(&parsed.expr, out);
         if arg.var().is_none() {
             return Value::Scalar(arg);
         }
-        self.sites.push(Site { blocked: Some(blocked) });
+        self.sites.push(Site {
+            blocked: Some(blocked),
+        });
         let prim = Prim::Stop {
             site: self.sites.len() - 1,
             arg,
@@ -896,16 +980,33 @@ impl Lower<'_> {
         let items = block_items(block, Role::Value);
         match self.lower_seq(&items, out) {
             Flow::Fell(v) => v,
-            Flow::Returned(v) => v,
+            // The block's own `return` would leave the function, not yield a value.
+            Flow::Returned(_) => {
+                self.return_in_value(block);
+                Value::Scalar(placeholder())
+            }
         }
+    }
+
+    /// `return` where the macro needs a value: `let a = { return x; };`.
+    fn return_in_value<T: ToTokens>(&self, node: &T) {
+        let tokens = node.to_token_stream();
+        let target = syn::parse2::<Expr>(tokens.clone())
+            .ok()
+            .and_then(|e| find_return(&e))
+            .map_or(tokens, |r| r.to_token_stream());
+        self.errors.push_spanned(
+            target,
+            "`return` inside an expression is not supported in differentiated code; use `return` as a statement, e.g. in an `if` statement",
+        );
     }
 
     /// An `if` without `return` inside: both branches run to their end, and
     /// the variables either assigns become outputs of the `if`.
     fn lower_if(&mut self, e: &Expr, ifx: &syn::ExprIf, out: &mut Vec<Stmt>) -> Value {
         if contains_return(e) {
-            self.errors.push_spanned(e, "`return` inside an expression is not supported; write the `if` as a statement");
-            return Value::Unit;
+            self.return_in_value(e);
+            return Value::Scalar(placeholder());
         }
         if matches!(&*ifx.cond, Expr::Let(_)) {
             return self.opaque(e, Construct::IfLet, out);
@@ -924,14 +1025,22 @@ impl Lower<'_> {
         };
         let else_env = std::mem::replace(&mut self.scopes, snapshot.clone());
 
+        // Branches of different types are an error rustc reports.
         let value_shape = if then_value.same_shape(&else_value) {
             then_value.clone()
         } else {
-            self.errors.push_spanned(e, "the branches of this `if` have different shapes");
             Value::Unit
         };
-        let mut then_yields = if value_shape.same_shape(&then_value) { then_value.operands() } else { Vec::new() };
-        let mut else_yields = if value_shape.same_shape(&else_value) { else_value.operands() } else { Vec::new() };
+        let mut then_yields = if value_shape.same_shape(&then_value) {
+            then_value.operands()
+        } else {
+            Vec::new()
+        };
+        let mut else_yields = if value_shape.same_shape(&else_value) {
+            else_value.operands()
+        } else {
+            Vec::new()
+        };
         if then_yields.len() != else_yields.len() {
             then_yields.clear();
             else_yields.clear();
@@ -949,7 +1058,11 @@ impl Lower<'_> {
                 }
                 match (t, f) {
                     (Some(t), Some(f)) if t.same_shape(f) => {
-                        let ops: Vec<VarId> = t.operands().iter().map(|_| self.new_var(Some(&entry.name))).collect();
+                        let ops: Vec<VarId> = t
+                            .operands()
+                            .iter()
+                            .map(|_| self.new_var(Some(&entry.name)))
+                            .collect();
                         then_yields.extend(t.operands());
                         else_yields.extend(f.operands());
                         outs.extend(&ops);
@@ -1013,11 +1126,19 @@ impl Lower<'_> {
     /// Code passed through as written, with the user's variables renamed to
     /// their current versions. Mutable variables it may write get a new
     /// version, declared `mut` before it.
-    fn opaque<T: ToTokens + OpaqueNode>(&mut self, node: &T, construct: Construct, out: &mut Vec<Stmt>) -> Value {
+    fn opaque<T: ToTokens + OpaqueNode>(
+        &mut self,
+        node: &T,
+        construct: Construct,
+        out: &mut Vec<Stmt>,
+    ) -> Value {
         if let Some(ret) = find_return(node) {
             self.errors.push_spanned(
                 ret,
-                format!("`return` inside {} is not supported in differentiated code", construct.describe()),
+                format!(
+                    "`return` inside {} is not supported in differentiated code",
+                    construct.describe()
+                ),
             );
         }
         let mut uses = Uses::default();
@@ -1028,20 +1149,36 @@ impl Lower<'_> {
         let mut rename = BTreeMap::new();
         let mut prelude = TokenStream::new();
         let mut epilogue = TokenStream::new();
-        let names: BTreeSet<&String> = uses.paths.iter().chain(&uses.in_macros).chain(&uses.in_strings).collect();
+        let names: BTreeSet<&String> = uses
+            .paths
+            .iter()
+            .chain(&uses.in_macros)
+            .chain(&uses.in_strings)
+            .collect();
         for name in names {
-            let Some(entry) = self.lookup(name).cloned() else { continue };
+            let Some(entry) = self.lookup(name).cloned() else {
+                continue;
+            };
             let Some(value) = entry.value else { continue };
             let ops = value.operands();
-            reads.extend(ops.iter().filter_map(Operand::var));
+            if !uses.index_only(name) {
+                reads.extend(
+                    ops.iter()
+                        .filter_map(Operand::var)
+                        .map(|v| (v, name.clone())),
+                );
+            }
             let user = Ident::new(name, Span::call_site());
-            let writes_it = uses.assigned.contains(name) || (entry.mutable && uses.maybe_assigned.contains(name));
-            let needs_prelude = uses.bound.contains(name) || uses.in_strings.contains(name) || !matches!(value, Value::Scalar(_));
+            let writes_it = uses.assigned.contains(name)
+                || (entry.mutable && uses.maybe_assigned.contains(name));
+            let needs_prelude = uses.bound.contains(name)
+                || uses.in_strings.contains(name)
+                || !matches!(value, Value::Scalar(_));
             if writes_it {
                 let Value::Scalar(Operand::Var(old)) = value else {
                     self.errors.push_spanned(
                         node,
-                        format!("`{name}` is changed here in a way the macro cannot follow; assign it with `=` or `+=` instead"),
+                        format!("assigning to a part of `{name}` is not supported in differentiated code; assign the whole value instead, e.g. `{name} = (..)`"),
                     );
                     continue;
                 };
@@ -1058,7 +1195,11 @@ impl Lower<'_> {
                     e.value = Some(Value::Scalar(Operand::Var(new)));
                 }
             } else if needs_prelude {
-                let tokens = crate::primal::value_tokens(&self.vars, &ops, matches!(value, Value::Scalar(_)));
+                let tokens = crate::primal::value_tokens(
+                    &self.vars,
+                    &ops,
+                    matches!(value, Value::Scalar(_)),
+                );
                 prelude.extend(quote!(let #user = #tokens;));
             } else if let Value::Scalar(Operand::Var(v)) = value {
                 rename.insert(name.clone(), self.vars[v.0].ident.clone());
@@ -1083,30 +1224,48 @@ impl Lower<'_> {
                 reads,
                 writes,
                 construct,
-                origin: node.to_token_stream(),
+                origin: node.origin(),
                 is_item,
             }),
-            node.to_token_stream().into_iter().next().map_or_else(Span::call_site, |t| t.span()),
+            node.to_token_stream()
+                .into_iter()
+                .next()
+                .map_or_else(Span::call_site, |t| t.span()),
         )
     }
 }
 
 /// The `wrt` indices `sg_for!` names; an error at each name that is not a
 /// differentiation variable (SEMANTICS rule 5) or is listed twice.
-fn check_sg_for_names(names: &[Ident], wrt_names: &[Ident], param_names: &[String], errors: &Errors) -> Vec<usize> {
+fn check_sg_for_names(
+    names: &[Ident],
+    wrt_names: &[Ident],
+    param_names: &[String],
+    errors: &Errors,
+) -> Vec<usize> {
     let mut blocked = Vec::new();
     for name in names {
         match wrt_names.iter().position(|w| w == name) {
-            Some(i) if blocked.contains(&i) => errors.push_spanned(name, format!("`{name}` is listed twice")),
+            Some(i) if blocked.contains(&i) => {
+                errors.push_spanned(name, format!("`{name}` is listed twice"))
+            }
             Some(i) => blocked.push(i),
             None => {
-                let allowed = wrt_names.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ");
+                let allowed = wrt_names
+                    .iter()
+                    .map(|w| format!("`{w}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let what = if param_names.iter().any(|p| name == p) {
                     format!("`{name}` is a constant parameter, not a differentiation variable")
                 } else {
                     format!("`{name}` is not a differentiation variable")
                 };
-                let can = if wrt_names.len() == 1 { allowed } else { format!("one of {allowed}") };
+                let can = if wrt_names.len() == 1 {
+                    allowed
+                } else {
+                    format!("one of {allowed}")
+                };
                 errors.push_spanned(name, format!("{what}; `sg_for!` can name {can}"));
             }
         }
@@ -1131,12 +1290,17 @@ fn expr_kind(e: &Expr) -> &'static str {
 }
 
 fn macro_name(path: &syn::Path) -> String {
-    path.segments.last().map_or_else(String::new, |s| s.ident.to_string())
+    path.segments
+        .last()
+        .map_or_else(String::new, |s| s.ident.to_string())
 }
 
 fn is_sg(path: &syn::Path) -> bool {
-    path.segments.last().is_some_and(|s| s.ident == SG && s.arguments.is_none())
-        && (path.segments.len() == 1 || path.segments.len() == 2 && path.segments[0].ident == crate::symbol::CRATE)
+    path.segments
+        .last()
+        .is_some_and(|s| s.ident == SG && s.arguments.is_none())
+        && (path.segments.len() == 1
+            || path.segments.len() == 2 && path.segments[0].ident == crate::symbol::CRATE)
 }
 
 fn is_sg_for(path: &syn::Path) -> bool {
@@ -1169,7 +1333,7 @@ pub fn parse_sg_for(input: syn::parse::ParseStream) -> syn::Result<SgFor> {
             ));
         }
         names.extend(list);
-    } else if input.peek(syn::Ident) && (input.peek2(syn::Token![,])) {
+    } else if input.peek(syn::Ident) {
         names.push(input.parse()?);
     } else {
         return Err(input.error(
@@ -1177,16 +1341,27 @@ pub fn parse_sg_for(input: syn::parse::ParseStream) -> syn::Result<SgFor> {
         ));
     }
     if input.is_empty() {
-        return Err(input.error("expected `,` and then the expression whose gradient stops, as in `sg_for!(phi, e)`"));
+        return Err(input.error(
+            "expected `,` and then the expression whose gradient stops, as in `sg_for!(phi, e)`",
+        ));
+    }
+    if !input.peek(syn::Token![,]) {
+        return Err(input.error(
+            "expected `,` after the variables, then the expression whose gradient stops: `sg_for!(phi, e)` or `sg_for!([phi, psi], e)`",
+        ));
     }
     input.parse::<syn::Token![,]>()?;
     if input.is_empty() {
-        return Err(input.error("expected the expression whose gradient stops, as in `sg_for!(phi, e)`"));
+        return Err(
+            input.error("expected the expression whose gradient stops, as in `sg_for!(phi, e)`")
+        );
     }
     let expr: Expr = input.parse()?;
     input.parse::<Option<syn::Token![,]>>()?;
     if !input.is_empty() {
-        return Err(input.error("unexpected tokens: `sg_for!` takes the variables and one expression"));
+        return Err(
+            input.error("unexpected tokens: `sg_for!` takes the variables and one expression")
+        );
     }
     Ok(SgFor { names, expr })
 }
@@ -1194,6 +1369,7 @@ pub fn parse_sg_for(input: syn::parse::ParseStream) -> syn::Result<SgFor> {
 impl Construct {
     pub fn describe(&self) -> String {
         match self {
+            Construct::Loop("loop") => "a `loop`".into(),
             Construct::Loop(kw) => format!("a `{kw}` loop"),
             Construct::Closure => "a closure".into(),
             Construct::Unsafe => "an `unsafe` block".into(),
@@ -1217,7 +1393,7 @@ fn contains_return(e: &Expr) -> bool {
     find_return(e).is_some()
 }
 
-fn find_return<T: OpaqueNode>(node: &T) -> Option<syn::ExprReturn> {
+fn find_return<T: OpaqueNode + ?Sized>(node: &T) -> Option<syn::ExprReturn> {
     struct Find(Option<syn::ExprReturn>);
     impl<'ast> Visit<'ast> for Find {
         fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
@@ -1232,14 +1408,50 @@ fn find_return<T: OpaqueNode>(node: &T) -> Option<syn::ExprReturn> {
 }
 
 /// A syntax node that can be passed through opaquely.
-trait OpaqueNode {
+trait OpaqueNode: ToTokens {
     fn visit<'ast>(&'ast self, v: &mut impl Visit<'ast>);
+    /// The smallest tokens that name the construct, to span its error.
+    fn origin(&self) -> TokenStream {
+        self.to_token_stream()
+    }
     fn renamed(&self, rename: Rename<'_>) -> TokenStream;
 }
 
 impl OpaqueNode for Expr {
     fn visit<'ast>(&'ast self, v: &mut impl Visit<'ast>) {
         v.visit_expr(self);
+    }
+    fn origin(&self) -> TokenStream {
+        match self {
+            Expr::ForLoop(f) => {
+                let (kw, pat, in_token, expr) = (&f.for_token, &f.pat, &f.in_token, &f.expr);
+                quote!(#kw #pat #in_token #expr)
+            }
+            Expr::While(w) => {
+                let (kw, cond) = (&w.while_token, &w.cond);
+                quote!(#kw #cond)
+            }
+            Expr::Loop(l) => l.loop_token.to_token_stream(),
+            Expr::Match(m) => {
+                let (kw, expr) = (&m.match_token, &m.expr);
+                quote!(#kw #expr)
+            }
+            Expr::If(i) => {
+                let (kw, cond) = (&i.if_token, &i.cond);
+                quote!(#kw #cond)
+            }
+            Expr::Unsafe(u) => u.unsafe_token.to_token_stream(),
+            Expr::Closure(c) => {
+                let (a, inputs, b) = (&c.or1_token, &c.inputs, &c.or2_token);
+                quote!(#a #inputs #b)
+            }
+            Expr::Block(b) => b.label.to_token_stream(),
+            Expr::Macro(m) => {
+                let (path, bang) = (&m.mac.path, &m.mac.bang_token);
+                quote!(#path #bang)
+            }
+            e => e.to_token_stream(),
+        }
     }
     fn renamed(&self, mut rename: Rename<'_>) -> TokenStream {
         let mut e = self.clone();
@@ -1251,6 +1463,15 @@ impl OpaqueNode for Expr {
 impl OpaqueNode for SynStmt {
     fn visit<'ast>(&'ast self, v: &mut impl Visit<'ast>) {
         v.visit_stmt(self);
+    }
+    fn origin(&self) -> TokenStream {
+        match self {
+            SynStmt::Macro(m) => {
+                let (path, bang) = (&m.mac.path, &m.mac.bang_token);
+                quote!(#path #bang)
+            }
+            s => s.to_token_stream(),
+        }
     }
     fn renamed(&self, mut rename: Rename<'_>) -> TokenStream {
         let mut s = self.clone();
@@ -1271,17 +1492,44 @@ struct Uses {
     assigned: BTreeSet<String>,
     /// Possibly written, if declared `mut`: method receivers, macro arguments.
     maybe_assigned: BTreeSet<String>,
+    /// Used inside an index `[..]`, and how deep in indices the visit is.
+    in_index: BTreeSet<String>,
+    index_depth: usize,
 }
 
 /// Macros known to only read their arguments.
 const READ_ONLY_MACROS: &[&str] = &[
-    "println", "print", "eprintln", "eprint", "format", "format_args", "assert", "assert_eq", "assert_ne",
-    "debug_assert", "debug_assert_eq", "debug_assert_ne", "panic", "unreachable", "todo", "unimplemented", "dbg",
+    "println",
+    "print",
+    "eprintln",
+    "eprint",
+    "format",
+    "format_args",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "panic",
+    "unreachable",
+    "todo",
+    "unimplemented",
+    "dbg",
     "vec",
 ];
 
 impl Uses {
+    /// Used only inside indices: an integer, so it carries no derivative.
+    fn index_only(&self, name: &str) -> bool {
+        self.in_index.contains(name)
+            && !self.paths.contains(name)
+            && !self.in_macros.contains(name)
+            && !self.in_strings.contains(name)
+    }
+
     fn merge(&mut self, other: Uses) {
+        self.in_index.extend(other.in_index);
         self.paths.extend(other.paths);
         self.in_macros.extend(other.in_macros);
         self.in_strings.extend(other.in_strings);
@@ -1306,10 +1554,20 @@ impl<'ast> Visit<'ast> for Uses {
     fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
         if p.qself.is_none() {
             if let Some(i) = p.path.get_ident() {
-                self.paths.insert(i.to_string());
+                if self.index_depth > 0 {
+                    self.in_index.insert(i.to_string());
+                } else {
+                    self.paths.insert(i.to_string());
+                }
             }
         }
         syn::visit::visit_expr_path(self, p);
+    }
+    fn visit_expr_index(&mut self, e: &'ast syn::ExprIndex) {
+        self.visit_expr(&e.expr);
+        self.index_depth += 1;
+        self.visit_expr(&e.index);
+        self.index_depth -= 1;
     }
     fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
         self.bound.insert(p.ident.to_string());
@@ -1325,8 +1583,16 @@ impl<'ast> Visit<'ast> for Uses {
         use syn::BinOp::*;
         if matches!(
             b.op,
-            AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_) | BitXorAssign(_) | BitAndAssign(_)
-                | BitOrAssign(_) | ShlAssign(_) | ShrAssign(_)
+            AddAssign(_)
+                | SubAssign(_)
+                | MulAssign(_)
+                | DivAssign(_)
+                | RemAssign(_)
+                | BitXorAssign(_)
+                | BitAndAssign(_)
+                | BitOrAssign(_)
+                | ShlAssign(_)
+                | ShrAssign(_)
         ) {
             if let Some(n) = base_ident(&b.left) {
                 self.assigned.insert(n);
@@ -1408,7 +1674,10 @@ fn format_names(text: &str, out: &mut BTreeSet<String>) {
             chars.next();
             continue;
         }
-        let name: String = chars.clone().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let name: String = chars
+            .clone()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
         if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
             out.insert(name);
         }
@@ -1453,7 +1722,8 @@ impl Rename<'_> {
                         self.ident(i).map_or(tt.clone(), TokenTree::Ident)
                     }
                     TokenTree::Group(g) => {
-                        let mut ng = proc_macro2::Group::new(g.delimiter(), self.tokens(g.stream()));
+                        let mut ng =
+                            proc_macro2::Group::new(g.delimiter(), self.tokens(g.stream()));
                         ng.set_span(g.span());
                         TokenTree::Group(ng)
                     }

@@ -109,7 +109,10 @@ impl Primal<'_> {
                         quote_spanned!(*span=> let #lhs = #e;)
                     }
                     Prim::Stop {
-                        arg, callee, is_macro, ..
+                        arg,
+                        callee,
+                        is_macro,
+                        ..
                     } => {
                         let a = self.op(arg);
                         if *is_macro {

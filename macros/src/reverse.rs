@@ -152,7 +152,9 @@ impl Sweep<'_> {
                             site,
                             arg: Operand::Var(a),
                             ..
-                        } if self.act.site_mask[*site] & (1 << k) == 0 && self.act.is_varied(*a, k) => {
+                        } if self.act.site_mask[*site] & (1 << k) == 0
+                            && self.act.is_varied(*a, k) =>
+                        {
                             code.extend(self.accumulate(*a, k, quote!(#g)));
                         }
                         Prim::Apply {
@@ -161,7 +163,9 @@ impl Sweep<'_> {
                             ..
                         } => {
                             for (i, arg) in args.iter().enumerate() {
-                                let (Some(a), Some(Some(template))) = (arg.var(), rule.partials.get(i)) else {
+                                let (Some(a), Some(Some(template))) =
+                                    (arg.var(), rule.partials.get(i))
+                                else {
                                     continue;
                                 };
                                 if !self.act.is_varied(a, k) {
@@ -181,16 +185,31 @@ impl Sweep<'_> {
     }
 
     /// A rule's template with its slots filled (see `rules.rs`).
-    fn instantiate(&mut self, template: &str, g: &Ident, args: &[Operand], ans: VarId) -> TokenStream {
-        let tokens: TokenStream = template.parse().expect("rule templates parse (tested in rules.rs)");
+    fn instantiate(
+        &mut self,
+        template: &str,
+        g: &Ident,
+        args: &[Operand],
+        ans: VarId,
+    ) -> TokenStream {
+        let tokens: TokenStream = template
+            .parse()
+            .expect("rule templates parse (tested in rules.rs)");
         self.fill(tokens, g, args, ans)
     }
 
-    fn fill(&mut self, tokens: TokenStream, g: &Ident, args: &[Operand], ans: VarId) -> TokenStream {
+    fn fill(
+        &mut self,
+        tokens: TokenStream,
+        g: &Ident,
+        args: &[Operand],
+        ans: VarId,
+    ) -> TokenStream {
         let mut out = TokenStream::new();
         let mut after_path_or_dot = false;
         for tt in tokens {
-            let next_after = matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
+            let next_after =
+                matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
             match &tt {
                 TokenTree::Ident(i) if !after_path_or_dot => {
                     let slot = i.to_string();
@@ -230,7 +249,10 @@ impl Sweep<'_> {
     }
 
     fn if_stmt(&mut self, i: &If) -> TokenStream {
-        let flows_in = i.outs.iter().any(|o| (0..self.act.classes).any(|k| self.declared.contains(&(*o, k))));
+        let flows_in = i
+            .outs
+            .iter()
+            .any(|o| (0..self.act.classes).any(|k| self.declared.contains(&(*o, k))));
         if !flows_in {
             return TokenStream::new();
         }
@@ -263,7 +285,11 @@ impl Sweep<'_> {
 
         let save = |stmts: &[Stmt], referenced: &BTreeSet<VarId>| -> Vec<VarId> {
             let d = defines(stmts);
-            referenced.iter().copied().filter(|v| d.contains(v)).collect()
+            referenced
+                .iter()
+                .copied()
+                .filter(|v| d.contains(v))
+                .collect()
         };
         let then_saved = save(&i.then_branch.stmts, &self.referenced);
         let else_saved = save(&i.else_branch.stmts, &self.referenced);

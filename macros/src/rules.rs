@@ -167,7 +167,9 @@ mod tests {
                 for (i, s) in arg_slots.iter().enumerate() {
                     if i >= rule.arity {
                         assert!(
-                            !text.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == *s),
+                            !text
+                                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                                .any(|w| w == *s),
                             "{}: slot {s} beyond arity",
                             rule.name
                         );

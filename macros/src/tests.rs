@@ -17,7 +17,10 @@ fn expand_file(source: &str) -> String {
     for item in file.items {
         match item {
             syn::Item::Fn(mut f) => {
-                let pos = f.attrs.iter().position(|a| a.path().is_ident("differentiable"));
+                let pos = f
+                    .attrs
+                    .iter()
+                    .position(|a| a.path().is_ident("differentiable"));
                 match pos {
                     Some(i) => {
                         let attr = f.attrs.remove(i);
@@ -51,7 +54,10 @@ fn expansion_snapshots() {
     let mut cases: Vec<_> = std::fs::read_dir(&dir)
         .expect("tests/expand exists")
         .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs") && !p.to_string_lossy().ends_with(".expanded.rs"))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "rs")
+                && !p.to_string_lossy().ends_with(".expanded.rs")
+        })
         .collect();
     cases.sort();
     assert!(!cases.is_empty());
@@ -65,8 +71,14 @@ fn expansion_snapshots() {
         }
         match std::fs::read_to_string(&snapshot) {
             Ok(expected) if expected == actual => {}
-            Ok(_) => failures.push(format!("{} changed; review and rerun with SGRAD_BLESS=1", snapshot.display())),
-            Err(_) => failures.push(format!("{} missing; run with SGRAD_BLESS=1", snapshot.display())),
+            Ok(_) => failures.push(format!(
+                "{} changed; review and rerun with SGRAD_BLESS=1",
+                snapshot.display()
+            )),
+            Err(_) => failures.push(format!(
+                "{} missing; run with SGRAD_BLESS=1",
+                snapshot.display()
+            )),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -86,7 +98,12 @@ fn lower_fn(tokens: TokenStream, wrt: &[&str]) -> (Function, activity::Activity,
         .collect();
     let wrt = wrt
         .iter()
-        .map(|w| (syn::Ident::new(w, proc_macro2::Span::call_site()), syn::parse_quote!(f64)))
+        .map(|w| {
+            (
+                syn::Ident::new(w, proc_macro2::Span::call_site()),
+                syn::parse_quote!(f64),
+            )
+        })
         .collect();
     let func = lower::from_syn(
         Input {
@@ -101,7 +118,11 @@ fn lower_fn(tokens: TokenStream, wrt: &[&str]) -> (Function, activity::Activity,
 }
 
 fn var_named(f: &Function, user: &str) -> crate::ir::VarId {
-    let i = f.vars.iter().position(|v| v.user.as_deref() == Some(user)).expect("variable exists");
+    let i = f
+        .vars
+        .iter()
+        .position(|v| v.user.as_deref() == Some(user))
+        .expect("variable exists");
     crate::ir::VarId(i)
 }
 
@@ -174,8 +195,15 @@ fn reassignment_and_if_make_new_versions() {
         &["x"],
     );
     errors.finish().unwrap();
-    let versions = f.vars.iter().filter(|v| v.user.as_deref() == Some("s")).count();
-    assert_eq!(versions, 3, "`s *= 2`, `s += 1` in the branch, and the merge");
+    let versions = f
+        .vars
+        .iter()
+        .filter(|v| v.user.as_deref() == Some("s"))
+        .count();
+    assert_eq!(
+        versions, 3,
+        "`s *= 2`, `s += 1` in the branch, and the merge"
+    );
 }
 
 #[test]
@@ -209,38 +237,149 @@ fn opaque_code_reading_a_varied_value_is_an_error_only_if_it_matters() {
 #[test]
 fn the_macro_never_panics_on_odd_input() {
     let inputs = [
-        quote!(fn f(x: f64) -> f64 { return; }),
-        quote!(fn f(x: f64) -> f64 { let (a, b) = x; a }),
-        quote!(fn f(x: f64) -> f64 { let [a] = [x]; a }),
-        quote!(fn f(x: f64) -> f64 { sg_for!() }),
-        quote!(fn f(x: f64) -> f64 { sg_for!(x) }),
-        quote!(fn f(x: f64) -> f64 { sg_for!([], x) }),
-        quote!(fn f(x: f64) -> f64 { sg_for!(x, ) }),
-        quote!(fn f(x: f64) -> f64 { sg_for!(1, x) }),
-        quote!(fn f(x: f64) -> f64 { let y; y }),
-        quote!(fn f(x: f64) -> f64 { if x > 0.0 { return x } }),
-        quote!(fn f(x: f64) -> f64 { let a = if x > 0.0 { (x, x) } else { x }; a }),
-        quote!(fn f(x: f64) -> f64 { let a = { return x; }; a }),
-        quote!(fn f(x: f64) -> f64 { (x, x).0 + (x,).5 }),
-        quote!(fn f(x: f64) -> f64 { loop { return x; } }),
-        quote!(fn f(x: f64) -> f64 { x += 1.0; *x }),
-        quote!(fn f(x: f64) -> f64 { }),
+        quote!(
+            fn f(x: f64) -> f64 {
+                return;
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                let (a, b) = x;
+                a
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                let [a] = [x];
+                a
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                sg_for!()
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                sg_for!(x)
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                sg_for!([], x)
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                sg_for!(x,)
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                sg_for!(1, x)
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                let y;
+                y
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                if x > 0.0 {
+                    return x;
+                }
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                let a = if x > 0.0 { (x, x) } else { x };
+                a
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                let a = {
+                    return x;
+                };
+                a
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                (x, x).0 + (x,).5
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                loop {
+                    return x;
+                }
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                x += 1.0;
+                *x
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {}
+        ),
     ];
     for input in inputs {
         let (_, _, errors) = lower_fn(input, &["x"]);
         let _ = errors.finish();
     }
     for (attr, item) in [
-        (quote!(x y), quote!(fn f(x: f64) -> f64 { x })),
-        (quote!(1), quote!(fn f(x: f64) -> f64 { x })),
-        (quote!(), quote!(struct S;)),
+        (
+            quote!(x y),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+        ),
+        (
+            quote!(1),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+        ),
+        (
+            quote!(),
+            quote!(
+                struct S;
+            ),
+        ),
         (quote!(), quote!(fn f(x: f64) -> f64 { x +})),
-        (quote!(x), quote!(fn f(x: f64) {})),
-        (quote!(q), quote!(fn f() -> f64 { 1.0 })),
+        (
+            quote!(x),
+            quote!(
+                fn f(x: f64) {}
+            ),
+        ),
+        (
+            quote!(q),
+            quote!(
+                fn f() -> f64 {
+                    1.0
+                }
+            ),
+        ),
     ] {
         let _ = crate::expand::differentiable(attr, item);
     }
-    for input in [quote!(), quote!(1), quote!(|x: f64| x, wrt), quote!(|x: f64| x, wrt()), quote!(|x| x)] {
+    for input in [
+        quote!(),
+        quote!(1),
+        quote!(|x: f64| x, wrt),
+        quote!(|x: f64| x, wrt()),
+        quote!(|x| x),
+    ] {
         let _ = crate::expand::grad(input);
     }
 }
