@@ -97,6 +97,7 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
         act: &act,
         useful,
         errors,
+        reported: Default::default(),
     };
     check.block(&f.body);
     act
@@ -148,6 +149,7 @@ fn varied_block(act: &mut Activity, b: &Block) {
                         differentiable_args(*rule, args).fold(0, |m, a| m | act.of(a))
                     }
                     Prim::Stop { site, arg, .. } => act.of(arg) & !act.site_mask[*site],
+                    Prim::Index { base, .. } => act.varied[base.0],
                     Prim::Opaque(_) => 0,
                 };
                 for o in outs {
@@ -162,6 +164,27 @@ fn varied_block(act: &mut Activity, b: &Block) {
                         act.of(&i.then_branch.yields[k]) | act.of(&i.else_branch.yields[k]);
                 }
             }
+            // A fixed point: what one iteration varies feeds the next.
+            Stmt::Loop(l) => {
+                for c in &l.carried {
+                    act.varied[c.start.0] = act.of(&c.input);
+                }
+                loop {
+                    varied_block(act, &l.body);
+                    let mut changed = false;
+                    for c in &l.carried {
+                        let m = act.varied[c.start.0] | act.of(&c.end);
+                        changed |= m != act.varied[c.start.0];
+                        act.varied[c.start.0] = m;
+                    }
+                    if !changed {
+                        break;
+                    }
+                }
+                for c in &l.carried {
+                    act.varied[c.out.0] = act.varied[c.start.0];
+                }
+            }
         }
     }
 }
@@ -173,6 +196,7 @@ struct Check<'a> {
     /// code propagated derivatives.
     useful: Vec<Mask>,
     errors: &'a Errors,
+    reported: std::cell::RefCell<std::collections::HashSet<usize>>,
 }
 
 impl Check<'_> {
@@ -197,6 +221,7 @@ impl Check<'_> {
                         Prim::Stop { site, arg, .. } => {
                             self.mark(arg, u & !self.act.site_mask[*site])
                         }
+                        Prim::Index { base, .. } => self.useful[base.0] |= u,
                         Prim::Opaque(o) => {
                             u |= o.writes.iter().fold(0, |m, w| m | self.useful[w.1 .0]);
                             self.opaque(o, u);
@@ -215,12 +240,38 @@ impl Check<'_> {
                     self.block(&i.then_branch);
                     self.block(&i.else_branch);
                 }
+                // A fixed point, as for `varied`.
+                Stmt::Loop(l) => {
+                    loop {
+                        let before = self.useful.clone();
+                        for c in &l.carried {
+                            let u = self.useful[c.out.0] | self.useful[c.start.0];
+                            self.mark(&c.end.clone(), u);
+                        }
+                        self.block(&l.body);
+                        if self.useful == before {
+                            break;
+                        }
+                    }
+                    for c in &l.carried {
+                        let u = self.useful[c.out.0] | self.useful[c.start.0];
+                        self.mark(&c.input.clone(), u);
+                    }
+                }
             }
         }
     }
 
     /// An error if a derivative would flow through opaque code.
     fn opaque(&self, o: &Opaque, useful: Mask) {
+        // Loop bodies are visited until a fixed point: report each site once.
+        if !self
+            .reported
+            .borrow_mut()
+            .insert(o as *const Opaque as usize)
+        {
+            return;
+        }
         match &o.construct {
             // Wrong arity, or an operator floats do not have: rustc reports
             // these on the user's own function.
@@ -248,7 +299,7 @@ impl Check<'_> {
             format!("it reads `{var}`, which depends on the differentiation variable `{wrt}`")
         };
         let hint = match &o.construct {
-            Construct::Loop(_) => "loops are not supported in differentiated code yet; compute this outside the function and pass it in, or wrap the loop's result in `sg(..)` if it is a constant here".to_owned(),
+            Construct::Loop(_) => "only `for i in a..b` loops (also `a..=b` and `(a..b).rev()`) without `break`, `continue` or `return` can be differentiated so far; rewrite the loop that way, or wrap its result in `sg(..)` if it is a constant here".to_owned(),
             Construct::Method(m) => format!("sgrad has no derivative rule for the method `{m}` (the supported float methods are listed in `sgrad::rules`); if the value is a constant here, wrap it in `sg(..)`"),
             Construct::Function(name) => format!("sgrad has no derivative rule for `{name}` (calls between differentiated functions are not supported yet); write its body inline, or wrap the call in `sg(..)` if it is a constant here"),
             Construct::IfLet | Construct::Match => "rewrite it with `if`/`else` on a condition, or wrap the value in `sg(..)` if it is a constant here".to_owned(),

@@ -17,7 +17,7 @@ use crate::lower::{self, Body, Input, StripSgFor};
 use crate::names;
 use crate::primal;
 use crate::reverse;
-use crate::symbol::is_float_type;
+use crate::symbol::{gradient_type, is_float_type};
 
 pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
@@ -192,11 +192,16 @@ fn slot_types(
             .map(|n| {
                 wrt.iter()
                     .find(|(w, _)| w == n)
-                    .map_or_else(|| fallback.clone(), |(_, t)| t.to_token_stream())
+                    .map_or_else(|| fallback.clone(), |(_, t)| gradient_tokens(t))
             })
             .collect(),
-        None => wrt.iter().map(|(_, t)| t.to_token_stream()).collect(),
+        None => wrt.iter().map(|(_, t)| gradient_tokens(t)).collect(),
     }
+}
+
+/// The gradient's type for a differentiation variable of type `ty`.
+fn gradient_tokens(ty: &syn::Type) -> TokenStream {
+    gradient_type(ty).map_or_else(|| ty.to_token_stream(), |(g, _)| g)
 }
 
 /// A type as users write it (`&'static str`, `Vec<f64>`), for messages.
@@ -251,12 +256,12 @@ fn select_wrt(
         let all: Vec<(Ident, syn::Type)> = params
             .iter()
             .filter_map(|(p, t)| Some((ident_of(p)?, (*t)?.clone())))
-            .filter(|(_, t)| is_float_type(t))
+            .filter(|(_, t)| gradient_type(t).is_some())
             .collect();
         if all.is_empty() {
             errors.push_spanned(
                 owner,
-                format!("this {what} has no parameter of type `f64` or `f32` to differentiate with respect to"),
+                format!("this {what} has no parameter of type `f64` or `f32` (or an array, slice or `Vec` of them) to differentiate with respect to"),
             );
         }
         return all;
@@ -300,10 +305,10 @@ fn select_wrt(
                 &name,
                 format!("give `{name}` a type to differentiate with respect to it, e.g. `|{name}: f64|`"),
             ),
-            Some((_, Some(ty))) if !is_float_type(ty) => errors.push_spanned(
+            Some((_, Some(ty))) if gradient_type(ty).is_none() => errors.push_spanned(
                 ty,
                 format!(
-                    "cannot differentiate with respect to `{name}`: its type is `{}`; differentiation variables must be `f64` or `f32`",
+                    "cannot differentiate with respect to `{name}`: its type is `{}`; differentiation variables must be `f64` or `f32`, or arrays, slices or `Vec`s of them",
                     type_name(ty)
                 ),
             ),

@@ -23,6 +23,9 @@ pub struct Var {
     pub ty: Option<syn::Type>,
     /// The user's name for it, for error messages.
     pub user: Option<String>,
+    /// An array, slice or `Vec` of floats (a differentiation variable or an
+    /// alias of one): read by indexing, its adjoint is an array too.
+    pub array: bool,
 }
 
 #[derive(Clone)]
@@ -121,6 +124,11 @@ pub enum Prim {
         callee: syn::Path,
         is_macro: bool,
     },
+    /// `base[index]`, `base` an array variable, `index` an integer.
+    Index {
+        base: VarId,
+        index: Operand,
+    },
     Opaque(Opaque),
 }
 
@@ -132,6 +140,35 @@ pub enum Stmt {
         span: Span,
     },
     If(If),
+    Loop(Loop),
+}
+
+/// `for index in start..end { body }` (or `..=`, or `.rev()`).
+///
+/// Each variable the body assigns is *carried*: `start` holds its value at
+/// the top of an iteration (`input` in the first), the body yields `end`, and
+/// `out` is its value after the loop.
+pub struct Loop {
+    pub index: VarId,
+    pub range: Range,
+    pub carried: Vec<Carried>,
+    pub body: Block,
+    /// The tape (`__ad_tape<n>`): per iteration, the values the backward sweep reads.
+    pub record: VarId,
+}
+
+pub struct Range {
+    pub start: Operand,
+    pub end: Operand,
+    pub inclusive: bool,
+    pub rev: bool,
+}
+
+pub struct Carried {
+    pub input: Operand,
+    pub start: VarId,
+    pub end: Operand,
+    pub out: VarId,
 }
 
 pub struct If {
@@ -169,6 +206,17 @@ impl Function {
     }
 }
 
+impl Loop {
+    /// Variables bound inside each iteration: the body's, the carried
+    /// starts, and the index.
+    pub fn body_locals(&self) -> Vec<VarId> {
+        let mut d: Vec<VarId> = self.body.stmts.iter().flat_map(Stmt::defines).collect();
+        d.extend(self.carried.iter().map(|c| c.start));
+        d.push(self.index);
+        d
+    }
+}
+
 impl Stmt {
     /// Variables this statement defines directly (not inside its branches).
     pub fn defines(&self) -> Vec<VarId> {
@@ -183,6 +231,11 @@ impl Stmt {
             Stmt::If(i) => {
                 let mut d = i.outs.clone();
                 d.push(i.record);
+                d
+            }
+            Stmt::Loop(l) => {
+                let mut d: Vec<VarId> = l.carried.iter().map(|c| c.out).collect();
+                d.push(l.record);
                 d
             }
         }

@@ -65,10 +65,12 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
     let wrt = input
         .wrt
         .iter()
-        .map(|(ident, _)| {
+        .map(|(ident, _ty)| {
             let var = cx
                 .lookup_var(&ident.to_string())
                 .unwrap_or_else(|| cx.new_param(ident));
+            cx.vars[var.0].array =
+                crate::symbol::gradient_type(_ty).is_some_and(|(_, array)| array);
             Param {
                 ident: ident.clone(),
                 var,
@@ -239,6 +241,7 @@ impl Lower<'_> {
             ident: ident.clone(),
             ty: None,
             user: Some(ident.to_string()),
+            array: false,
         });
         VarId(self.vars.len() - 1)
     }
@@ -253,6 +256,7 @@ impl Lower<'_> {
             stem,
             ty: None,
             user: user.map(str::to_owned),
+            array: false,
         });
         VarId(self.vars.len() - 1)
     }
@@ -605,7 +609,11 @@ impl Lower<'_> {
                 self.vars[v.0].ty = ty.cloned();
                 Value::Scalar(Operand::Var(v))
             }
-            Value::Scalar(Operand::Var(v)) if ty.is_none() => Value::Scalar(Operand::Var(v)),
+            // Arrays are aliased, never copied: rustc checks the annotation
+            // on the user's function.
+            Value::Scalar(Operand::Var(v)) if ty.is_none() || self.vars[v.0].array => {
+                Value::Scalar(Operand::Var(v))
+            }
             Value::Scalar(o) => {
                 let v = self.new_var(Some(name));
                 self.vars[v.0].ty = ty.cloned();
@@ -743,13 +751,24 @@ impl Lower<'_> {
                 self.return_in_value(r);
                 Value::Scalar(placeholder())
             }
-            Expr::ForLoop(_) => self.opaque(e, Construct::Loop("for"), out),
+            Expr::ForLoop(f) => match loop_range(&f.expr) {
+                Some(range) if f.label.is_none() && !leaves_loop(&f.body) => {
+                    self.lower_for(f, range, out)
+                }
+                _ => self.opaque(e, Construct::Loop("for"), out),
+            },
             Expr::While(_) => self.opaque(e, Construct::Loop("while"), out),
             Expr::Loop(_) => self.opaque(e, Construct::Loop("loop"), out),
             Expr::Closure(_) => self.opaque(e, Construct::Closure, out),
             Expr::Unsafe(_) => self.opaque(e, Construct::Unsafe, out),
             Expr::Match(_) => self.opaque(e, Construct::Match, out),
-            Expr::Index(_) => self.opaque(e, Construct::Index, out),
+            Expr::Index(ix) => match self.array_var(&ix.expr) {
+                Some(base) => {
+                    let index = self.lower_operand(&ix.index, out);
+                    self.push_let(out, Prim::Index { base, index }, e.span())
+                }
+                None => self.opaque(e, Construct::Index, out),
+            },
             Expr::Reference(_) => self.opaque(e, Construct::Reference, out),
             _ => self.opaque(e, Construct::Other(expr_kind(e)), out),
         }
@@ -913,11 +932,13 @@ impl Lower<'_> {
                 self.sites.push(Site { blocked: None });
                 let prim = Prim::Stop {
                     site: self.sites.len() - 1,
-                    arg,
+                    arg: arg.clone(),
                     callee: path.clone(),
                     is_macro: false,
                 };
-                return self.push_let(out, prim, e.span());
+                let v = self.push_let(out, prim, e.span());
+                self.inherit_array(&v, &arg);
+                return v;
             }
             // `f64::sin(x)`, `f32::max(a, b)`: the float methods by path.
             let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
@@ -969,11 +990,138 @@ impl Lower<'_> {
         });
         let prim = Prim::Stop {
             site: self.sites.len() - 1,
-            arg,
+            arg: arg.clone(),
             callee: mac.path.clone(),
             is_macro: true,
         };
-        self.push_let(out, prim, mac.span())
+        let v = self.push_let(out, prim, mac.span());
+        self.inherit_array(&v, &arg);
+        v
+    }
+
+    /// `sg(a)` of an array is an array.
+    fn inherit_array(&mut self, v: &Value, arg: &Operand) {
+        if let (Value::Scalar(Operand::Var(v)), Some(a)) = (v, arg.var()) {
+            self.vars[v.0].array = self.vars[a.0].array;
+        }
+    }
+
+    /// The array variable `e` names, if it is one.
+    fn array_var(&self, e: &Expr) -> Option<VarId> {
+        let Expr::Path(p) = e else { return None };
+        let v = self.lookup_var(&p.path.get_ident()?.to_string())?;
+        self.vars[v.0].array.then_some(v)
+    }
+
+    /// `for i in a..b { body }`: the variables the body assigns are carried
+    /// from one iteration to the next (see `ir::Loop`).
+    fn lower_for(
+        &mut self,
+        f: &syn::ExprForLoop,
+        range: (&Expr, &Expr, bool, bool),
+        out: &mut Vec<Stmt>,
+    ) -> Value {
+        let (start_e, end_e, inclusive, rev) = range;
+        let start = self.lower_operand(start_e, out);
+        let end = self.lower_operand(end_e, out);
+
+        let mut uses = Uses::default();
+        uses.visit_block(&f.body);
+        let mut names: Vec<String> = uses.assigned.iter().cloned().collect();
+        names.extend(
+            uses.maybe_assigned
+                .iter()
+                .filter(|n| self.lookup(n).is_some_and(|e| e.mutable))
+                .cloned(),
+        );
+        names.sort();
+        names.dedup();
+
+        let snapshot = self.scopes.clone();
+        let mut carried = Vec::new();
+        for name in names {
+            let Some(input) = self.lookup_var(&name) else {
+                continue;
+            };
+            if self.vars[input.0].array {
+                self.errors.push_spanned(
+                    &f.body,
+                    format!("`{name}` is an array that this loop changes; changing arrays in loops is not supported yet"),
+                );
+                continue;
+            }
+            let start_v = self.new_var(Some(&name));
+            let out_v = self.new_var(Some(&name));
+            if let Some(entry) = self.lookup_mut(&name) {
+                entry.value = Some(Value::Scalar(Operand::Var(start_v)));
+            }
+            carried.push((name, input, start_v, out_v));
+        }
+
+        self.scopes.push(Vec::new());
+        let index = match &*f.pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                let v = self.new_var(Some(&p.ident.to_string()));
+                self.declare(
+                    &p.ident.to_string(),
+                    Some(Value::Scalar(Operand::Var(v))),
+                    false,
+                );
+                v
+            }
+            Pat::Wild(_) => self.new_var(None),
+            p => {
+                self.unsupported_pattern(p);
+                self.new_var(None)
+            }
+        };
+        let mut body = Vec::new();
+        let items = block_items(&f.body, Role::Discard);
+        self.lower_seq(&items, &mut body);
+        self.scopes.pop();
+
+        let ends: Vec<Operand> = carried
+            .iter()
+            .map(
+                |(name, _, start_v, _)| match self.lookup(name).and_then(|e| e.value.clone()) {
+                    Some(Value::Scalar(o)) => o,
+                    _ => Operand::Var(*start_v),
+                },
+            )
+            .collect();
+        self.scopes = snapshot;
+        let carried = carried
+            .into_iter()
+            .zip(ends)
+            .map(|((name, input, start_v, out_v), end)| {
+                if let Some(entry) = self.lookup_mut(&name) {
+                    entry.value = Some(Value::Scalar(Operand::Var(out_v)));
+                }
+                Carried {
+                    input: Operand::Var(input),
+                    start: start_v,
+                    end,
+                    out: out_v,
+                }
+            })
+            .collect();
+        let record = self.new_var(Some("tape"));
+        out.push(Stmt::Loop(Loop {
+            index,
+            range: Range {
+                start,
+                end,
+                inclusive,
+                rev,
+            },
+            carried,
+            body: Block {
+                stmts: body,
+                yields: Vec::new(),
+            },
+            record,
+        }));
+        Value::Unit
     }
 
     fn lower_block_value(&mut self, block: &syn::Block, out: &mut Vec<Stmt>) -> Value {
@@ -1077,6 +1225,17 @@ impl Lower<'_> {
             self.scopes[si][ei].value = value;
         }
 
+        let arrays = then_yields
+            .iter()
+            .chain(&else_yields)
+            .filter_map(Operand::var)
+            .any(|v| self.vars[v.0].array);
+        if arrays {
+            self.errors.push_spanned(
+                ifx.if_token,
+                "this `if` chooses between arrays, which is not supported yet; index the arrays inside the branches instead",
+            );
+        }
         let record = self.new_var(Some("br"));
         let n_value = value_shape.operands().len().min(outs.len());
         let value_outs: Vec<Operand> = outs[..n_value].iter().map(|v| Operand::Var(*v)).collect();
@@ -1154,6 +1313,7 @@ impl Lower<'_> {
             .iter()
             .chain(&uses.in_macros)
             .chain(&uses.in_strings)
+            .chain(&uses.in_index)
             .collect();
         for name in names {
             let Some(entry) = self.lookup(name).cloned() else {
@@ -1271,6 +1431,45 @@ fn check_sg_for_names(
         }
     }
     blocked
+}
+
+/// `a..b`, `a..=b` or `(a..b).rev()`: (start, end, inclusive, reversed).
+fn loop_range(e: &Expr) -> Option<(&Expr, &Expr, bool, bool)> {
+    match e {
+        Expr::Paren(p) => loop_range(&p.expr),
+        Expr::Group(g) => loop_range(&g.expr),
+        Expr::Range(r) => {
+            let inclusive = matches!(r.limits, syn::RangeLimits::Closed(_));
+            Some((r.start.as_deref()?, r.end.as_deref()?, inclusive, false))
+        }
+        Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() && m.turbofish.is_none() => {
+            let (a, b, inclusive, rev) = loop_range(&m.receiver)?;
+            (!rev).then_some((a, b, inclusive, true))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a loop body can leave early (`break`, `continue` or `return`),
+/// which the structured loop does not model yet.
+fn leaves_loop(body: &syn::Block) -> bool {
+    struct Find(bool);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+            self.0 = true;
+        }
+        fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+            self.0 = true;
+        }
+        fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut f = Find(false);
+    f.visit_block(body);
+    f.0
 }
 
 /// What to call an expression the macro does not lower, in errors.

@@ -121,6 +121,11 @@ impl Primal<'_> {
                             quote!(let #lhs = #callee(#a);)
                         }
                     }
+                    Prim::Index { base, index } => {
+                        let base = self.f.ident(*base);
+                        let index = self.op(index);
+                        quote_spanned!(*span=> let #lhs = #base[#index];)
+                    }
                     Prim::Opaque(o) if o.is_item => o.code.clone(),
                     Prim::Opaque(o) => {
                         let mut code = TokenStream::new();
@@ -139,6 +144,7 @@ impl Primal<'_> {
                 }
             }
             Stmt::If(i) => self.if_stmt(i),
+            Stmt::Loop(l) => self.loop_stmt(l),
         }
     }
 
@@ -174,6 +180,56 @@ impl Primal<'_> {
                     (#(#else_yields,)*)
                 };
             },
+        }
+    }
+
+    /// ```text
+    /// let mut __ad_tape = tape(&(a..b));        // only if the backward sweep needs it
+    /// let mut __ad_s_2 = __ad_s;                // carried: holds the running value
+    /// for __ad_i in a..b {
+    ///     let __ad_s_1 = __ad_s_2;              // its value at the top of the iteration
+    ///     ..body..
+    ///     __ad_tape.push((__ad_i, ..));          // what the backward sweep reads
+    ///     __ad_s_2 = __ad_s_3;
+    /// }
+    /// ```
+    fn loop_stmt(&mut self, l: &Loop) -> TokenStream {
+        let rt = runtime();
+        let (a, b) = (self.op(&l.range.start), self.op(&l.range.end));
+        let mut range = if l.range.inclusive {
+            quote!((#a..=#b))
+        } else {
+            quote!((#a..#b))
+        };
+        if l.range.rev {
+            range = quote!(#range.rev());
+        }
+        let index = self.f.ident(l.index);
+        let holders: Vec<_> = l.carried.iter().map(|c| self.f.ident(c.out)).collect();
+        let inputs: Vec<_> = l.carried.iter().map(|c| self.op(&c.input)).collect();
+        let starts: Vec<_> = l.carried.iter().map(|c| self.f.ident(c.start)).collect();
+        let ends: Vec<_> = l.carried.iter().map(|c| self.op(&c.end)).collect();
+        let body = self.block(&l.body.stmts);
+        let (tape_init, tape_push) = match self.saves.get(&l.record) {
+            Some((saved, _)) => {
+                let record = self.f.ident(l.record);
+                let saved = self.idents(saved);
+                (
+                    quote!(let mut #record = #rt::tape(&#range);),
+                    quote!(#record.push((#(#saved,)*));),
+                )
+            }
+            None => (TokenStream::new(), TokenStream::new()),
+        };
+        quote! {
+            #tape_init
+            #(let mut #holders = #inputs;)*
+            for #index in #range {
+                #(let #starts = #holders;)*
+                #body
+                #tape_push
+                #(#holders = #ends;)*
+            }
         }
     }
 

@@ -80,7 +80,7 @@ pub fn emit(f: &Function, act: &Activity) -> Reverse {
                 quote!(#adj)
             } else {
                 let ident = &p.ident;
-                quote!(#rt::zero_like(&#ident))
+                quote!(#rt::zero_gradient(&#ident))
             }
         })
         .collect();
@@ -121,15 +121,50 @@ impl Sweep<'_> {
     /// `a̅ += contribution`, declaring `a̅` if this is its first contribution.
     fn accumulate(&mut self, a: VarId, k: usize, contribution: TokenStream) -> TokenStream {
         let adj = self.adjoint(a, k);
-        if self.declared.contains(&(a, k)) {
+        let add = if self.f.vars[a.0].array {
+            // Arrays have no `+=`; the runtime adds element by element.
+            let rt = runtime();
+            quote!(#rt::add_to(&mut #adj, #contribution);)
+        } else {
             quote!(#adj += #contribution;)
-        } else if self.locals.last().is_some_and(|l| l.contains(&a)) {
+        };
+        if self.declared.contains(&(a, k)) {
+            add
+        } else if self.is_local(a) {
             self.declared.insert((a, k));
             quote!(let mut #adj = #contribution;)
         } else {
             self.pending.insert((a, k));
-            quote!(#adj += #contribution;)
+            add
         }
+    }
+
+    /// `a̅[index] += contribution`, declaring `a̅` (as zeros) if needed.
+    fn accumulate_element(
+        &mut self,
+        a: VarId,
+        k: usize,
+        index: TokenStream,
+        contribution: TokenStream,
+    ) -> TokenStream {
+        let adj = self.adjoint(a, k);
+        let add = quote!(#adj[#index] += #contribution;);
+        if self.declared.contains(&(a, k)) {
+            add
+        } else if self.is_local(a) {
+            self.declared.insert((a, k));
+            self.referenced.insert(a);
+            let rt = runtime();
+            let ident = self.f.ident(a);
+            quote!(let mut #adj = #rt::zero_gradient(&#ident); #add)
+        } else {
+            self.pending.insert((a, k));
+            add
+        }
+    }
+
+    fn is_local(&self, a: VarId) -> bool {
+        self.locals.last().is_some_and(|l| l.contains(&a))
     }
 
     fn stmt(&mut self, s: &Stmt) -> TokenStream {
@@ -147,6 +182,10 @@ impl Sweep<'_> {
                     match prim {
                         Prim::Copy(Operand::Var(a)) if self.act.is_varied(*a, k) => {
                             code.extend(self.accumulate(*a, k, quote!(#g)));
+                        }
+                        Prim::Index { base, index } if self.act.is_varied(*base, k) => {
+                            let index = self.operand(index);
+                            code.extend(self.accumulate_element(*base, k, index, quote!(#g)));
                         }
                         Prim::Stop {
                             site,
@@ -181,6 +220,7 @@ impl Sweep<'_> {
                 code
             }
             Stmt::If(i) => self.if_stmt(i),
+            Stmt::Loop(l) => self.loop_stmt(l),
         }
     }
 
@@ -266,22 +306,8 @@ impl Sweep<'_> {
         }
 
         // Adjoints of values defined in this block that only the branches add to.
+        let predeclare = self.predeclare_pending();
         let rt = runtime();
-        let mut predeclare = TokenStream::new();
-        let local: Vec<(VarId, usize)> = self
-            .pending
-            .iter()
-            .copied()
-            .filter(|(v, _)| self.locals.last().is_some_and(|l| l.contains(v)))
-            .collect();
-        for (v, k) in local {
-            self.pending.remove(&(v, k));
-            self.declared.insert((v, k));
-            self.referenced.insert(v);
-            let adj = self.adjoint(v, k);
-            let ident = self.f.ident(v);
-            predeclare.extend(quote!(let mut #adj = #rt::zero_like(&#ident);));
-        }
 
         let save = |stmts: &[Stmt], referenced: &BTreeSet<VarId>| -> Vec<VarId> {
             let d = defines(stmts);
@@ -305,6 +331,94 @@ impl Sweep<'_> {
         };
         self.saves.insert(i.record, (then_saved, else_saved));
         self.referenced.insert(i.record);
+        code
+    }
+
+    /// Declares, before a region's backward code, the adjoints of values of
+    /// the current block that only the region added to.
+    fn predeclare_pending(&mut self) -> TokenStream {
+        let rt = runtime();
+        let local: Vec<(VarId, usize)> = self
+            .pending
+            .iter()
+            .copied()
+            .filter(|(v, _)| self.is_local(*v))
+            .collect();
+        let mut code = TokenStream::new();
+        for (v, k) in local {
+            self.pending.remove(&(v, k));
+            self.declared.insert((v, k));
+            self.referenced.insert(v);
+            let adj = self.adjoint(v, k);
+            let ident = self.f.ident(v);
+            code.extend(quote!(let mut #adj = #rt::zero_gradient(&#ident);));
+        }
+        code
+    }
+
+    /// The iterations replayed from the tape, last first. The adjoint of each
+    /// carried variable's `out` is the running adjoint: it flows into the
+    /// body's `end`, and after the body it becomes the adjoint of `start`.
+    fn loop_stmt(&mut self, l: &Loop) -> TokenStream {
+        let lanes: Vec<(usize, usize)> = (0..l.carried.len())
+            .flat_map(|c| (0..self.act.classes).map(move |k| (c, k)))
+            .filter(|&(c, k)| self.declared.contains(&(l.carried[c].out, k)))
+            .collect();
+        if lanes.is_empty() {
+            return TokenStream::new();
+        }
+        let rt = runtime();
+        let before = self.declared.clone();
+        let locals: HashSet<VarId> = l.body_locals().into_iter().collect();
+        self.locals.push(locals.clone());
+        let mut body = TokenStream::new();
+        for &(c, k) in &lanes {
+            let carried = &l.carried[c];
+            if let Some(end) = carried.end.var().filter(|e| self.act.is_varied(*e, k)) {
+                let running = self.adjoint(carried.out, k);
+                body.extend(self.accumulate(end, k, quote!(#running)));
+            }
+        }
+        body.extend(self.block(&l.body.stmts));
+        for &(c, k) in &lanes {
+            let carried = &l.carried[c];
+            let running = self.adjoint(carried.out, k);
+            if self.declared.contains(&(carried.start, k)) {
+                let start = self.adjoint(carried.start, k);
+                body.extend(quote!(#running = #start;));
+            } else {
+                self.referenced.insert(carried.out);
+                let out = self.f.ident(carried.out);
+                body.extend(quote!(#running = #rt::zero_gradient(&#out);));
+            }
+        }
+        self.locals.pop();
+        self.declared = before;
+
+        let predeclare = self.predeclare_pending();
+        let saved: Vec<VarId> = self
+            .referenced
+            .iter()
+            .copied()
+            .filter(|v| locals.contains(v))
+            .collect();
+        let saved_idents: Vec<_> = saved.iter().map(|v| self.f.ident(*v)).collect();
+        let record = self.f.ident(l.record);
+        let mut code = quote! {
+            #predeclare
+            for (#(#saved_idents,)*) in #record.into_iter().rev() {
+                #body
+            }
+        };
+        for &(c, k) in &lanes {
+            let carried = &l.carried[c];
+            if let Some(input) = carried.input.var().filter(|i| self.act.is_varied(*i, k)) {
+                let running = self.adjoint(carried.out, k);
+                code.extend(self.accumulate(input, k, quote!(#running)));
+            }
+        }
+        self.saves.insert(l.record, (saved, Vec::new()));
+        self.referenced.insert(l.record);
         code
     }
 

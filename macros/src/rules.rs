@@ -103,6 +103,8 @@ rules! {
     "to_degrees" 1 Linear ["g.to_degrees()"];
     "to_radians" 1 Linear ["g.to_radians()"];
     "signum" 1 ZeroDerivative [None];
+    // `x.len()` of an array: an integer
+    "len" 1 ZeroDerivative [None];
     "floor" 1 ZeroDerivative [None];
     "ceil" 1 ZeroDerivative [None];
     "round" 1 ZeroDerivative [None];

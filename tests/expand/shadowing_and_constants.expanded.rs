@@ -22,15 +22,16 @@ fn shadowed(x: f64, n: usize) -> f64 {
 )]
 fn shadowed_grad(x: f64, n: usize) -> (f64, f64) {
     let __ad_k = 0.0;
-    let mut __ad_k_1 = __ad_k;
-    let __ad_1 = {
-        for i in 0..n {
-            __ad_k_1 += i as f64;
-        }
-    };
+    let mut __ad_k_2 = __ad_k;
+    for __ad_i in (0..n) {
+        let __ad_k_1 = __ad_k_2;
+        let __ad_1 = __ad_i as f64;
+        let __ad_k_3 = __ad_k_1 + __ad_1;
+        __ad_k_2 = __ad_k_3;
+    }
     let __ad_2 = sg(x);
     let __ad_x2 = x * __ad_2;
-    let __ad_x_1 = __ad_x2 + __ad_k_1;
+    let __ad_x_1 = __ad_x2 + __ad_k_2;
     let __ad_5 = __ad_x_1.exp();
     let __ad_6 = sg_for!(@ within __ad_5);
     let __ad_7 = __ad_x_1 * std::f64::consts::PI;

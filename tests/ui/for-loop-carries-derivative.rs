@@ -4,6 +4,9 @@ use sgrad::differentiable;
 fn f(x: f64) -> f64 {
     let mut s = 0.0;
     for i in 0..3 {
+        if s > 2.0 {
+            break;
+        }
         s += x * i as f64;
     }
     s

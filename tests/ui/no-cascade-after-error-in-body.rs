@@ -5,8 +5,8 @@ use sgrad::{differentiable, sg_for};
 #[differentiable(x, y)]
 fn f(x: f64, y: f64, c: f64) -> f64 {
     let mut s = 0.0;
-    for i in 0..3 {
-        s += x * i as f64;
+    while s < 3.0 {
+        s += x;
     }
     sg_for!(y, s * y) + c
 }

@@ -5,8 +5,8 @@ use sgrad::grad;
 fn main() {
     let g = grad!(|x: f64, y: f64| {
         let mut s = 0.0;
-        for i in 0..3 {
-            s += x * i as f64;
+        while s < 3.0 {
+            s += x;
         }
         s * y
     });

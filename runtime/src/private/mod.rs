@@ -15,6 +15,116 @@ pub enum Branch<A, B> {
     Else(B),
 }
 
+/// A value that can be differentiated: a float, or an array, slice or `Vec`
+/// of floats (by value or by reference). `Gradient` is the shape of its
+/// gradient: arrays stay arrays, slices and `Vec`s become `Vec`s.
+pub trait Differentiable {
+    /// The type of the gradient with respect to a value of this type.
+    type Gradient;
+    /// A zero gradient of the right shape (and length).
+    fn zero_gradient(&self) -> Self::Gradient;
+}
+
+macro_rules! differentiable_float {
+    ($($t:ty)*) => {$(
+        impl Differentiable for $t {
+            type Gradient = $t;
+            #[inline(always)]
+            fn zero_gradient(&self) -> $t {
+                0.0
+            }
+        }
+    )*};
+}
+differentiable_float!(f32 f64);
+
+impl<T: Real, const N: usize> Differentiable for [T; N] {
+    type Gradient = [T; N];
+    #[inline(always)]
+    fn zero_gradient(&self) -> [T; N] {
+        [T::zero(); N]
+    }
+}
+
+impl<T: Real> Differentiable for [T] {
+    type Gradient = Vec<T>;
+    #[inline]
+    fn zero_gradient(&self) -> Vec<T> {
+        vec![T::zero(); self.len()]
+    }
+}
+
+impl<T: Real> Differentiable for Vec<T> {
+    type Gradient = Vec<T>;
+    #[inline]
+    fn zero_gradient(&self) -> Vec<T> {
+        vec![T::zero(); self.len()]
+    }
+}
+
+impl<D: Differentiable + ?Sized> Differentiable for &D {
+    type Gradient = D::Gradient;
+    #[inline(always)]
+    fn zero_gradient(&self) -> D::Gradient {
+        (**self).zero_gradient()
+    }
+}
+
+/// A zero gradient shaped like `like`: the starting value of an adjoint.
+#[inline(always)]
+pub fn zero_gradient<D: Differentiable + ?Sized>(like: &D) -> D::Gradient {
+    like.zero_gradient()
+}
+
+/// `acc += g` for gradients of any shape (floats, arrays, `Vec`s).
+pub trait Accumulate {
+    /// Adds `g` into `self`, element by element.
+    fn add_to(&mut self, g: Self);
+}
+
+macro_rules! accumulate_float {
+    ($($t:ty)*) => {$(
+        impl Accumulate for $t {
+            #[inline(always)]
+            fn add_to(&mut self, g: $t) {
+                *self += g;
+            }
+        }
+    )*};
+}
+accumulate_float!(f32 f64);
+
+impl<T: Real, const N: usize> Accumulate for [T; N] {
+    #[inline]
+    fn add_to(&mut self, g: [T; N]) {
+        for (a, b) in self.iter_mut().zip(g) {
+            *a += b;
+        }
+    }
+}
+
+impl<T: Real> Accumulate for Vec<T> {
+    #[inline]
+    fn add_to(&mut self, g: Vec<T>) {
+        for (a, b) in self.iter_mut().zip(g) {
+            *a += b;
+        }
+    }
+}
+
+/// `acc += g` for a gradient of any shape.
+#[inline(always)]
+pub fn add_to<G: Accumulate>(acc: &mut G, g: G) {
+    acc.add_to(g);
+}
+
+/// The tape of a loop: one entry per iteration, holding the values the
+/// backward sweep needs, allocated once from the trip count.
+#[inline]
+pub fn tape<E, I: Iterator>(iterations: &I) -> Vec<E> {
+    Vec::with_capacity(iterations.size_hint().0)
+}
+
 /// A zero of the same type as `like`: the starting value of an adjoint.
 #[inline(always)]
 pub fn zero_like<T: Real>(_like: &T) -> T {
