@@ -765,7 +765,17 @@ impl Lower<'_> {
             Expr::Index(ix) => match self.array_var(&ix.expr) {
                 Some(base) => {
                     let index = self.lower_operand(&ix.index, out);
-                    self.push_let(out, Prim::Index { base, index }, e.span())
+                    // Arrays never change, so `x[i]` read twice is one value:
+                    // remembered in the environment under a name no user can
+                    // write (`x[i]`), which gives it the right scope for free.
+                    let key = format!("{}[{}]", base.0, index_key(&index));
+                    if let Some(Value::Scalar(o)) = self.lookup(&key).and_then(|e| e.value.clone())
+                    {
+                        return Value::Scalar(o);
+                    }
+                    let v = self.push_let(out, Prim::Index { base, index }, e.span());
+                    self.declare(&key, Some(v.clone()), false);
+                    v
                 }
                 None => self.opaque(e, Construct::Index, out),
             },
@@ -1431,6 +1441,14 @@ fn check_sg_for_names(
         }
     }
     blocked
+}
+
+/// An operand as a key: its variable, or its constant's tokens.
+fn index_key(o: &Operand) -> String {
+    match o {
+        Operand::Var(v) => format!("v{}", v.0),
+        Operand::Const(c) => c.to_string(),
+    }
 }
 
 /// `a..b`, `a..=b` or `(a..b).rev()`: (start, end, inclusive, reversed).

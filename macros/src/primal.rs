@@ -184,12 +184,12 @@ impl Primal<'_> {
     }
 
     /// ```text
-    /// let mut __ad_tape = tape(&(a..b));        // only if the backward sweep needs it
+    /// let mut __ad_tape = tape(&(a..b));        // only if the backward sweep needs values
     /// let mut __ad_s_2 = __ad_s;                // carried: holds the running value
     /// for __ad_i in a..b {
     ///     let __ad_s_1 = __ad_s_2;              // its value at the top of the iteration
     ///     ..body..
-    ///     __ad_tape.push((__ad_i, ..));          // what the backward sweep reads
+    ///     __ad_tape.push((__ad_t, ..));          // what the backward sweep reads
     ///     __ad_s_2 = __ad_s_3;
     /// }
     /// ```
@@ -211,7 +211,7 @@ impl Primal<'_> {
         let ends: Vec<_> = l.carried.iter().map(|c| self.op(&c.end)).collect();
         let body = self.block(&l.body.stmts);
         let (tape_init, tape_push) = match self.saves.get(&l.record) {
-            Some((saved, _)) => {
+            Some((saved, _)) if !saved.is_empty() => {
                 let record = self.f.ident(l.record);
                 let saved = self.idents(saved);
                 (
@@ -219,7 +219,7 @@ impl Primal<'_> {
                     quote!(#record.push((#(#saved,)*));),
                 )
             }
-            None => (TokenStream::new(), TokenStream::new()),
+            _ => (TokenStream::new(), TokenStream::new()),
         };
         quote! {
             #tape_init

@@ -396,17 +396,27 @@ impl Sweep<'_> {
         self.declared = before;
 
         let predeclare = self.predeclare_pending();
-        let saved: Vec<VarId> = self
+        let needed: Vec<VarId> = self
             .referenced
             .iter()
             .copied()
             .filter(|v| locals.contains(v))
             .collect();
+        let (saved, recompute) = self.tape_or_recompute(l, &needed, &locals);
         let saved_idents: Vec<_> = saved.iter().map(|v| self.f.ident(*v)).collect();
         let record = self.f.ident(l.record);
+        let index = self.f.ident(l.index);
+        // The index comes back from the range, walked the other way.
+        let range = self.range(&l.range, !l.range.rev);
+        let iterations = if saved.is_empty() {
+            quote!(#index in #range)
+        } else {
+            quote!((#index, (#(#saved_idents,)*)) in #range.zip(#record.into_iter().rev()))
+        };
         let mut code = quote! {
             #predeclare
-            for (#(#saved_idents,)*) in #record.into_iter().rev() {
+            for #iterations {
+                #recompute
                 #body
             }
         };
@@ -420,6 +430,124 @@ impl Sweep<'_> {
         self.saves.insert(l.record, (saved, Vec::new()));
         self.referenced.insert(l.record);
         code
+    }
+
+    /// `(a..b)`, `(a..=b)`, or reversed.
+    fn range(&mut self, r: &Range, rev: bool) -> TokenStream {
+        let (a, b) = (self.operand(&r.start), self.operand(&r.end));
+        let range = if r.inclusive {
+            quote!((#a..=#b))
+        } else {
+            quote!((#a..#b))
+        };
+        if rev {
+            quote!(#range.rev())
+        } else {
+            range
+        }
+    }
+
+    /// Splits what an iteration's backward code reads into what goes on the
+    /// tape and what is cheaper to compute again: values built by arithmetic
+    /// from the index, from values fixed during the loop, and from array
+    /// elements the loop cannot change (Griewank's recomputation). The tape
+    /// keeps the rest: carried values and results of transcendental functions.
+    fn tape_or_recompute(
+        &mut self,
+        l: &Loop,
+        needed: &[VarId],
+        locals: &HashSet<VarId>,
+    ) -> (Vec<VarId>, TokenStream) {
+        // Which body values could be recomputed, in body order.
+        let mut cheap: Vec<(VarId, &Prim)> = Vec::new();
+        let is_cheap_operand = |o: &Operand, cheap: &[(VarId, &Prim)]| match o.var() {
+            None => true,
+            Some(v) => v == l.index || !locals.contains(&v) || cheap.iter().any(|(c, _)| *c == v),
+        };
+        for s in &l.body.stmts {
+            let Stmt::Let { outs, prim, .. } = s else {
+                continue;
+            };
+            let [o] = outs[..] else { continue };
+            let ok = match prim {
+                Prim::Index { base, index } => {
+                    !locals.contains(base) && is_cheap_operand(index, &cheap)
+                }
+                Prim::Copy(a) => is_cheap_operand(a, &cheap),
+                Prim::Apply {
+                    rule: Some(rule),
+                    args,
+                    ..
+                } => {
+                    matches!(
+                        rule.name,
+                        "add"
+                            | "sub"
+                            | "mul"
+                            | "neg"
+                            | "cmp"
+                            | "not"
+                            | "cast"
+                            | "cast_to_int"
+                            | "len"
+                    ) && args.iter().all(|a| is_cheap_operand(a, &cheap))
+                }
+                _ => false,
+            };
+            if ok {
+                cheap.push((o, prim));
+            }
+        }
+        // What the needed values depend on, among the cheap ones.
+        let mut wanted: HashSet<VarId> = needed
+            .iter()
+            .copied()
+            .filter(|v| cheap.iter().any(|(c, _)| c == v))
+            .collect();
+        for (o, prim) in cheap.iter().rev() {
+            if !wanted.contains(o) {
+                continue;
+            }
+            let deps: Vec<VarId> = match prim {
+                Prim::Index { index, .. } => index.var().into_iter().collect(),
+                Prim::Copy(a) => a.var().into_iter().collect(),
+                Prim::Apply { args, .. } => args.iter().filter_map(Operand::var).collect(),
+                _ => Vec::new(),
+            };
+            wanted.extend(
+                deps.into_iter()
+                    .filter(|d| cheap.iter().any(|(c, _)| c == d)),
+            );
+        }
+        let mut recompute = TokenStream::new();
+        for (o, prim) in &cheap {
+            if !wanted.contains(o) {
+                continue;
+            }
+            let rhs = match prim {
+                Prim::Index { base, index } => {
+                    self.referenced.insert(*base);
+                    let (base, index) = (self.f.ident(*base), self.operand(index));
+                    quote!(#base[#index])
+                }
+                Prim::Copy(a) => self.operand(a),
+                Prim::Apply { form, args, .. } => {
+                    args.iter().for_each(|a| {
+                        self.operand(a);
+                    });
+                    crate::primal::apply_tokens(&self.f.vars, form, args)
+                }
+                _ => unreachable!("only cheap primitives are recomputed"),
+            };
+            let o = self.f.ident(*o);
+            recompute.extend(quote!(let #o = #rhs;));
+        }
+        let saved = needed
+            .iter()
+            .copied()
+            .filter(|v| *v != l.index && !wanted.contains(v))
+            .collect();
+        (saved, recompute)
     }
 
     fn branch(&mut self, b: &Block, outs: &[VarId]) -> TokenStream {

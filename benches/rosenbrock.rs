@@ -1,0 +1,65 @@
+//! Rosenbrock on `&[f64]`: the generated gradient against a hand-written one,
+//! and the objective alone, in one run. `cargo bench --bench rosenbrock`
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use sgrad::differentiable;
+
+#[differentiable(x)]
+fn rosenbrock(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        s += 100.0 * (x[i + 1] - x[i] * x[i]).powi(2) + (1.0 - x[i]).powi(2);
+    }
+    s
+}
+
+/// ∂/∂xᵢ of Σ 100 (xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)², written by hand.
+fn rosenbrock_grad_by_hand(x: &[f64]) -> (f64, Vec<f64>) {
+    let mut s = 0.0;
+    let mut g = vec![0.0; x.len()];
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        let b = 1.0 - x[i];
+        s += 100.0 * a * a + b * b;
+        g[i] += -400.0 * a * x[i] - 2.0 * b;
+        g[i + 1] += 200.0 * a;
+    }
+    (s, g)
+}
+
+fn point(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| 1.0 + 0.5 * ((i as f64) * 0.7).sin())
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let x = point(50);
+    let (v, g) = rosenbrock_grad(&x);
+    let (hv, hg) = rosenbrock_grad_by_hand(&x);
+    assert_eq!(v, rosenbrock(&x));
+    assert!((v - hv).abs() <= 1e-12 * v.abs());
+    for (a, b) in g.iter().zip(&hg) {
+        assert!((a - b).abs() <= 1e-10 * b.abs().max(1.0), "{a} vs {b}");
+    }
+
+    let mut group = c.benchmark_group("rosenbrock");
+    for n in [10, 1_000, 100_000] {
+        let x = point(n);
+        group.bench_with_input(BenchmarkId::new("value", n), &x, |b, x| {
+            b.iter(|| rosenbrock(black_box(x)))
+        });
+        group.bench_with_input(BenchmarkId::new("grad_sgrad", n), &x, |b, x| {
+            b.iter(|| rosenbrock_grad(black_box(x)))
+        });
+        group.bench_with_input(BenchmarkId::new("grad_by_hand", n), &x, |b, x| {
+            b.iter(|| rosenbrock_grad_by_hand(black_box(x)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
