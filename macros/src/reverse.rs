@@ -407,11 +407,20 @@ impl Sweep<'_> {
         let record = self.f.ident(l.record);
         let index = self.f.ident(l.index);
         // The index comes back from the range, walked the other way.
-        let range = self.range(&l.range, !l.range.rev);
+        // A loop that only sums into its carried variables (`s += ..`) passes
+        // their adjoints through unchanged, so its iterations can be replayed
+        // in the forward order, which walks memory the way the CPU expects.
+        let forward = l.carried.iter().all(|c| is_running_sum(l, c));
+        let range = self.range(&l.range, l.range.rev == forward);
+        let tape = if forward {
+            quote!(#record.into_iter())
+        } else {
+            quote!(#record.into_iter().rev())
+        };
         let iterations = if saved.is_empty() {
             quote!(#index in #range)
         } else {
-            quote!((#index, (#(#saved_idents,)*)) in #range.zip(#record.into_iter().rev()))
+            quote!((#index, (#(#saved_idents,)*)) in #range.zip(#tape))
         };
         let mut code = quote! {
             #predeclare
@@ -566,4 +575,62 @@ impl Sweep<'_> {
         self.locals.pop();
         code
     }
+}
+
+/// Whether a carried variable only accumulates: `end = start + t` (or
+/// `start - t`) and `start` is read nowhere else, so `start̅ = end̅`.
+fn is_running_sum(l: &Loop, c: &Carried) -> bool {
+    let Some(end) = c.end.var() else { return false };
+    let sums = l.body.stmts.iter().any(|s| match s {
+        Stmt::Let {
+            outs,
+            prim:
+                Prim::Apply {
+                    rule: Some(rule),
+                    args,
+                    ..
+                },
+            ..
+        } => {
+            outs[..] == [end]
+                && ((rule.name == "add" && args.iter().any(|a| a.var() == Some(c.start)))
+                    || (rule.name == "sub" && args[0].var() == Some(c.start)))
+        }
+        _ => false,
+    });
+    sums && uses_in_block(&l.body, c.start) == 1
+}
+
+/// How many times `v` is read in a block, its branches and its loops.
+fn uses_in_block(b: &Block, v: VarId) -> usize {
+    let count = |o: &Operand| usize::from(o.var() == Some(v));
+    let mut n: usize = b.yields.iter().map(count).sum();
+    for s in &b.stmts {
+        n += match s {
+            Stmt::Let { prim, .. } => match prim {
+                Prim::Copy(a) => count(a),
+                Prim::Apply { args, .. } => args.iter().map(count).sum(),
+                Prim::Stop { arg, .. } => count(arg),
+                Prim::Index { base, index } => usize::from(*base == v) + count(index),
+                Prim::Opaque(o) => {
+                    o.reads.iter().filter(|(r, _)| *r == v).count()
+                        + o.writes.iter().filter(|(r, _)| *r == v).count()
+                }
+            },
+            Stmt::If(i) => {
+                count(&i.cond) + uses_in_block(&i.then_branch, v) + uses_in_block(&i.else_branch, v)
+            }
+            Stmt::Loop(inner) => {
+                count(&inner.range.start)
+                    + count(&inner.range.end)
+                    + inner
+                        .carried
+                        .iter()
+                        .map(|c| count(&c.input) + count(&c.end))
+                        .sum::<usize>()
+                    + uses_in_block(&inner.body, v)
+            }
+        };
+    }
+    n
 }

@@ -39,7 +39,7 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     }
     let mut __ad_d_s_2 = ::sgrad::__private::one_like(&__ad_s_2);
     let mut __ad_d_x = ::sgrad::__private::zero_gradient(&x);
-    for __ad_i in (0..__ad_2).rev() {
+    for __ad_i in (0..__ad_2) {
         let __ad_3 = __ad_i + 1;
         let __ad_4 = x[__ad_3];
         let __ad_5 = x[__ad_i];
