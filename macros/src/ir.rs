@@ -26,6 +26,9 @@ pub struct Var {
     /// An array, slice or `Vec` of floats (a differentiation variable or an
     /// alias of one): read by indexing, its adjoint is an array too.
     pub array: bool,
+    /// A `&f64` in the user's code (an element bound by `for v in x.iter()`):
+    /// derivative formulas read it as `*v`.
+    pub reference: bool,
 }
 
 #[derive(Clone)]
@@ -124,10 +127,12 @@ pub enum Prim {
         callee: syn::Path,
         is_macro: bool,
     },
-    /// `base[index]`, `base` an array variable, `index` an integer.
+    /// `base[index]` (or `&base[index]` if `by_ref`), `base` an array
+    /// variable, `index` an integer.
     Index {
         base: VarId,
         index: Operand,
+        by_ref: bool,
     },
     Opaque(Opaque),
 }

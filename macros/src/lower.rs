@@ -242,6 +242,7 @@ impl Lower<'_> {
             ty: None,
             user: Some(ident.to_string()),
             array: false,
+            reference: false,
         });
         VarId(self.vars.len() - 1)
     }
@@ -257,6 +258,7 @@ impl Lower<'_> {
             ty: None,
             user: user.map(str::to_owned),
             array: false,
+            reference: false,
         });
         VarId(self.vars.len() - 1)
     }
@@ -682,6 +684,16 @@ impl Lower<'_> {
                     };
                     self.apply(rule, Form::Unary(u.op), vec![a], e.span(), out)
                 }
+                syn::UnOp::Deref(_) if self.reference_var(&u.expr).is_some() => {
+                    let v = self.reference_var(&u.expr).expect("checked");
+                    self.apply(
+                        rules::find("deref", 1),
+                        Form::Unary(u.op),
+                        vec![Operand::Var(v)],
+                        e.span(),
+                        out,
+                    )
+                }
                 _ => self.opaque(e, Construct::Other("a dereference"), out),
             },
             Expr::Cast(c) => {
@@ -692,6 +704,15 @@ impl Lower<'_> {
                     rules::find("cast_to_int", 1)
                 };
                 self.apply(rule, Form::Cast((*c.ty).clone()), vec![a], e.span(), out)
+            }
+            Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "sum" | "product")
+                    && m.args.is_empty() =>
+            {
+                match self.iter_of_array(&m.receiver) {
+                    Some(a) => self.lower_fold(a, m.method == "product", e.span(), out),
+                    None => self.opaque(e, Construct::Method(m.method.to_string()), out),
+                }
             }
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
@@ -751,9 +772,9 @@ impl Lower<'_> {
                 self.return_in_value(r);
                 Value::Scalar(placeholder())
             }
-            Expr::ForLoop(f) => match loop_range(&f.expr) {
-                Some(range) if f.label.is_none() && !leaves_loop(&f.body) => {
-                    self.lower_for(f, range, out)
+            Expr::ForLoop(f) => match self.loop_source(&f.expr) {
+                Some(source) if f.label.is_none() && !leaves_loop(&f.body) => {
+                    self.lower_for(f, source, out)
                 }
                 _ => self.opaque(e, Construct::Loop("for"), out),
             },
@@ -773,7 +794,12 @@ impl Lower<'_> {
                     {
                         return Value::Scalar(o);
                     }
-                    let v = self.push_let(out, Prim::Index { base, index }, e.span());
+                    let prim = Prim::Index {
+                        base,
+                        index,
+                        by_ref: false,
+                    };
+                    let v = self.push_let(out, prim, e.span());
                     self.declare(&key, Some(v.clone()), false);
                     v
                 }
@@ -1016,6 +1042,209 @@ impl Lower<'_> {
         }
     }
 
+    /// The loop index of `for i in a..b`.
+    fn bind_index(&mut self, pat: &Pat) -> VarId {
+        match pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                let v = self.new_var(Some(&p.ident.to_string()));
+                self.declare(
+                    &p.ident.to_string(),
+                    Some(Value::Scalar(Operand::Var(v))),
+                    false,
+                );
+                v
+            }
+            Pat::Wild(_) => self.new_var(None),
+            p => {
+                self.unsupported_pattern(p);
+                self.new_var(None)
+            }
+        }
+    }
+
+    /// `v` (a reference) or `&v` (a value) bound to `array[index]`.
+    fn bind_element(&mut self, array: VarId, index: VarId, pat: &Pat, body: &mut Vec<Stmt>) {
+        let (name, by_ref) = match pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                (p.ident.to_string(), true)
+            }
+            Pat::Reference(r) => match &*r.pat {
+                Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                    (p.ident.to_string(), false)
+                }
+                p => return self.unsupported_pattern(p),
+            },
+            Pat::Wild(_) => return,
+            p => return self.unsupported_pattern(p),
+        };
+        let v = self.new_var(Some(&name));
+        self.vars[v.0].reference = by_ref;
+        let prim = if self.vars[array.0].array {
+            Prim::Index {
+                base: array,
+                index: Operand::Var(index),
+                by_ref,
+            }
+        } else {
+            // Constant data: read as written, no derivative.
+            let (a, i) = (
+                self.vars[array.0].ident.clone(),
+                self.vars[index.0].ident.clone(),
+            );
+            let amp = by_ref.then(|| quote!(&));
+            Prim::Opaque(Opaque {
+                code: quote!(#amp #a[#i]),
+                prelude: TokenStream::new(),
+                epilogue: TokenStream::new(),
+                reads: vec![(array, self.var_name(array))],
+                writes: Vec::new(),
+                construct: Construct::Index,
+                origin: pat.to_token_stream(),
+                is_item: false,
+            })
+        };
+        body.push(Stmt::Let {
+            outs: vec![v],
+            prim,
+            span: pat.span(),
+        });
+        self.declare(&name, Some(Value::Scalar(Operand::Var(v))), false);
+    }
+
+    /// `receiver.name(args..)` for a method of the rule table.
+    fn method_call(
+        &mut self,
+        name: &str,
+        args: Vec<Operand>,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        let rule = rules::find(name, args.len());
+        let form = Form::Method(Ident::new(name, span));
+        match self.apply(rule, form, args, span, out) {
+            Value::Scalar(o) => o,
+            _ => placeholder(),
+        }
+    }
+
+    /// `x.iter().sum()` / `.product()` of an array variable, as the loop it is.
+    fn lower_fold(
+        &mut self,
+        array: VarId,
+        product: bool,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Value {
+        let len = self.method_call("len", vec![Operand::Var(array)], span, out);
+        let index = self.new_var(Some("i"));
+        let element = self.new_var(None);
+        let start = self.new_var(Some("acc"));
+        let end = self.new_var(Some("acc"));
+        let result = self.new_var(Some("acc"));
+        let (op, rule, init) = if product {
+            (syn::BinOp::Mul(syn::Token![*](span)), "mul", quote!(1.0))
+        } else {
+            (syn::BinOp::Add(syn::Token![+](span)), "add", quote!(0.0))
+        };
+        let body = vec![
+            Stmt::Let {
+                outs: vec![element],
+                prim: Prim::Index {
+                    base: array,
+                    index: Operand::Var(index),
+                    by_ref: false,
+                },
+                span,
+            },
+            Stmt::Let {
+                outs: vec![end],
+                prim: Prim::Apply {
+                    rule: rules::find(rule, 2),
+                    form: Form::Binary(op),
+                    args: vec![Operand::Var(start), Operand::Var(element)],
+                },
+                span,
+            },
+        ];
+        let record = self.new_var(Some("tape"));
+        out.push(Stmt::Loop(Loop {
+            index,
+            range: Range {
+                start: Operand::Const(quote!(0)),
+                end: len,
+                inclusive: false,
+                rev: false,
+            },
+            carried: vec![Carried {
+                input: Operand::Const(init),
+                start,
+                end: Operand::Var(end),
+                out: result,
+            }],
+            body: Block {
+                stmts: body,
+                yields: Vec::new(),
+            },
+            record,
+        }));
+        Value::Scalar(Operand::Var(result))
+    }
+
+    /// `for` over a range, or over the elements of variables.
+    fn loop_source<'e>(&self, e: &'e Expr) -> Option<LoopSource<'e>> {
+        if let Some((a, b, inclusive, rev)) = loop_range(e) {
+            return Some(LoopSource::Range(a, b, inclusive, rev));
+        }
+        let (e, enumerate) = match e {
+            Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => {
+                (&*m.receiver, true)
+            }
+            e => (e, false),
+        };
+        let arrays = match e {
+            Expr::MethodCall(m) if m.method == "zip" && m.args.len() == 1 => {
+                vec![
+                    self.iterated_var(&m.receiver)?,
+                    self.iterated_var(&m.args[0])?,
+                ]
+            }
+            e => vec![self.iterated_var(e)?],
+        };
+        Some(LoopSource::Iter { arrays, enumerate })
+    }
+
+    /// The variable `x` in `x.iter()` or `&x`.
+    fn iterated_var(&self, e: &Expr) -> Option<VarId> {
+        match e {
+            Expr::Paren(p) => self.iterated_var(&p.expr),
+            Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
+                self.path_var(&m.receiver)
+            }
+            Expr::Reference(r) if r.mutability.is_none() => self.path_var(&r.expr),
+            _ => None,
+        }
+    }
+
+    /// The array variable `x` in `x.iter()`.
+    fn iter_of_array(&self, e: &Expr) -> Option<VarId> {
+        match e {
+            Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
+                self.array_var(&m.receiver)
+            }
+            _ => None,
+        }
+    }
+
+    fn path_var(&self, e: &Expr) -> Option<VarId> {
+        let Expr::Path(p) = e else { return None };
+        self.lookup_var(&p.path.get_ident()?.to_string())
+    }
+
+    /// The variable `e` names if it is an element bound by reference.
+    fn reference_var(&self, e: &Expr) -> Option<VarId> {
+        self.path_var(e).filter(|v| self.vars[v.0].reference)
+    }
+
     /// The array variable `e` names, if it is one.
     fn array_var(&self, e: &Expr) -> Option<VarId> {
         let Expr::Path(p) = e else { return None };
@@ -1028,12 +1257,34 @@ impl Lower<'_> {
     fn lower_for(
         &mut self,
         f: &syn::ExprForLoop,
-        range: (&Expr, &Expr, bool, bool),
+        source: LoopSource,
         out: &mut Vec<Stmt>,
     ) -> Value {
-        let (start_e, end_e, inclusive, rev) = range;
-        let start = self.lower_operand(start_e, out);
-        let end = self.lower_operand(end_e, out);
+        let (start, end, inclusive, rev) = match &source {
+            LoopSource::Range(start_e, end_e, inclusive, rev) => (
+                self.lower_operand(start_e, out),
+                self.lower_operand(end_e, out),
+                *inclusive,
+                *rev,
+            ),
+            // `for v in x.iter()` walks `0..x.len()` (the shortest, for `zip`).
+            LoopSource::Iter { arrays, .. } => {
+                let mut end: Option<Operand> = None;
+                for &a in arrays {
+                    let len = self.method_call("len", vec![Operand::Var(a)], f.span(), out);
+                    end = Some(match end {
+                        None => len,
+                        Some(e) => self.method_call("min", vec![e, len], f.span(), out),
+                    });
+                }
+                (
+                    Operand::Const(quote!(0)),
+                    end.unwrap_or_else(placeholder),
+                    false,
+                    false,
+                )
+            }
+        };
 
         let mut uses = Uses::default();
         uses.visit_block(&f.body);
@@ -1069,23 +1320,35 @@ impl Lower<'_> {
         }
 
         self.scopes.push(Vec::new());
-        let index = match &*f.pat {
-            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-                let v = self.new_var(Some(&p.ident.to_string()));
-                self.declare(
-                    &p.ident.to_string(),
-                    Some(Value::Scalar(Operand::Var(v))),
-                    false,
-                );
-                v
-            }
-            Pat::Wild(_) => self.new_var(None),
-            p => {
-                self.unsupported_pattern(p);
-                self.new_var(None)
+        let mut body = Vec::new();
+        let index = match &source {
+            LoopSource::Range(..) => self.bind_index(&f.pat),
+            LoopSource::Iter { arrays, enumerate } => {
+                let index = self.new_var(Some("i"));
+                let elements: Vec<&Pat> = match (&*f.pat, *enumerate, arrays.len()) {
+                    (Pat::Tuple(t), true, 1) if t.elems.len() == 2 => {
+                        // The enumerate index is the loop index itself.
+                        if let Pat::Ident(p) = &t.elems[0] {
+                            let name = p.ident.to_string();
+                            self.declare(&name, Some(Value::Scalar(Operand::Var(index))), false);
+                        } else if !matches!(&t.elems[0], Pat::Wild(_)) {
+                            self.unsupported_pattern(&t.elems[0]);
+                        }
+                        vec![&t.elems[1]]
+                    }
+                    (p, false, 1) => vec![p],
+                    (Pat::Tuple(t), false, n) if t.elems.len() == n => t.elems.iter().collect(),
+                    (p, _, _) => {
+                        self.unsupported_pattern(p);
+                        Vec::new()
+                    }
+                };
+                for (&a, p) in arrays.iter().zip(elements) {
+                    self.bind_element(a, index, p, &mut body);
+                }
+                index
             }
         };
-        let mut body = Vec::new();
         let items = block_items(&f.body, Role::Discard);
         self.lower_seq(&items, &mut body);
         self.scopes.pop();
@@ -1441,6 +1704,14 @@ fn check_sg_for_names(
         }
     }
     blocked
+}
+
+/// What a `for` loop walks.
+enum LoopSource<'e> {
+    /// `a..b`, `a..=b`, `(a..b).rev()`: (start, end, inclusive, reversed).
+    Range(&'e Expr, &'e Expr, bool, bool),
+    /// `x.iter()`, `&x`, `.enumerate()`, `x.iter().zip(y.iter())`.
+    Iter { arrays: Vec<VarId>, enumerate: bool },
 }
 
 /// An operand as a key: its variable, or its constant's tokens.

@@ -121,10 +121,15 @@ impl Primal<'_> {
                             quote!(let #lhs = #callee(#a);)
                         }
                     }
-                    Prim::Index { base, index } => {
+                    Prim::Index {
+                        base,
+                        index,
+                        by_ref,
+                    } => {
                         let base = self.f.ident(*base);
                         let index = self.op(index);
-                        quote_spanned!(*span=> let #lhs = #base[#index];)
+                        let amp = by_ref.then(|| quote!(&));
+                        quote_spanned!(*span=> let #lhs = #amp #base[#index];)
                     }
                     Prim::Opaque(o) if o.is_item => o.code.clone(),
                     Prim::Opaque(o) => {

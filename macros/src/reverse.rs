@@ -183,7 +183,7 @@ impl Sweep<'_> {
                         Prim::Copy(Operand::Var(a)) if self.act.is_varied(*a, k) => {
                             code.extend(self.accumulate(*a, k, quote!(#g)));
                         }
-                        Prim::Index { base, index } if self.act.is_varied(*base, k) => {
+                        Prim::Index { base, index, .. } if self.act.is_varied(*base, k) => {
                             let index = self.operand(index);
                             code.extend(self.accumulate_element(*base, k, index, quote!(#g)));
                         }
@@ -282,7 +282,11 @@ impl Sweep<'_> {
             Operand::Var(v) => {
                 self.referenced.insert(*v);
                 let ident = self.f.ident(*v);
-                quote!(#ident)
+                if self.f.vars[v.0].reference {
+                    quote!((*#ident))
+                } else {
+                    quote!(#ident)
+                }
             }
             Operand::Const(c) => c.clone(),
         }
@@ -360,14 +364,35 @@ impl Sweep<'_> {
     /// carried variable's `out` is the running adjoint: it flows into the
     /// body's `end`, and after the body it becomes the adjoint of `start`.
     fn loop_stmt(&mut self, l: &Loop) -> TokenStream {
+        // A class flows into the loop if the value of some carried variable
+        // after it matters; then every carried variable varied in that class
+        // needs a running adjoint, also those unused after the loop (their
+        // values feed later iterations).
+        let active: Vec<usize> = (0..self.act.classes)
+            .filter(|&k| {
+                l.carried
+                    .iter()
+                    .any(|c| self.declared.contains(&(c.out, k)))
+            })
+            .collect();
         let lanes: Vec<(usize, usize)> = (0..l.carried.len())
-            .flat_map(|c| (0..self.act.classes).map(move |k| (c, k)))
-            .filter(|&(c, k)| self.declared.contains(&(l.carried[c].out, k)))
+            .flat_map(|c| active.iter().map(move |&k| (c, k)))
+            .filter(|&(c, k)| self.act.is_varied(l.carried[c].start, k))
             .collect();
         if lanes.is_empty() {
             return TokenStream::new();
         }
         let rt = runtime();
+        let mut running_zeros = TokenStream::new();
+        for &(c, k) in &lanes {
+            let out = l.carried[c].out;
+            if !self.declared.contains(&(out, k)) {
+                self.declared.insert((out, k));
+                self.referenced.insert(out);
+                let (adj, ident) = (self.adjoint(out, k), self.f.ident(out));
+                running_zeros.extend(quote!(let mut #adj = #rt::zero_gradient(&#ident);));
+            }
+        }
         let before = self.declared.clone();
         let locals: HashSet<VarId> = l.body_locals().into_iter().collect();
         self.locals.push(locals.clone());
@@ -424,6 +449,7 @@ impl Sweep<'_> {
         };
         let mut code = quote! {
             #predeclare
+            #running_zeros
             for #iterations {
                 #recompute
                 #body
@@ -436,8 +462,11 @@ impl Sweep<'_> {
                 code.extend(self.accumulate(input, k, quote!(#running)));
             }
         }
+        if !saved.is_empty() {
+            // The tape exists only if it holds something.
+            self.referenced.insert(l.record);
+        }
         self.saves.insert(l.record, (saved, Vec::new()));
-        self.referenced.insert(l.record);
         code
     }
 
@@ -479,7 +508,7 @@ impl Sweep<'_> {
             };
             let [o] = outs[..] else { continue };
             let ok = match prim {
-                Prim::Index { base, index } => {
+                Prim::Index { base, index, .. } => {
                     !locals.contains(base) && is_cheap_operand(index, &cheap)
                 }
                 Prim::Copy(a) => is_cheap_operand(a, &cheap),
@@ -494,6 +523,7 @@ impl Sweep<'_> {
                             | "sub"
                             | "mul"
                             | "neg"
+                            | "deref"
                             | "cmp"
                             | "not"
                             | "cast"
@@ -534,10 +564,15 @@ impl Sweep<'_> {
                 continue;
             }
             let rhs = match prim {
-                Prim::Index { base, index } => {
+                Prim::Index {
+                    base,
+                    index,
+                    by_ref,
+                } => {
                     self.referenced.insert(*base);
                     let (base, index) = (self.f.ident(*base), self.operand(index));
-                    quote!(#base[#index])
+                    let amp = by_ref.then(|| quote!(&));
+                    quote!(#amp #base[#index])
                 }
                 Prim::Copy(a) => self.operand(a),
                 Prim::Apply { form, args, .. } => {
@@ -611,7 +646,7 @@ fn uses_in_block(b: &Block, v: VarId) -> usize {
                 Prim::Copy(a) => count(a),
                 Prim::Apply { args, .. } => args.iter().map(count).sum(),
                 Prim::Stop { arg, .. } => count(arg),
-                Prim::Index { base, index } => usize::from(*base == v) + count(index),
+                Prim::Index { base, index, .. } => usize::from(*base == v) + count(index),
                 Prim::Opaque(o) => {
                     o.reads.iter().filter(|(r, _)| *r == v).count()
                         + o.writes.iter().filter(|(r, _)| *r == v).count()

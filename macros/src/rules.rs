@@ -58,6 +58,8 @@ rules! {
     "div" 2 General ["g / y", "-(g / y) * ans"];
     "rem" 2 General ["g", "__rt::partials::rem_y(g, x, y)"];
     "neg" 1 Linear ["-g"];
+    // `*v`, `v` an element bound by reference in `for v in x.iter()`
+    "deref" 1 Linear ["g"];
     "cmp" 2 ZeroDerivative [None, None];
     "not" 1 ZeroDerivative [None];
     // `as f64` / `as f32`, and `as` anything else
@@ -131,7 +133,17 @@ pub fn binary(op: &syn::BinOp) -> Option<&'static Rule> {
 pub fn method(name: &str, arity: usize) -> Option<&'static Rule> {
     if matches!(
         name,
-        "add" | "sub" | "mul" | "div" | "rem" | "neg" | "cmp" | "not" | "cast" | "cast_to_int"
+        "add"
+            | "sub"
+            | "mul"
+            | "div"
+            | "rem"
+            | "neg"
+            | "deref"
+            | "cmp"
+            | "not"
+            | "cast"
+            | "cast_to_int"
     ) {
         return None;
     }
