@@ -140,7 +140,11 @@ fn differentiable_args<'a>(
 }
 
 fn varied_block(act: &mut Activity, b: &Block) {
-    for s in &b.stmts {
+    varied_stmts(act, &b.stmts);
+}
+
+fn varied_stmts(act: &mut Activity, stmts: &[Stmt]) {
+    for s in stmts {
         match s {
             Stmt::Let { outs, prim, .. } => {
                 let m = match prim {
@@ -170,6 +174,9 @@ fn varied_block(act: &mut Activity, b: &Block) {
                     act.varied[c.start.0] = act.of(&c.input);
                 }
                 loop {
+                    if let Some((stmts, _)) = &l.cond {
+                        varied_stmts(act, stmts);
+                    }
                     varied_block(act, &l.body);
                     let mut changed = false;
                     for c in &l.carried {
@@ -207,7 +214,11 @@ impl Check<'_> {
     }
 
     fn block(&mut self, b: &Block) {
-        for s in b.stmts.iter().rev() {
+        self.stmts(&b.stmts);
+    }
+
+    fn stmts(&mut self, stmts: &[Stmt]) {
+        for s in stmts.iter().rev() {
             match s {
                 Stmt::Let { outs, prim, .. } => {
                     let mut u = outs.iter().fold(0, |m, o| m | self.useful[o.0]);
@@ -249,6 +260,9 @@ impl Check<'_> {
                             self.mark(&c.end.clone(), u);
                         }
                         self.block(&l.body);
+                        if let Some((stmts, _)) = &l.cond {
+                            self.stmts(stmts);
+                        }
                         if self.useful == before {
                             break;
                         }
@@ -299,7 +313,7 @@ impl Check<'_> {
             format!("it reads `{var}`, which depends on the differentiation variable `{wrt}`")
         };
         let hint = match &o.construct {
-            Construct::Loop(_) => "only `for i in a..b` loops (also `a..=b` and `(a..b).rev()`) without `break`, `continue` or `return` can be differentiated so far; rewrite the loop that way, or wrap its result in `sg(..)` if it is a constant here".to_owned(),
+            Construct::Loop(_) => "`for` loops over ranges or `x.iter()` and `while` loops can be differentiated, but not yet `loop`, labels, `break`, `continue` or `return` inside a loop; rewrite the loop that way, or wrap its result in `sg(..)` if it is a constant here".to_owned(),
             Construct::Method(m) => format!("sgrad has no derivative rule for the method `{m}` (the supported float methods are listed in `sgrad::rules`); if the value is a constant here, wrap it in `sg(..)`"),
             Construct::Function(name) => format!("sgrad has no derivative rule for `{name}` (calls between differentiated functions are not supported yet); write its body inline, or wrap the call in `sg(..)` if it is a constant here"),
             Construct::IfLet | Construct::Match => "rewrite it with `if`/`else` on a condition, or wrap the value in `sg(..)` if it is a constant here".to_owned(),

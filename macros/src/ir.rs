@@ -160,6 +160,9 @@ pub struct Loop {
     pub body: Block,
     /// The tape (`__ad_tape<n>`): per iteration, the values the backward sweep reads.
     pub record: VarId,
+    /// For `while`: the statements computing the condition at the top of each
+    /// iteration, and the condition. `range` and `index` are then unused.
+    pub cond: Option<(Vec<Stmt>, Operand)>,
 }
 
 pub struct Range {
@@ -216,6 +219,9 @@ impl Loop {
     /// starts, and the index.
     pub fn body_locals(&self) -> Vec<VarId> {
         let mut d: Vec<VarId> = self.body.stmts.iter().flat_map(Stmt::defines).collect();
+        if let Some((stmts, _)) = &self.cond {
+            d.extend(stmts.iter().flat_map(Stmt::defines));
+        }
         d.extend(self.carried.iter().map(|c| c.start));
         d.push(self.index);
         d

@@ -778,6 +778,17 @@ impl Lower<'_> {
                 }
                 _ => self.opaque(e, Construct::Loop("for"), out),
             },
+            Expr::While(w)
+                if w.label.is_none()
+                    && !leaves_loop(&w.body)
+                    && !matches!(&*w.cond, Expr::Let(_)) =>
+            {
+                let wild = Pat::Wild(syn::PatWild {
+                    attrs: Vec::new(),
+                    underscore_token: syn::Token![_](w.while_token.span),
+                });
+                self.lower_loop(&wild, &w.body, LoopSource::While(&w.cond), e.span(), out)
+            }
             Expr::While(_) => self.opaque(e, Construct::Loop("while"), out),
             Expr::Loop(_) => self.opaque(e, Construct::Loop("loop"), out),
             Expr::Closure(_) => self.opaque(e, Construct::Closure, out),
@@ -1186,6 +1197,7 @@ impl Lower<'_> {
                 yields: Vec::new(),
             },
             record,
+            cond: None,
         }));
         Value::Scalar(Operand::Var(result))
     }
@@ -1260,7 +1272,20 @@ impl Lower<'_> {
         source: LoopSource,
         out: &mut Vec<Stmt>,
     ) -> Value {
+        self.lower_loop(&f.pat, &f.body, source, f.span(), out)
+    }
+
+    /// A `for` or `while` loop (see `ir::Loop`); `pat` is unused for `while`.
+    fn lower_loop(
+        &mut self,
+        pat: &Pat,
+        body_block: &syn::Block,
+        source: LoopSource,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Value {
         let (start, end, inclusive, rev) = match &source {
+            LoopSource::While(_) => (placeholder(), placeholder(), false, false),
             LoopSource::Range(start_e, end_e, inclusive, rev) => (
                 self.lower_operand(start_e, out),
                 self.lower_operand(end_e, out),
@@ -1271,10 +1296,10 @@ impl Lower<'_> {
             LoopSource::Iter { arrays, .. } => {
                 let mut end: Option<Operand> = None;
                 for &a in arrays {
-                    let len = self.method_call("len", vec![Operand::Var(a)], f.span(), out);
+                    let len = self.method_call("len", vec![Operand::Var(a)], span, out);
                     end = Some(match end {
                         None => len,
-                        Some(e) => self.method_call("min", vec![e, len], f.span(), out),
+                        Some(e) => self.method_call("min", vec![e, len], span, out),
                     });
                 }
                 (
@@ -1287,7 +1312,10 @@ impl Lower<'_> {
         };
 
         let mut uses = Uses::default();
-        uses.visit_block(&f.body);
+        uses.visit_block(body_block);
+        if let LoopSource::While(c) = &source {
+            uses.visit_expr(c);
+        }
         let mut names: Vec<String> = uses.assigned.iter().cloned().collect();
         names.extend(
             uses.maybe_assigned
@@ -1306,7 +1334,7 @@ impl Lower<'_> {
             };
             if self.vars[input.0].array {
                 self.errors.push_spanned(
-                    &f.body,
+                    body_block,
                     format!("`{name}` is an array that this loop changes; changing arrays in loops is not supported yet"),
                 );
                 continue;
@@ -1321,11 +1349,18 @@ impl Lower<'_> {
 
         self.scopes.push(Vec::new());
         let mut body = Vec::new();
+        let mut cond = None;
         let index = match &source {
-            LoopSource::Range(..) => self.bind_index(&f.pat),
+            LoopSource::While(c) => {
+                let mut stmts = Vec::new();
+                let operand = self.lower_operand(c, &mut stmts);
+                cond = Some((stmts, operand));
+                self.new_var(None)
+            }
+            LoopSource::Range(..) => self.bind_index(pat),
             LoopSource::Iter { arrays, enumerate } => {
                 let index = self.new_var(Some("i"));
-                let elements: Vec<&Pat> = match (&*f.pat, *enumerate, arrays.len()) {
+                let elements: Vec<&Pat> = match (pat, *enumerate, arrays.len()) {
                     (Pat::Tuple(t), true, 1) if t.elems.len() == 2 => {
                         // The enumerate index is the loop index itself.
                         if let Pat::Ident(p) = &t.elems[0] {
@@ -1349,7 +1384,7 @@ impl Lower<'_> {
                 index
             }
         };
-        let items = block_items(&f.body, Role::Discard);
+        let items = block_items(body_block, Role::Discard);
         self.lower_seq(&items, &mut body);
         self.scopes.pop();
 
@@ -1393,6 +1428,7 @@ impl Lower<'_> {
                 yields: Vec::new(),
             },
             record,
+            cond,
         }));
         Value::Unit
     }
@@ -1712,6 +1748,8 @@ enum LoopSource<'e> {
     Range(&'e Expr, &'e Expr, bool, bool),
     /// `x.iter()`, `&x`, `.enumerate()`, `x.iter().zip(y.iter())`.
     Iter { arrays: Vec<VarId>, enumerate: bool },
+    /// `while cond`.
+    While(&'e Expr),
 }
 
 /// An operand as a key: its variable, or its constant's tokens.

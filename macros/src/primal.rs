@@ -215,25 +215,49 @@ impl Primal<'_> {
         let starts: Vec<_> = l.carried.iter().map(|c| self.f.ident(c.start)).collect();
         let ends: Vec<_> = l.carried.iter().map(|c| self.op(&c.end)).collect();
         let body = self.block(&l.body.stmts);
+        // A `while` loop always keeps its tape: its length is the trip count.
         let (tape_init, tape_push) = match self.saves.get(&l.record) {
-            Some((saved, _)) if !saved.is_empty() => {
+            Some((saved, _)) if !saved.is_empty() || l.cond.is_some() => {
                 let record = self.f.ident(l.record);
                 let saved = self.idents(saved);
-                (
-                    quote!(let mut #record = #rt::tape(&#range);),
-                    quote!(#record.push((#(#saved,)*));),
-                )
+                let init = if l.cond.is_some() {
+                    quote!(let mut #record = ::std::vec::Vec::new();)
+                } else {
+                    quote!(let mut #record = #rt::tape(&#range);)
+                };
+                (init, quote!(#record.push((#(#saved,)*));))
             }
             _ => (TokenStream::new(), TokenStream::new()),
         };
-        quote! {
-            #tape_init
-            #(let mut #holders = #inputs;)*
-            for #index in #range {
-                #(let #starts = #holders;)*
-                #body
-                #tape_push
-                #(#holders = #ends;)*
+        match &l.cond {
+            None => quote! {
+                #tape_init
+                #(let mut #holders = #inputs;)*
+                for #index in #range {
+                    #(let #starts = #holders;)*
+                    #body
+                    #tape_push
+                    #(#holders = #ends;)*
+                }
+            },
+            // `while`: the condition reads the iteration's starting values.
+            Some((stmts, cond)) => {
+                let cond_stmts = self.block(stmts);
+                let cond = self.op(cond);
+                quote! {
+                    #tape_init
+                    #(let mut #holders = #inputs;)*
+                    loop {
+                        #(let #starts = #holders;)*
+                        #cond_stmts
+                        if !#cond {
+                            break;
+                        }
+                        #body
+                        #tape_push
+                        #(#holders = #ends;)*
+                    }
+                }
             }
         }
     }

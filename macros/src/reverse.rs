@@ -442,7 +442,9 @@ impl Sweep<'_> {
         } else {
             quote!(#record.into_iter().rev())
         };
-        let iterations = if saved.is_empty() {
+        let iterations = if l.cond.is_some() {
+            quote!((#(#saved_idents,)*) in #tape)
+        } else if saved.is_empty() {
             quote!(#index in #range)
         } else {
             quote!((#index, (#(#saved_idents,)*)) in #range.zip(#tape))
@@ -462,8 +464,8 @@ impl Sweep<'_> {
                 code.extend(self.accumulate(input, k, quote!(#running)));
             }
         }
-        if !saved.is_empty() {
-            // The tape exists only if it holds something.
+        if !saved.is_empty() || l.cond.is_some() {
+            // The tape exists only if it holds something (or counts `while` iterations).
             self.referenced.insert(l.record);
         }
         self.saves.insert(l.record, (saved, Vec::new()));

@@ -5,8 +5,11 @@ use sgrad::{differentiable, sg_for};
 #[differentiable(x, y)]
 fn f(x: f64, y: f64, c: f64) -> f64 {
     let mut s = 0.0;
-    while s < 3.0 {
+    loop {
         s += x;
+        if s > 3.0 {
+            break;
+        }
     }
     sg_for!(y, s * y) + c
 }

@@ -5,8 +5,11 @@ use sgrad::grad;
 fn main() {
     let g = grad!(|x: f64, y: f64| {
         let mut s = 0.0;
-        while s < 3.0 {
+        loop {
             s += x;
+            if s > 3.0 {
+                break;
+            }
         }
         s * y
     });

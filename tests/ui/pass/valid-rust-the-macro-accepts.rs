@@ -28,4 +28,17 @@ fn main() {
     assert_eq!(lookup_grad(1.5, table), (3.0, 2.0));
     assert_eq!(scaled_grad(1.0), (6.0, 6.0));
     let _ = (unfinished as fn(f64) -> f64, unfinished_grad as fn(f64) -> (f64, f64));
+    // 1.5 → 3 → 6 → 12: three doublings, derivative 8.
+    assert_eq!(doubling_grad(1.5), (12.0, 8.0));
 }
+
+/// `while` with a float condition on a carried value.
+#[differentiable(x)]
+fn doubling(x: f64) -> f64 {
+    let mut s = x;
+    while s < 10.0 {
+        s *= 2.0;
+    }
+    s
+}
+
