@@ -1207,8 +1207,13 @@ impl Lower<'_> {
         if let Some((a, b, inclusive, rev)) = loop_range(e) {
             return Some(LoopSource::Range(a, b, inclusive, rev));
         }
+        // `x.iter().rev()`: the same elements, last first.
+        let (e, rev) = match e {
+            Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => (&*m.receiver, true),
+            e => (e, false),
+        };
         let (e, enumerate) = match e {
-            Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => {
+            Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() && !rev => {
                 (&*m.receiver, true)
             }
             e => (e, false),
@@ -1222,7 +1227,15 @@ impl Lower<'_> {
             }
             e => vec![self.iterated_var(e)?],
         };
-        Some(LoopSource::Iter { arrays, enumerate })
+        if rev && arrays.len() > 1 {
+            // `zip(..).rev()` aligns the ends of unequal lengths: not modelled.
+            return None;
+        }
+        Some(LoopSource::Iter {
+            arrays,
+            enumerate,
+            rev,
+        })
     }
 
     /// The variable `x` in `x.iter()` or `&x`.
@@ -1293,7 +1306,7 @@ impl Lower<'_> {
                 *rev,
             ),
             // `for v in x.iter()` walks `0..x.len()` (the shortest, for `zip`).
-            LoopSource::Iter { arrays, .. } => {
+            LoopSource::Iter { arrays, rev, .. } => {
                 let mut end: Option<Operand> = None;
                 for &a in arrays {
                     let len = self.method_call("len", vec![Operand::Var(a)], span, out);
@@ -1306,7 +1319,7 @@ impl Lower<'_> {
                     Operand::Const(quote!(0)),
                     end.unwrap_or_else(placeholder),
                     false,
-                    false,
+                    *rev,
                 )
             }
         };
@@ -1358,7 +1371,9 @@ impl Lower<'_> {
                 self.new_var(None)
             }
             LoopSource::Range(..) => self.bind_index(pat),
-            LoopSource::Iter { arrays, enumerate } => {
+            LoopSource::Iter {
+                arrays, enumerate, ..
+            } => {
                 let index = self.new_var(Some("i"));
                 let elements: Vec<&Pat> = match (pat, *enumerate, arrays.len()) {
                     (Pat::Tuple(t), true, 1) if t.elems.len() == 2 => {
@@ -1747,7 +1762,11 @@ enum LoopSource<'e> {
     /// `a..b`, `a..=b`, `(a..b).rev()`: (start, end, inclusive, reversed).
     Range(&'e Expr, &'e Expr, bool, bool),
     /// `x.iter()`, `&x`, `.enumerate()`, `x.iter().zip(y.iter())`.
-    Iter { arrays: Vec<VarId>, enumerate: bool },
+    Iter {
+        arrays: Vec<VarId>,
+        enumerate: bool,
+        rev: bool,
+    },
     /// `while cond`.
     While(&'e Expr),
 }
