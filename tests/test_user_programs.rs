@@ -1359,7 +1359,7 @@ fn reassigned_f32_literal(x: f64) -> f64 {
 
 #[test]
 #[ignore = "bug: a literal reassigned to an f32 variable becomes f64 in f_grad (value differs)"]
-fn bug_reassigned_f32_literal_changes_value() {
+fn regression_reassigned_f32_literal_changes_value() {
     let x = bb(2.0);
     let expected = 2.0 * f64::from(0.1_f32);
     assert_eq!(reassigned_f32_literal(x), expected);
@@ -1377,8 +1377,7 @@ fn typed_if_of_literals(x: f64) -> f64 {
 }
 
 #[test]
-#[ignore = "bug: `let v: f32 = if .. { lit } else { lit }` loses its type in f_grad (value differs)"]
-fn bug_typed_if_of_literals_changes_value() {
+fn regression_typed_if_of_literals_changes_value() {
     let x = bb(2.0);
     assert_eq!(
         typed_if_of_literals(x).to_bits(),
@@ -1401,8 +1400,7 @@ fn deferred_init_with_panic(x: f64, y: f64) -> f64 {
 }
 
 #[test]
-#[ignore = "bug: `let y;` + diverging else: f_grad reads the parameter `y` instead (wrong value and gradient)"]
-fn bug_deferred_init_with_panic_reads_the_parameter() {
+fn regression_deferred_init_with_panic_reads_the_parameter() {
     assert_eq!(deferred_init_with_panic(3.0, 5.0), 9.0);
     assert_eq!(deferred_init_with_panic_grad(3.0, 5.0), (9.0, (6.0, 0.0)));
 }
@@ -1420,8 +1418,7 @@ fn struct_shorthand(x: f64, t: f64) -> f64 {
 }
 
 #[test]
-#[ignore = "bug: struct shorthand `Config { x }` uses the parameter `x`, not the shadowing local, in f_grad"]
-fn bug_struct_shorthand_reads_the_wrong_binding() {
+fn regression_struct_shorthand_reads_the_wrong_binding() {
     assert_eq!(struct_shorthand(1.0, 3.0), 6.0);
     assert_eq!(struct_shorthand_grad(1.0, 3.0), (6.0, 2.0));
 }
@@ -1436,8 +1433,7 @@ fn spread_loss(w: f64, x: f64, data: &[f64]) -> f64 {
 }
 
 #[test]
-#[ignore = "bug: `let c = x;` then `|x| .. c ..`: f_grad renames `c` to `x`, captured by the closure parameter"]
-fn bug_alias_captured_by_closure_parameter() {
+fn regression_alias_captured_by_closure_parameter() {
     let d = [1.0, 2.0, 4.0];
     assert_eq!(spread_loss(2.0, 1.0, &d), 20.0);
     assert_eq!(spread_loss_grad(2.0, 1.0, &d), (20.0, 10.0));
@@ -1452,8 +1448,7 @@ fn inferred_cast(x: f64) -> f64 {
 }
 
 #[test]
-#[ignore = "bug: `x as _` is treated as a cast to an integer: the derivative through it is dropped"]
-fn bug_inferred_cast_drops_the_derivative() {
+fn regression_inferred_cast_drops_the_derivative() {
     assert_eq!(inferred_cast(3.0), 9.0);
     assert_eq!(inferred_cast_grad(3.0), (9.0, 6.0));
 }
@@ -1468,8 +1463,7 @@ fn alias_cast(x: f64) -> f64 {
 }
 
 #[test]
-#[ignore = "bug: `x as Alias` (type Alias = f32) is treated as a cast to an integer: derivative dropped"]
-fn bug_alias_cast_drops_the_derivative() {
+fn regression_alias_cast_drops_the_derivative() {
     assert_eq!(alias_cast(3.0), 9.0);
     assert_eq!(alias_cast_grad(3.0), (9.0, 6.0));
 }
@@ -1484,8 +1478,7 @@ fn named_d_mu(mu: f64, x: f64) -> f64 {
 }
 
 #[test]
-#[ignore = "bug: local `d_mu` and the adjoint of `mu` are both `__ad_d_mu`: silently wrong gradient"]
-fn bug_local_named_d_mu_clashes_with_an_adjoint() {
+fn regression_local_named_d_mu_clashes_with_an_adjoint() {
     let (mu, x) = (0.3, 1.2);
     let (v, d) = named_d_mu_grad(mu, x);
     assert_eq!(v, named_d_mu(mu, x));
@@ -1499,8 +1492,7 @@ fn bug_local_named_d_mu_clashes_with_an_adjoint() {
 // -- --ignored` shows the compiler's message).
 
 #[test]
-#[ignore = "bug: `let y;` assigned in one branch, the other panics: E0425 cannot find value `y`"]
-fn bug_deferred_init_with_panic_does_not_compile() {
+fn regression_deferred_init_with_panic_does_not_compile() {
     must_compile_and_run(
         "deferred_init_with_panic",
         r#"
@@ -1527,7 +1519,7 @@ fn main() {
 
 #[test]
 #[ignore = "bug: `let w;` assigned inside `match`/`if let` arms: E0425 cannot find value `w`"]
-fn bug_deferred_init_in_match_or_if_let_does_not_compile() {
+fn regression_deferred_init_in_match_or_if_let_does_not_compile() {
     must_compile_and_run(
         "deferred_init_in_match",
         r#"
@@ -1565,8 +1557,7 @@ fn main() {
 }
 
 #[test]
-#[ignore = "bug: typed variable later given a literal (reassignment, `let y: f64;`, typed `if`): E0689 ambiguous numeric type"]
-fn bug_typed_literal_then_method_does_not_compile() {
+fn regression_typed_literal_then_method_does_not_compile() {
     must_compile_and_run(
         "typed_literal_then_method",
         r#"
@@ -1607,8 +1598,7 @@ fn main() {
 }
 
 #[test]
-#[ignore = "bug: `acc.is_finite()` on a `let mut` differentiated value is rejected as carrying a derivative"]
-fn bug_predicate_method_on_mut_variable_is_rejected() {
+fn regression_predicate_method_on_mut_variable_is_rejected() {
     must_compile_and_run(
         "predicate_method_on_mut_variable",
         r#"
@@ -1634,7 +1624,7 @@ fn main() {
 
 #[test]
 #[ignore = "bug: #[differentiable] on a method of a trait impl emits `loss_grad` into the impl: E0407"]
-fn bug_method_in_trait_impl_does_not_compile() {
+fn regression_method_in_trait_impl_does_not_compile() {
     must_compile_and_run(
         "method_in_trait_impl",
         r#"
@@ -1664,7 +1654,7 @@ fn main() {
 
 #[test]
 #[ignore = "bug: `const`/`use` inside an `if` branch are out of scope in the backward sweep: E0425"]
-fn bug_item_in_branch_does_not_compile() {
+fn regression_item_in_branch_does_not_compile() {
     must_compile_and_run(
         "item_in_branch",
         r#"
@@ -1700,7 +1690,7 @@ fn main() {
 
 #[test]
 #[ignore = "bug: items in two sibling blocks are flattened into one scope: E0428 `K` defined multiple times"]
-fn bug_items_in_sibling_blocks_do_not_compile() {
+fn regression_items_in_sibling_blocks_do_not_compile() {
     must_compile_and_run(
         "items_in_sibling_blocks",
         r#"
@@ -1728,8 +1718,7 @@ fn main() {
 }
 
 #[test]
-#[ignore = "bug: destructuring assignment `(a, b) = (b, a)`: E0384 cannot assign to immutable argument `x`"]
-fn bug_destructuring_assignment_does_not_compile() {
+fn regression_destructuring_assignment_does_not_compile() {
     must_compile_and_run(
         "destructuring_assignment",
         r#"
@@ -1753,8 +1742,7 @@ fn main() {
 }
 
 #[test]
-#[ignore = "bug: identifiers in macro arguments are renamed even as struct field names: E0560 no field `__ad_x`"]
-fn bug_field_name_in_macro_is_renamed() {
+fn regression_field_name_in_macro_is_renamed() {
     must_compile_and_run(
         "field_name_in_macro",
         r#"
@@ -1780,8 +1768,7 @@ fn main() {
 }
 
 #[test]
-#[ignore = "bug: `sg((a, b))` / `sg_for!(v, (a, b))` on a tuple: E0610 `{float}` doesn't have fields"]
-fn bug_stop_gradient_of_a_tuple_does_not_compile() {
+fn regression_stop_gradient_of_a_tuple_does_not_compile() {
     must_compile_and_run(
         "stop_gradient_of_a_tuple",
         r#"
@@ -1812,8 +1799,7 @@ fn main() {
 }
 
 #[test]
-#[ignore = "bug: bare #[differentiable] also takes `&[f64]` parameters; README: every `f64`/`f32` parameter"]
-fn bug_bare_attribute_takes_slice_parameters() {
+fn regression_bare_attribute_takes_slice_parameters() {
     must_compile_and_run(
         "bare_attribute_and_slices",
         r#"
@@ -1856,7 +1842,7 @@ fn guard_program(n: usize) -> String {
 
 #[test]
 #[ignore = "bug: code after an `if` holding a nested `return` is copied into both branches: exponential size"]
-fn bug_nested_returns_grow_exponentially() {
+fn regression_nested_returns_grow_exponentially() {
     // Warm up trybuild (builds `sgrad` for its project), then time one
     // function of 11 guards (50 lines). Measured through trybuild on the
     // 2-core machine: 8 guards 1 s, 11 guards 22 s, 13 guards 305 s.

@@ -256,12 +256,18 @@ fn select_wrt(
         let all: Vec<(Ident, syn::Type)> = params
             .iter()
             .filter_map(|(p, t)| Some((ident_of(p)?, (*t)?.clone())))
-            .filter(|(_, t)| gradient_type(t).is_some())
+            // Bare `#[differentiable]` takes the float scalars; arrays are listed.
+            .filter(|(_, t)| is_float_type(t))
             .collect();
         if all.is_empty() {
+            let example = if what == "closure" {
+                "`grad!(|x: &[f64]| .., wrt(x))`"
+            } else {
+                "`#[differentiable(x)]`"
+            };
             errors.push_spanned(
                 owner,
-                format!("this {what} has no parameter of type `f64` or `f32` (or an array, slice or `Vec` of them) to differentiate with respect to"),
+                format!("this {what} has no parameter of type `f64` or `f32` to differentiate with respect to; to differentiate with respect to arrays, slices or `Vec`s, list them, as in {example}"),
             );
         }
         return all;

@@ -178,6 +178,8 @@ struct Entry {
     /// `None` while declared without a value (`let x;`).
     value: Option<Value>,
     mutable: bool,
+    /// The type on its `let`, which every later version keeps.
+    ty: Option<syn::Type>,
 }
 
 type Scopes = Vec<Vec<Entry>>;
@@ -294,6 +296,16 @@ impl Lower<'_> {
     }
 
     fn declare(&mut self, name: &str, value: Option<Value>, mutable: bool) {
+        self.declare_typed(name, value, mutable, None);
+    }
+
+    fn declare_typed(
+        &mut self,
+        name: &str,
+        value: Option<Value>,
+        mutable: bool,
+        ty: Option<&syn::Type>,
+    ) {
         self.scopes
             .last_mut()
             .expect("a scope is open")
@@ -301,6 +313,7 @@ impl Lower<'_> {
                 name: name.to_owned(),
                 value,
                 mutable,
+                ty: ty.cloned(),
             });
     }
 
@@ -492,7 +505,15 @@ impl Lower<'_> {
             p => (p, None),
         };
         match &local.init {
-            None => self.declare_uninit(pat),
+            None => {
+                self.declare_uninit(pat);
+                // `let y: f64;`: the type belongs to the later assignments.
+                if let (Pat::Ident(p), Some(ty), Some(scope)) = (pat, ty, self.scopes.last_mut()) {
+                    if let Some(e) = scope.iter_mut().rev().find(|e| p.ident == e.name) {
+                        e.ty = Some(ty.clone());
+                    }
+                }
+            }
             Some(init) => {
                 if let Some((else_token, _)) = &init.diverge {
                     self.errors.push_spanned(
@@ -512,7 +533,15 @@ impl Lower<'_> {
         match pat {
             Pat::Ident(p) => self.declare(&p.ident.to_string(), None, p.mutability.is_some()),
             Pat::Tuple(t) => t.elems.iter().for_each(|p| self.declare_uninit(p)),
-            Pat::Type(t) => self.declare_uninit(&t.pat),
+            Pat::Type(t) => {
+                self.declare_uninit(&t.pat);
+                // `let y: f64;`: the type belongs to the later assignments.
+                if let (Pat::Ident(p), Some(scope)) = (&*t.pat, self.scopes.last_mut()) {
+                    if let Some(e) = scope.iter_mut().rev().find(|e| p.ident == e.name) {
+                        e.ty = Some((*t.ty).clone());
+                    }
+                }
+            }
             Pat::Paren(p) => self.declare_uninit(&p.pat),
             Pat::Wild(_) => {}
             p => self.unsupported_pattern(p),
@@ -540,7 +569,7 @@ impl Lower<'_> {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                 let name = p.ident.to_string();
                 let bound = self.bind_value(&name, ty, value, first_new, out, p.ident.span());
-                self.declare(&name, Some(bound), p.mutability.is_some());
+                self.declare_typed(&name, Some(bound), p.mutability.is_some(), ty);
             }
             Pat::Wild(_) => {}
             Pat::Paren(p) => self.bind_pattern(&p.pat, ty, value, first_new, out),
@@ -698,10 +727,13 @@ impl Lower<'_> {
             },
             Expr::Cast(c) => {
                 let a = self.lower_operand(&c.expr, out);
-                let rule = if crate::symbol::is_float_type(&c.ty) {
-                    rules::find("cast", 1)
-                } else {
+                // Integer targets have no derivative; anything else (`f32`,
+                // `_`, an alias) is taken as a float, so that a derivative is
+                // never dropped silently (an integer alias then fails to compile).
+                let rule = if is_integer_type(&c.ty) {
                     rules::find("cast_to_int", 1)
+                } else {
+                    rules::find("cast", 1)
                 };
                 self.apply(rule, Form::Cast((*c.ty).clone()), vec![a], e.span(), out)
             }
@@ -736,6 +768,11 @@ impl Lower<'_> {
             Expr::Call(c) => self.lower_call(e, c, out),
             Expr::Macro(m) if is_sg_for(&m.mac.path) => self.lower_sg_for(&m.mac, out),
             Expr::Macro(m) => self.opaque(e, Construct::Macro(macro_name(&m.mac.path)), out),
+            // `points[0].x`, `self.data.len()`: a place, read as written (lowering
+            // its base separately would move out of it).
+            Expr::Field(f) if !self.is_tuple_or_constant(&f.base) => {
+                self.opaque(e, Construct::Other("a field access"), out)
+            }
             Expr::Field(f) => {
                 let base = self.lower_expr(&f.base, out);
                 match (base, &f.member) {
@@ -972,20 +1009,10 @@ impl Lower<'_> {
         };
         if let Some(path) = path {
             if is_sg(path) && c.args.len() == 1 {
-                let arg = self.lower_operand(&c.args[0], out);
-                if arg.var().is_none() {
-                    return Value::Scalar(arg);
-                }
+                let value = self.lower_expr(&c.args[0], out);
                 self.sites.push(Site { blocked: None });
-                let prim = Prim::Stop {
-                    site: self.sites.len() - 1,
-                    arg: arg.clone(),
-                    callee: path.clone(),
-                    is_macro: false,
-                };
-                let v = self.push_let(out, prim, e.span());
-                self.inherit_array(&v, &arg);
-                return v;
+                let site = self.sites.len() - 1;
+                return self.stop(value, site, path, false, e.span(), out);
             }
             // `f64::sin(x)`, `f32::max(a, b)`: the float methods by path.
             let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
@@ -993,7 +1020,17 @@ impl Lower<'_> {
                 && crate::symbol::FLOATS.contains(&segments[segments.len() - 2].as_str())
             {
                 let last = path.segments.last().expect("two segments");
-                if let Some(rule) = rules::method(&segments[segments.len() - 1], c.args.len()) {
+                // `f64::from(y)` converts like `y as f64`.
+                let name = match segments[segments.len() - 1].as_str() {
+                    "from" => "cast",
+                    name => name,
+                };
+                let rule = if name == "cast" {
+                    rules::find("cast", 1)
+                } else {
+                    rules::method(name, c.args.len())
+                };
+                if let Some(rule) = rule.filter(|r| r.arity == c.args.len()) {
                     if last.arguments.is_none() {
                         let args = c.args.iter().map(|a| self.lower_operand(a, out)).collect();
                         return self.apply(
@@ -1028,22 +1065,45 @@ impl Lower<'_> {
             &self.param_names,
             self.errors,
         );
-        let arg = self.lower_operand(&parsed.expr, out);
-        if arg.var().is_none() {
-            return Value::Scalar(arg);
-        }
+        let value = self.lower_expr(&parsed.expr, out);
         self.sites.push(Site {
             blocked: Some(blocked),
         });
-        let prim = Prim::Stop {
-            site: self.sites.len() - 1,
-            arg: arg.clone(),
-            callee: mac.path.clone(),
-            is_macro: true,
-        };
-        let v = self.push_let(out, prim, mac.span());
-        self.inherit_array(&v, &arg);
-        v
+        let site = self.sites.len() - 1;
+        self.stop(value, site, &mac.path, true, mac.span(), out)
+    }
+
+    /// `sg`/`sg_for!` applied to each number of a value (tuples part by part).
+    fn stop(
+        &mut self,
+        value: Value,
+        site: usize,
+        callee: &syn::Path,
+        is_macro: bool,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Value {
+        match value {
+            Value::Scalar(arg) if arg.var().is_some() => {
+                let prim = Prim::Stop {
+                    site,
+                    arg: arg.clone(),
+                    callee: callee.clone(),
+                    is_macro,
+                };
+                let v = self.push_let(out, prim, span);
+                self.inherit_array(&v, &arg);
+                v
+            }
+            Value::Tuple(parts) => Value::Tuple(
+                parts
+                    .into_iter()
+                    .map(|p| self.stop(p, site, callee, is_macro, span, out))
+                    .collect(),
+            ),
+            // A constant stays a constant.
+            other => other,
+        }
     }
 
     /// `sg(a)` of an array is an array.
@@ -1270,6 +1330,24 @@ impl Lower<'_> {
         self.path_var(e).filter(|v| self.vars[v.0].reference)
     }
 
+    /// A tuple (`(a, b)`, a variable holding one) or a constant path
+    /// (`self`, a `const`): fields of these are lowered, others are read as written.
+    fn is_tuple_or_constant(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Tuple(_) => true,
+            Expr::Paren(p) => self.is_tuple_or_constant(&p.expr),
+            Expr::Path(p) => match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+                Some(entry) => matches!(entry.value, Some(Value::Tuple(_))),
+                None => true,
+            },
+            Expr::Field(f) => {
+                self.is_tuple_or_constant(&f.base)
+                    && !matches!(&*f.base, Expr::Path(p) if p.path.get_ident().is_some_and(|i| self.lookup(&i.to_string()).is_some()))
+            }
+            _ => false,
+        }
+    }
+
     /// The array variable `e` names, if it is one.
     fn array_var(&self, e: &Expr) -> Option<VarId> {
         let Expr::Path(p) = e else { return None };
@@ -1354,6 +1432,8 @@ impl Lower<'_> {
             }
             let start_v = self.new_var(Some(&name));
             let out_v = self.new_var(Some(&name));
+            let ty = self.lookup(&name).and_then(|e| e.ty.clone());
+            self.vars[out_v.0].ty = ty;
             if let Some(entry) = self.lookup_mut(&name) {
                 entry.value = Some(Value::Scalar(Operand::Var(start_v)));
             }
@@ -1528,21 +1608,40 @@ impl Lower<'_> {
                 if same_value(t, &entry.value) && same_value(f, &entry.value) {
                     continue;
                 }
-                match (t, f) {
-                    (Some(t), Some(f)) if t.same_shape(f) => {
-                        let ops: Vec<VarId> = t
-                            .operands()
-                            .iter()
-                            .map(|_| self.new_var(Some(&entry.name)))
-                            .collect();
-                        then_yields.extend(t.operands());
-                        else_yields.extend(f.operands());
-                        outs.extend(&ops);
-                        let merged_value = t.rebuild(&mut ops.into_iter().map(Operand::Var));
-                        merged.push((si, ei, Some(merged_value)));
+                // `let y; if c { y = .. } else { unreachable!() }`: a branch that
+                // leaves `y` unassigned can only diverge (rustc checks), so it
+                // yields a placeholder that never runs.
+                let never = |v: &Value| {
+                    v.rebuild(&mut std::iter::repeat(Operand::Const(quote!(
+                        ::sgrad::__private::never()
+                    ))))
+                };
+                let (t, f) = match (t, f) {
+                    (Some(t), None) if entry.value.is_none() => (t.clone(), never(t)),
+                    (None, Some(f)) if entry.value.is_none() => (never(f), f.clone()),
+                    (Some(t), Some(f)) => (t.clone(), f.clone()),
+                    _ => {
+                        merged.push((si, ei, None));
+                        continue;
                     }
-                    _ => merged.push((si, ei, None)),
+                };
+                if !t.same_shape(&f) {
+                    merged.push((si, ei, None));
+                    continue;
                 }
+                let ops: Vec<VarId> = t
+                    .operands()
+                    .iter()
+                    .map(|_| self.new_var(Some(&entry.name)))
+                    .collect();
+                for v in &ops {
+                    self.vars[v.0].ty = entry.ty.clone();
+                }
+                then_yields.extend(t.operands());
+                else_yields.extend(f.operands());
+                outs.extend(&ops);
+                let merged_value = t.rebuild(&mut ops.into_iter().map(Operand::Var));
+                merged.push((si, ei, Some(merged_value)));
             }
         }
         for (si, ei, value) in merged {
@@ -1593,10 +1692,38 @@ impl Lower<'_> {
             if self.lookup(&name).is_some() {
                 let first_new = self.vars.len();
                 let value = self.lower_expr(&a.right, out);
-                let ty = None;
-                let bound = self.bind_value(&name, ty, value, first_new, out, ident.span());
+                let ty = self.lookup(&name).and_then(|e| e.ty.clone());
+                let bound =
+                    self.bind_value(&name, ty.as_ref(), value, first_new, out, ident.span());
                 if let Some(entry) = self.lookup_mut(&name) {
                     entry.value = Some(bound);
+                }
+                return Value::Unit;
+            }
+        }
+        // `(a, b) = (b, a)`: each name gets its part, all read before any is written.
+        if let Expr::Tuple(targets) = &*a.left {
+            let names: Option<Vec<String>> = targets
+                .elems
+                .iter()
+                .map(|t| match t {
+                    Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+                    _ => None,
+                })
+                .collect();
+            if let Some(names) = names.filter(|ns| ns.iter().all(|n| self.lookup(n).is_some())) {
+                let first_new = self.vars.len();
+                if let Value::Tuple(parts) = self.lower_expr(&a.right, out) {
+                    if parts.len() == names.len() {
+                        for (name, part) in names.iter().zip(parts) {
+                            let ty = self.lookup(name).and_then(|e| e.ty.clone());
+                            let bound =
+                                self.bind_value(name, ty.as_ref(), part, first_new, out, e.span());
+                            if let Some(entry) = self.lookup_mut(name) {
+                                entry.value = Some(bound);
+                            }
+                        }
+                    }
                 }
                 return Value::Unit;
             }
@@ -1655,8 +1782,15 @@ impl Lower<'_> {
             let user = Ident::new(name, Span::call_site());
             let writes_it = uses.assigned.contains(name)
                 || (entry.mutable && uses.maybe_assigned.contains(name));
+            // The new name would be captured by a binding inside the code
+            // (`|x| x - center` where `center` is the parameter `x`).
+            let target_bound = ops
+                .iter()
+                .filter_map(Operand::var)
+                .any(|v| uses.bound.contains(&self.vars[v.0].ident.to_string()));
             let needs_prelude = uses.bound.contains(name)
                 || uses.in_strings.contains(name)
+                || target_bound
                 || !matches!(value, Value::Scalar(_));
             if writes_it {
                 let Value::Scalar(Operand::Var(old)) = value else {
@@ -1769,6 +1903,23 @@ enum LoopSource<'e> {
     },
     /// `while cond`.
     While(&'e Expr),
+}
+
+/// `i32`, `usize`, `bool`, .. : cast targets without derivative.
+fn is_integer_type(ty: &syn::Type) -> bool {
+    const INTEGERS: &[&str] = &[
+        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+        "bool", "char",
+    ];
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => p
+            .path
+            .get_ident()
+            .is_some_and(|i| INTEGERS.iter().any(|n| i == n)),
+        syn::Type::Paren(p) => is_integer_type(&p.elem),
+        syn::Type::Group(g) => is_integer_type(&g.elem),
+        _ => false,
+    }
 }
 
 /// An operand as a key: its variable, or its constant's tokens.
@@ -2042,6 +2193,38 @@ struct Uses {
     index_depth: usize,
 }
 
+/// Methods known to take `&self` (besides the float methods of the rules).
+const READ_ONLY_METHODS: &[&str] = &[
+    "is_finite",
+    "is_nan",
+    "is_infinite",
+    "is_normal",
+    "is_sign_positive",
+    "is_sign_negative",
+    "to_bits",
+    "len",
+    "is_empty",
+    "iter",
+    "get",
+    "first",
+    "last",
+    "contains",
+    "clone",
+    "copied",
+    "cloned",
+    "to_vec",
+    "as_slice",
+    "to_string",
+    "total_cmp",
+    "partial_cmp",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+];
+
 /// Macros known to only read their arguments.
 const READ_ONLY_MACROS: &[&str] = &[
     "println",
@@ -2154,7 +2337,10 @@ impl<'ast> Visit<'ast> for Uses {
         syn::visit::visit_expr_reference(self, r);
     }
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if let Some(n) = base_ident(&m.receiver) {
+        let method = m.method.to_string();
+        let reads_only =
+            READ_ONLY_METHODS.contains(&method.as_str()) || rules::is_known_method(&method);
+        if let (Some(n), false) = (base_ident(&m.receiver), reads_only) {
             self.maybe_assigned.insert(n);
         }
         syn::visit::visit_expr_method_call(self, m);
@@ -2183,27 +2369,20 @@ impl<'ast> Visit<'ast> for Uses {
 /// Identifiers in macro tokens that may name variables (not after `.` or
 /// `::`), and `{name}` arguments inside string literals.
 fn scan_tokens(tokens: TokenStream, idents: &mut BTreeSet<String>, strings: &mut BTreeSet<String>) {
-    let mut prev_punct: Option<char> = None;
-    for tt in tokens {
-        match &tt {
-            TokenTree::Ident(i) => {
-                if prev_punct != Some('.') && prev_punct != Some(':') {
-                    idents.insert(i.to_string());
-                }
-                prev_punct = None;
+    let tts: Vec<TokenTree> = tokens.into_iter().collect();
+    for (k, tt) in tts.iter().enumerate() {
+        match tt {
+            TokenTree::Ident(i) if may_name_variable(&tts, k) => {
+                idents.insert(i.to_string());
             }
-            TokenTree::Group(g) => {
-                scan_tokens(g.stream(), idents, strings);
-                prev_punct = None;
-            }
-            TokenTree::Punct(p) => prev_punct = Some(p.as_char()),
+            TokenTree::Group(g) => scan_tokens(g.stream(), idents, strings),
             TokenTree::Literal(l) => {
                 let text = l.to_string();
                 if text.starts_with('"') || text.starts_with('r') {
                     format_names(&text, strings);
                 }
-                prev_punct = None;
             }
+            _ => {}
         }
     }
 }
@@ -2258,30 +2437,37 @@ impl Rename<'_> {
     }
 
     fn tokens(&self, tokens: TokenStream) -> TokenStream {
-        let mut prev_punct: Option<char> = None;
-        tokens
-            .into_iter()
-            .map(|tt| {
-                let out = match &tt {
-                    TokenTree::Ident(i) if prev_punct != Some('.') && prev_punct != Some(':') => {
-                        self.ident(i).map_or(tt.clone(), TokenTree::Ident)
-                    }
-                    TokenTree::Group(g) => {
-                        let mut ng =
-                            proc_macro2::Group::new(g.delimiter(), self.tokens(g.stream()));
-                        ng.set_span(g.span());
-                        TokenTree::Group(ng)
-                    }
-                    _ => tt.clone(),
-                };
-                prev_punct = match &tt {
-                    TokenTree::Punct(p) => Some(p.as_char()),
-                    _ => None,
-                };
-                out
-            })
-            .collect()
+        let tts: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut out = Vec::with_capacity(tts.len());
+        for (k, tt) in tts.iter().enumerate() {
+            let renamed = match tt {
+                TokenTree::Ident(i) if may_name_variable(&tts, k) => {
+                    self.ident(i).map(TokenTree::Ident)
+                }
+                TokenTree::Group(g) => {
+                    let mut ng = proc_macro2::Group::new(g.delimiter(), self.tokens(g.stream()));
+                    ng.set_span(g.span());
+                    Some(TokenTree::Group(ng))
+                }
+                _ => None,
+            };
+            out.push(renamed.unwrap_or_else(|| tt.clone()));
+        }
+        out.into_iter().collect()
     }
+}
+
+/// Whether the identifier at `k` in macro tokens may name a variable: not a
+/// field or method after `.`, not a path segment after `::`, not a field
+/// name before a single `:` (`Point { x: 1.0 }`).
+fn may_name_variable(tts: &[TokenTree], k: usize) -> bool {
+    let punct = |i: usize| match tts.get(i) {
+        Some(TokenTree::Punct(p)) => Some((p.as_char(), p.spacing())),
+        _ => None,
+    };
+    let after_dot_or_path = k > 0 && matches!(punct(k - 1), Some(('.', _)) | Some((':', _)));
+    let field_name = matches!(punct(k + 1), Some((':', proc_macro2::Spacing::Alone)));
+    !after_dot_or_path && !field_name
 }
 
 impl VisitMut for Rename<'_> {
@@ -2290,6 +2476,14 @@ impl VisitMut for Rename<'_> {
             if let Some(new) = self.ident(&p.path.segments[0].ident) {
                 p.path.segments[0].ident = new;
             }
+        }
+    }
+    fn visit_field_value_mut(&mut self, fv: &mut syn::FieldValue) {
+        // `Point { x }` becomes `Point { x: __ad_x }`: the field keeps its name.
+        let shorthand = fv.colon_token.is_none();
+        self.visit_expr_mut(&mut fv.expr);
+        if shorthand {
+            fv.colon_token = Some(Default::default());
         }
     }
     fn visit_macro_mut(&mut self, m: &mut syn::Macro) {

@@ -4,8 +4,10 @@
 //! * `__ad_<stem>`: a primal value; `<stem>` is the user's variable name
 //!   (`__ad_t`, `__ad_t_1` for its second version) or a number for a
 //!   temporary (`__ad_3`). Parameters keep their own names.
-//! * `__ad_d_<stem>`: the adjoint of that value; `__ad_d_<stem>_c<k>` when
-//!   variables fall into several sweep classes (one adjoint per class).
+//! * `__adj_<stem>`: the adjoint of that value; `__adj_<stem>_c<k>` when
+//!   variables fall into several sweep classes (one adjoint per class). The
+//!   prefix differs from `__ad_` in its fifth character, so no primal name
+//!   (`__ad_` + any stem) can equal an adjoint name.
 //! * `__ad_br<n>`: the record of the branch an `if` took.
 //!
 //! Generated locals live at `Span::mixed_site()`, so they never capture or
@@ -26,9 +28,9 @@ pub fn generated(s: &str) -> Ident {
 
 pub fn adjoint(stem: &str, class: usize, classes: usize) -> Ident {
     if classes == 1 {
-        Ident::new(&format!("__ad_d_{stem}"), Span::mixed_site())
+        Ident::new(&format!("__adj_{stem}"), Span::mixed_site())
     } else {
-        Ident::new(&format!("__ad_d_{stem}_c{class}"), Span::mixed_site())
+        Ident::new(&format!("__adj_{stem}_c{class}"), Span::mixed_site())
     }
 }
 

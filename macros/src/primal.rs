@@ -153,6 +153,20 @@ impl Primal<'_> {
         }
     }
 
+    /// `: (f32, _, ..)` when some output of an `if` or loop has a type on
+    /// its `let`, so that literals in the branches get that type.
+    fn out_types(&self, outs: &[VarId], extra: usize) -> TokenStream {
+        if outs.iter().all(|o| self.f.vars[o.0].ty.is_none()) {
+            return TokenStream::new();
+        }
+        let tys = outs.iter().map(|o| match &self.f.vars[o.0].ty {
+            Some(t) => quote!(#t),
+            None => quote!(_),
+        });
+        let rest = (0..extra).map(|_| quote!(_));
+        quote!(: (#(#tys,)* #(#rest,)*))
+    }
+
     fn if_stmt(&mut self, i: &If) -> TokenStream {
         let rt = runtime();
         let cond = self.op(&i.cond);
@@ -166,8 +180,9 @@ impl Primal<'_> {
                 let record = self.f.ident(i.record);
                 let ts = self.idents(then_saved);
                 let es = self.idents(else_saved);
+                let types = self.out_types(&i.outs, 1);
                 quote! {
-                    let (#(#outs,)* #record) = if #cond {
+                    let (#(#outs,)* #record) #types = if #cond {
                         #then_stmts
                         (#(#then_yields,)* #rt::Branch::Then((#(#ts,)*)))
                     } else {
@@ -176,15 +191,18 @@ impl Primal<'_> {
                     };
                 }
             }
-            None => quote! {
-                let (#(#outs,)*) = if #cond {
+            None => {
+                let types = self.out_types(&i.outs, 0);
+                quote! {
+                let (#(#outs,)*) #types = if #cond {
                     #then_stmts
                     (#(#then_yields,)*)
                 } else {
                     #else_stmts
                     (#(#else_yields,)*)
                 };
-            },
+                }
+            }
         }
     }
 
@@ -211,6 +229,17 @@ impl Primal<'_> {
         }
         let index = self.f.ident(l.index);
         let holders: Vec<_> = l.carried.iter().map(|c| self.f.ident(c.out)).collect();
+        let holder_decls: Vec<_> = l
+            .carried
+            .iter()
+            .map(|c| {
+                let ident = self.f.ident(c.out);
+                match &self.f.vars[c.out.0].ty {
+                    Some(t) => quote!(#ident: #t),
+                    None => quote!(#ident),
+                }
+            })
+            .collect();
         let inputs: Vec<_> = l.carried.iter().map(|c| self.op(&c.input)).collect();
         let starts: Vec<_> = l.carried.iter().map(|c| self.f.ident(c.start)).collect();
         let ends: Vec<_> = l.carried.iter().map(|c| self.op(&c.end)).collect();
@@ -232,7 +261,7 @@ impl Primal<'_> {
         match &l.cond {
             None => quote! {
                 #tape_init
-                #(let mut #holders = #inputs;)*
+                #(let mut #holder_decls = #inputs;)*
                 for #index in #range {
                     #(let #starts = #holders;)*
                     #body
@@ -246,7 +275,7 @@ impl Primal<'_> {
                 let cond = self.op(cond);
                 quote! {
                     #tape_init
-                    #(let mut #holders = #inputs;)*
+                    #(let mut #holder_decls = #inputs;)*
                     loop {
                         #(let #starts = #holders;)*
                         #cond_stmts

@@ -1,12 +1,12 @@
 //! The backward sweep: adjoints accumulated in reverse order.
 //!
 //! ```text
-//! let __ad_t = x * y;                 let mut __ad_d_t = __ad_d_1 * __ad_s;   // from the use below
-//! let __ad_s = __ad_t.sin();   →      let mut __ad_d_x = __ad_d_t * y;
-//!                                     let mut __ad_d_y = __ad_d_t * x;
+//! let __ad_t = x * y;                 let mut __adj_t = __adj_1 * __ad_s;   // from the use below
+//! let __ad_s = __ad_t.sin();   →      let mut __adj_x = __adj_t * y;
+//!                                     let mut __adj_y = __adj_t * x;
 //! ```
 //!
-//! * One adjoint per value and class (`__ad_d_t_c0`, `__ad_d_t_c1`): a site
+//! * One adjoint per value and class (`__adj_t_c0`, `__adj_t_c1`): a site
 //!   cut for one class simply contributes nothing to that class.
 //! * An adjoint is declared by its first contribution (`let mut`), so values
 //!   that receive nothing cost nothing (structural zeros).

@@ -37,26 +37,26 @@ fn relu_sqrt_grad(x: f64, floor: f64) -> (f64, f64) {
         };
         (__ad_s_1, ::sgrad::__private::Branch::Else((__ad_r, __ad_br)))
     };
-    let mut __ad_d_6 = ::sgrad::__private::one_like(&__ad_6);
-    let mut __ad_d_x = ::sgrad::__private::zero_gradient(&x);
+    let mut __adj_6 = ::sgrad::__private::one_like(&__ad_6);
+    let mut __adj_x = ::sgrad::__private::zero_gradient(&x);
     match __ad_br_1 {
         ::sgrad::__private::Branch::Then(()) => {}
         ::sgrad::__private::Branch::Else((__ad_r, __ad_br)) => {
-            let mut __ad_d_s_1 = __ad_d_6;
-            let mut __ad_d_r = ::sgrad::__private::zero_gradient(&__ad_r);
+            let mut __adj_s_1 = __adj_6;
+            let mut __adj_r = ::sgrad::__private::zero_gradient(&__ad_r);
             match __ad_br {
                 ::sgrad::__private::Branch::Then((__ad_4,)) => {
-                    let mut __ad_d_s = __ad_d_s_1;
-                    __ad_d_r += __ad_d_s * __ad_4;
-                    let mut __ad_d_4 = __ad_d_s * __ad_r;
-                    __ad_d_r += __ad_d_4 / __ad_r;
+                    let mut __adj_s = __adj_s_1;
+                    __adj_r += __adj_s * __ad_4;
+                    let mut __adj_4 = __adj_s * __ad_r;
+                    __adj_r += __adj_4 / __ad_r;
                 }
                 ::sgrad::__private::Branch::Else(()) => {
-                    __ad_d_r += __ad_d_s_1;
+                    __adj_r += __adj_s_1;
                 }
             }
-            __ad_d_x += ::sgrad::__private::partials::sqrt(__ad_d_r, __ad_r);
+            __adj_x += ::sgrad::__private::partials::sqrt(__adj_r, __ad_r);
         }
     }
-    (__ad_6, __ad_d_x)
+    (__ad_6, __adj_x)
 }

@@ -62,48 +62,48 @@ fn weighted_grad(x: &[f64], w: f64, tol: f64) -> (f64, (::std::vec::Vec<f64>, f6
         __ad_acc_2 = __ad_acc_1;
     }
     let __ad_14 = __ad_r_1 + __ad_acc_2;
-    let mut __ad_d_14_c0 = ::sgrad::__private::one_like(&__ad_14);
-    let mut __ad_d_14_c1 = ::sgrad::__private::one_like(&__ad_14);
-    let mut __ad_d_r_1_c0 = __ad_d_14_c0;
-    let mut __ad_d_acc_2_c0 = __ad_d_14_c0;
-    let mut __ad_d_r_1_c1 = __ad_d_14_c1;
-    let mut __ad_d_x_c0 = ::sgrad::__private::zero_gradient(&x);
+    let mut __adj_14_c0 = ::sgrad::__private::one_like(&__ad_14);
+    let mut __adj_14_c1 = ::sgrad::__private::one_like(&__ad_14);
+    let mut __adj_r_1_c0 = __adj_14_c0;
+    let mut __adj_acc_2_c0 = __adj_14_c0;
+    let mut __adj_r_1_c1 = __adj_14_c1;
+    let mut __adj_x_c0 = ::sgrad::__private::zero_gradient(&x);
     for __ad_i_1 in (0..__ad_12) {
-        let mut __ad_d_acc_1_c0 = __ad_d_acc_2_c0;
-        let mut __ad_d_acc_c0 = __ad_d_acc_1_c0;
-        let mut __ad_d_13_c0 = __ad_d_acc_1_c0;
-        __ad_d_x_c0[__ad_i_1] += __ad_d_13_c0;
-        __ad_d_acc_2_c0 = __ad_d_acc_c0;
+        let mut __adj_acc_1_c0 = __adj_acc_2_c0;
+        let mut __adj_acc_c0 = __adj_acc_1_c0;
+        let mut __adj_13_c0 = __adj_acc_1_c0;
+        __adj_x_c0[__ad_i_1] += __adj_13_c0;
+        __adj_acc_2_c0 = __adj_acc_c0;
     }
     for (__ad_r,) in __ad_tape_1.into_iter().rev() {
-        let mut __ad_d_r_2_c0 = __ad_d_r_1_c0;
-        let mut __ad_d_10_c0 = __ad_d_r_2_c0 * 0.5;
-        let mut __ad_d_9_c0 = __ad_d_10_c0;
-        let mut __ad_d_r_c0 = __ad_d_9_c0 * __ad_r.cos();
-        __ad_d_r_1_c0 = __ad_d_r_c0;
-        __ad_d_r_1_c1 = ::sgrad::__private::zero_gradient(&__ad_r_1);
+        let mut __adj_r_2_c0 = __adj_r_1_c0;
+        let mut __adj_10_c0 = __adj_r_2_c0 * 0.5;
+        let mut __adj_9_c0 = __adj_10_c0;
+        let mut __adj_r_c0 = __adj_9_c0 * __ad_r.cos();
+        __adj_r_1_c0 = __adj_r_c0;
+        __adj_r_1_c1 = ::sgrad::__private::zero_gradient(&__ad_r_1);
     }
-    let mut __ad_d_s_2_c0 = __ad_d_r_1_c0;
-    let mut __ad_d_s_2_c1 = __ad_d_r_1_c1;
-    let mut __ad_d_w_c1 = ::sgrad::__private::zero_gradient(&w);
+    let mut __adj_s_2_c0 = __adj_r_1_c0;
+    let mut __adj_s_2_c1 = __adj_r_1_c1;
+    let mut __adj_w_c1 = ::sgrad::__private::zero_gradient(&w);
     for (__ad_i, (__ad_t,)) in (0..__ad_1).zip(__ad_tape.into_iter()) {
         let __ad_v = &x[__ad_i];
         let __ad_4 = __ad_i as f64;
-        let mut __ad_d_s_3_c0 = __ad_d_s_2_c0;
-        let mut __ad_d_s_3_c1 = __ad_d_s_2_c1;
-        let mut __ad_d_s_1_c0 = __ad_d_s_3_c0;
-        let mut __ad_d_5_c0 = __ad_d_s_3_c0;
-        let mut __ad_d_s_1_c1 = __ad_d_s_3_c1;
-        let mut __ad_d_5_c1 = __ad_d_s_3_c1;
-        let mut __ad_d_t_c0 = __ad_d_5_c0 * __ad_4;
-        let mut __ad_d_t_c1 = __ad_d_5_c1 * __ad_4;
-        let mut __ad_d_2_c0 = ::sgrad::__private::partials::tanh(__ad_d_t_c0, __ad_t);
-        let mut __ad_d_2_c1 = ::sgrad::__private::partials::tanh(__ad_d_t_c1, __ad_t);
-        let mut __ad_d_v_c0 = __ad_d_2_c0 * w;
-        __ad_d_w_c1 += __ad_d_2_c1 * (*__ad_v);
-        __ad_d_x_c0[__ad_i] += __ad_d_v_c0;
-        __ad_d_s_2_c0 = __ad_d_s_1_c0;
-        __ad_d_s_2_c1 = __ad_d_s_1_c1;
+        let mut __adj_s_3_c0 = __adj_s_2_c0;
+        let mut __adj_s_3_c1 = __adj_s_2_c1;
+        let mut __adj_s_1_c0 = __adj_s_3_c0;
+        let mut __adj_5_c0 = __adj_s_3_c0;
+        let mut __adj_s_1_c1 = __adj_s_3_c1;
+        let mut __adj_5_c1 = __adj_s_3_c1;
+        let mut __adj_t_c0 = __adj_5_c0 * __ad_4;
+        let mut __adj_t_c1 = __adj_5_c1 * __ad_4;
+        let mut __adj_2_c0 = ::sgrad::__private::partials::tanh(__adj_t_c0, __ad_t);
+        let mut __adj_2_c1 = ::sgrad::__private::partials::tanh(__adj_t_c1, __ad_t);
+        let mut __adj_v_c0 = __adj_2_c0 * w;
+        __adj_w_c1 += __adj_2_c1 * (*__ad_v);
+        __adj_x_c0[__ad_i] += __adj_v_c0;
+        __adj_s_2_c0 = __adj_s_1_c0;
+        __adj_s_2_c1 = __adj_s_1_c1;
     }
-    (__ad_14, (__ad_d_x_c0, __ad_d_w_c1))
+    (__ad_14, (__adj_x_c0, __adj_w_c1))
 }

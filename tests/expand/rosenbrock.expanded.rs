@@ -37,8 +37,8 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
         let __ad_s_3 = __ad_s_1 + __ad_12;
         __ad_s_2 = __ad_s_3;
     }
-    let mut __ad_d_s_2 = ::sgrad::__private::one_like(&__ad_s_2);
-    let mut __ad_d_x = ::sgrad::__private::zero_gradient(&x);
+    let mut __adj_s_2 = ::sgrad::__private::one_like(&__ad_s_2);
+    let mut __adj_x = ::sgrad::__private::zero_gradient(&x);
     for __ad_i in (0..__ad_2) {
         let __ad_3 = __ad_i + 1;
         let __ad_4 = x[__ad_3];
@@ -46,22 +46,22 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
         let __ad_6 = __ad_5 * __ad_5;
         let __ad_7 = __ad_4 - __ad_6;
         let __ad_10 = 1.0 - __ad_5;
-        let mut __ad_d_s_3 = __ad_d_s_2;
-        let mut __ad_d_s_1 = __ad_d_s_3;
-        let mut __ad_d_12 = __ad_d_s_3;
-        let mut __ad_d_9 = __ad_d_12;
-        let mut __ad_d_11 = __ad_d_12;
-        let mut __ad_d_10 = ::sgrad::__private::partials::powi(__ad_d_11, __ad_10, 2);
-        let mut __ad_d_5 = -__ad_d_10;
-        let mut __ad_d_8 = __ad_d_9 * 100.0;
-        let mut __ad_d_7 = ::sgrad::__private::partials::powi(__ad_d_8, __ad_7, 2);
-        let mut __ad_d_4 = __ad_d_7;
-        let mut __ad_d_6 = -__ad_d_7;
-        __ad_d_5 += __ad_d_6 * __ad_5;
-        __ad_d_5 += __ad_d_6 * __ad_5;
-        __ad_d_x[__ad_i] += __ad_d_5;
-        __ad_d_x[__ad_3] += __ad_d_4;
-        __ad_d_s_2 = __ad_d_s_1;
+        let mut __adj_s_3 = __adj_s_2;
+        let mut __adj_s_1 = __adj_s_3;
+        let mut __adj_12 = __adj_s_3;
+        let mut __adj_9 = __adj_12;
+        let mut __adj_11 = __adj_12;
+        let mut __adj_10 = ::sgrad::__private::partials::powi(__adj_11, __ad_10, 2);
+        let mut __adj_5 = -__adj_10;
+        let mut __adj_8 = __adj_9 * 100.0;
+        let mut __adj_7 = ::sgrad::__private::partials::powi(__adj_8, __ad_7, 2);
+        let mut __adj_4 = __adj_7;
+        let mut __adj_6 = -__adj_7;
+        __adj_5 += __adj_6 * __ad_5;
+        __adj_5 += __adj_6 * __ad_5;
+        __adj_x[__ad_i] += __adj_5;
+        __adj_x[__ad_3] += __adj_4;
+        __adj_s_2 = __adj_s_1;
     }
-    (__ad_s_2, __ad_d_x)
+    (__ad_s_2, __adj_x)
 }

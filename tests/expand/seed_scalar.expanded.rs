@@ -23,15 +23,15 @@ fn f_grad(x: f64, y: f64, c: f64) -> (f64, (f64, f64)) {
     let __ad_6 = __ad_5 * x;
     let __ad_7 = __ad_3 + __ad_6;
     let __ad_8 = __ad_7 + c;
-    let mut __ad_d_8_c0 = ::sgrad::__private::one_like(&__ad_8);
-    let mut __ad_d_8_c1 = ::sgrad::__private::one_like(&__ad_8);
-    let mut __ad_d_7_c0 = __ad_d_8_c0;
-    let mut __ad_d_7_c1 = __ad_d_8_c1;
-    let mut __ad_d_6_c0 = __ad_d_7_c0;
-    let mut __ad_d_3_c1 = __ad_d_7_c1;
-    let mut __ad_d_x_c0 = __ad_d_6_c0 * __ad_5;
-    let mut __ad_d_2_c1 = __ad_d_3_c1;
-    let mut __ad_d_t_c1 = __ad_d_2_c1 * __ad_t.cos();
-    let mut __ad_d_y_c1 = __ad_d_t_c1 * x;
-    (__ad_8, (__ad_d_x_c0, __ad_d_y_c1))
+    let mut __adj_8_c0 = ::sgrad::__private::one_like(&__ad_8);
+    let mut __adj_8_c1 = ::sgrad::__private::one_like(&__ad_8);
+    let mut __adj_7_c0 = __adj_8_c0;
+    let mut __adj_7_c1 = __adj_8_c1;
+    let mut __adj_6_c0 = __adj_7_c0;
+    let mut __adj_3_c1 = __adj_7_c1;
+    let mut __adj_x_c0 = __adj_6_c0 * __ad_5;
+    let mut __adj_2_c1 = __adj_3_c1;
+    let mut __adj_t_c1 = __adj_2_c1 * __ad_t.cos();
+    let mut __adj_y_c1 = __adj_t_c1 * x;
+    (__ad_8, (__adj_x_c0, __adj_y_c1))
 }

@@ -36,10 +36,10 @@ fn shadowed_grad(x: f64, n: usize) -> (f64, f64) {
     let __ad_6 = sg_for!(@ within __ad_5);
     let __ad_7 = __ad_x_1 * std::f64::consts::PI;
     let __ad_x_2 = __ad_6 + __ad_7;
-    let mut __ad_d_x_2 = ::sgrad::__private::one_like(&__ad_x_2);
-    let mut __ad_d_7 = __ad_d_x_2;
-    let mut __ad_d_x_1 = __ad_d_7 * std::f64::consts::PI;
-    let mut __ad_d_x2 = __ad_d_x_1;
-    let mut __ad_d_x = __ad_d_x2 * __ad_2;
-    (__ad_x_2, __ad_d_x)
+    let mut __adj_x_2 = ::sgrad::__private::one_like(&__ad_x_2);
+    let mut __adj_7 = __adj_x_2;
+    let mut __adj_x_1 = __adj_7 * std::f64::consts::PI;
+    let mut __adj_x2 = __adj_x_1;
+    let mut __adj_x = __adj_x2 * __ad_2;
+    (__ad_x_2, __adj_x)
 }

@@ -125,6 +125,14 @@ pub fn tape<E, I: Iterator>(iterations: &I) -> Vec<E> {
     Vec::with_capacity(iterations.size_hint().0)
 }
 
+/// Stands for the value of a variable on a path that never reaches the end
+/// of its block (`let y; if c { y = .. } else { unreachable!() }`): typed
+/// by inference, unlike `!` inside a tuple.
+#[inline(always)]
+pub fn never<T>() -> T {
+    unreachable!("a diverging branch yielded a value")
+}
+
 /// A zero of the same type as `like`: the starting value of an adjoint.
 #[inline(always)]
 pub fn zero_like<T: Real>(_like: &T) -> T {
