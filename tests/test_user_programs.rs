@@ -1518,7 +1518,6 @@ fn main() {
 }
 
 #[test]
-#[ignore = "bug: `let w;` assigned inside `match`/`if let` arms: E0425 cannot find value `w`"]
 fn regression_deferred_init_in_match_or_if_let_does_not_compile() {
     must_compile_and_run(
         "deferred_init_in_match",
@@ -1653,7 +1652,6 @@ fn main() {
 }
 
 #[test]
-#[ignore = "bug: `const`/`use` inside an `if` branch are out of scope in the backward sweep: E0425"]
 fn regression_item_in_branch_does_not_compile() {
     must_compile_and_run(
         "item_in_branch",

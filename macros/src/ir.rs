@@ -97,6 +97,9 @@ pub struct Opaque {
     /// Mutable variables the code may write: `(old version, new version)`;
     /// the new version is declared `mut` from the old before the code runs.
     pub writes: Vec<(VarId, VarId)>,
+    /// Variables declared without a value (`let w;`) that the code assigns:
+    /// declared `let mut w;` before it.
+    pub declares: Vec<VarId>,
     pub construct: Construct,
     /// The user's tokens, to span errors.
     pub origin: TokenStream,
@@ -236,6 +239,7 @@ impl Stmt {
                 let mut d = outs.clone();
                 if let Prim::Opaque(o) = prim {
                     d.extend(o.writes.iter().map(|w| w.1));
+                    d.extend(&o.declares);
                 }
                 d
             }

@@ -483,6 +483,7 @@ impl Lower<'_> {
                     epilogue: TokenStream::new(),
                     reads: Vec::new(),
                     writes: Vec::new(),
+                    declares: Vec::new(),
                     construct: Construct::Other("item"),
                     origin: TokenStream::new(),
                     is_item: true,
@@ -601,6 +602,7 @@ impl Lower<'_> {
                                     epilogue: TokenStream::new(),
                                     reads: vec![(v, self.var_name(v))],
                                     writes: Vec::new(),
+                                    declares: Vec::new(),
                                     construct: Construct::Other(
                                         "a tuple computed by code the macro does not differentiate",
                                     ),
@@ -792,6 +794,7 @@ impl Lower<'_> {
                             epilogue: TokenStream::new(),
                             reads: vec![(v, self.var_name(v))],
                             writes: Vec::new(),
+                            declares: Vec::new(),
                             construct: Construct::Other("a field access"),
                             origin: e.to_token_stream(),
                             is_item: false,
@@ -944,6 +947,7 @@ impl Lower<'_> {
                 epilogue: TokenStream::new(),
                 reads,
                 writes: Vec::new(),
+                declares: Vec::new(),
                 construct,
                 origin: e.to_token_stream(),
                 is_item: false,
@@ -1169,6 +1173,7 @@ impl Lower<'_> {
                 epilogue: TokenStream::new(),
                 reads: vec![(array, self.var_name(array))],
                 writes: Vec::new(),
+                declares: Vec::new(),
                 construct: Construct::Index,
                 origin: pat.to_token_stream(),
                 is_item: false,
@@ -1756,6 +1761,7 @@ impl Lower<'_> {
 
         let mut reads = Vec::new();
         let mut writes = Vec::new();
+        let mut declares = Vec::new();
         let mut rename = BTreeMap::new();
         let mut prelude = TokenStream::new();
         let mut epilogue = TokenStream::new();
@@ -1770,7 +1776,19 @@ impl Lower<'_> {
             let Some(entry) = self.lookup(name).cloned() else {
                 continue;
             };
-            let Some(value) = entry.value else { continue };
+            let Some(value) = entry.value else {
+                // `let w; match k { .. => w = .. }`: declared here, assigned by the code.
+                if uses.assigned.contains(name) {
+                    let v = self.new_var(Some(name));
+                    self.vars[v.0].ty = entry.ty.clone();
+                    declares.push(v);
+                    rename.insert(name.clone(), self.vars[v.0].ident.clone());
+                    if let Some(e) = self.lookup_mut(name) {
+                        e.value = Some(Value::Scalar(Operand::Var(v)));
+                    }
+                }
+                continue;
+            };
             let ops = value.operands();
             if !uses.index_only(name) {
                 reads.extend(
@@ -1841,6 +1859,7 @@ impl Lower<'_> {
                 epilogue,
                 reads,
                 writes,
+                declares,
                 construct,
                 origin: node.origin(),
                 is_item,

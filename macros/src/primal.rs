@@ -25,7 +25,34 @@ use crate::reverse::{runtime, Saves};
 
 pub fn emit(f: &Function, saves: &Saves) -> TokenStream {
     let mut p = Primal { f, saves };
-    p.block(&f.body.stmts)
+    // Nested items (`const K`, `use`, `fn`) go first: the backward sweep may
+    // name them outside the block that declared them.
+    let mut items = TokenStream::new();
+    collect_items(&f.body.stmts, &mut items);
+    let body = p.block(&f.body.stmts);
+    quote!(#items #body)
+}
+
+fn collect_items(stmts: &[Stmt], items: &mut TokenStream) {
+    for s in stmts {
+        match s {
+            Stmt::Let {
+                prim: Prim::Opaque(o),
+                ..
+            } if o.is_item => items.extend(o.code.clone()),
+            Stmt::Let { .. } => {}
+            Stmt::If(i) => {
+                collect_items(&i.then_branch.stmts, items);
+                collect_items(&i.else_branch.stmts, items);
+            }
+            Stmt::Loop(l) => {
+                if let Some((c, _)) = &l.cond {
+                    collect_items(c, items);
+                }
+                collect_items(&l.body.stmts, items);
+            }
+        }
+    }
 }
 
 /// A primitive applied to operands, as the user would write it.
@@ -131,9 +158,15 @@ impl Primal<'_> {
                         let amp = by_ref.then(|| quote!(&));
                         quote_spanned!(*span=> let #lhs = #amp #base[#index];)
                     }
-                    Prim::Opaque(o) if o.is_item => o.code.clone(),
+                    // Items are hoisted to the top of the function (see `emit`).
+                    Prim::Opaque(o) if o.is_item => TokenStream::new(),
                     Prim::Opaque(o) => {
                         let mut code = TokenStream::new();
+                        for v in &o.declares {
+                            let ident = self.f.ident(*v);
+                            let ty = self.f.vars[v.0].ty.as_ref().map(|t| quote!(: #t));
+                            code.extend(quote!(let mut #ident #ty;));
+                        }
                         for (old, new) in &o.writes {
                             let (old, new) = (self.f.ident(*old), self.f.ident(*new));
                             code.extend(quote!(let mut #new = #old;));
