@@ -1358,7 +1358,6 @@ fn reassigned_f32_literal(x: f64) -> f64 {
 }
 
 #[test]
-#[ignore = "bug: a literal reassigned to an f32 variable becomes f64 in f_grad (value differs)"]
 fn regression_reassigned_f32_literal_changes_value() {
     let x = bb(2.0);
     let expected = 2.0 * f64::from(0.1_f32);
