@@ -64,9 +64,32 @@ pub use real::Real;
 /// The body may use `let` (with `mut`, type annotations and tuple patterns),
 /// assignment and `+= -= *= /=`, blocks, `if`/`else`, `return`, arithmetic,
 /// `as` casts between floats, comparisons and boolean logic, and the float
-/// methods listed in [`rules`]. Code that carries no derivative may use any
-/// Rust; code that carries one and that the macro cannot differentiate (a
-/// loop, a closure, an unknown function) is a compile error at that code.
+/// methods listed in [`rules`].
+///
+/// Listed variables may also be arrays, slices or `Vec`s of floats; their
+/// gradients have the same shape (slices become `Vec`s). Bodies index them and
+/// loop with `for i in a..b`, `for v in x.iter()` (with `.rev()`,
+/// `.enumerate()`, `.zip(..)`) or `while`:
+///
+/// ```
+/// use sgrad::differentiable;
+///
+/// #[differentiable(x)]
+/// fn rosenbrock(x: &[f64]) -> f64 {
+///     let mut s = 0.0;
+///     for i in 0..x.len() - 1 {
+///         s += 100.0 * (x[i + 1] - x[i] * x[i]).powi(2) + (1.0 - x[i]).powi(2);
+///     }
+///     s
+/// }
+///
+/// let (v, g): (f64, Vec<f64>) = rosenbrock_grad(&[1.0, 1.0, 1.0]);
+/// assert_eq!((v, g), (0.0, vec![0.0, 0.0, 0.0]));
+/// ```
+///
+/// Code that carries no derivative may use any Rust; code that carries one
+/// and that the macro cannot differentiate (a `loop` with `break`, a closure,
+/// a call to a function without a rule) is a compile error at that code.
 pub use sgrad_macros::differentiable;
 
 /// Turns a closure into one that returns its value and gradient.
