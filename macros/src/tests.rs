@@ -327,6 +327,60 @@ fn the_macro_never_panics_on_odd_input() {
         quote!(
             fn f(x: f64) -> f64 {}
         ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                for (a, b, c) in x.iter().enumerate() {}
+                x
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                for i in x.iter().zip(x.iter()).rev() {}
+                x
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                for [a] in 0..3 {}
+                x
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                while let Some(v) = None {}
+                x
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                let mut s = x;
+                while s > 1.0 {
+                    s = sg((s, s)).0;
+                }
+                s
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                let w;
+                match 1 {
+                    _ => w = x,
+                }
+                (w, w) = (x, x);
+                *w
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                x.iter().sum::<f64>() + (x,).0.iter().product::<f64>()
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                let p = P { x };
+                p.x.y[0].z
+            }
+        ),
     ];
     for input in inputs {
         let (_, _, errors) = lower_fn(input, &["x"]);
