@@ -2980,3 +2980,117 @@ fn values_of_untaped_inner_loops_are_bit_for_bit_the_function() {
         );
     }
 }
+
+/// `break` and `continue`: the iterations that ran are replayed from the tape.
+mod break_and_continue {
+    use sgrad::{differentiable, sg};
+
+    #[differentiable(x)]
+    fn damped(x: f64) -> f64 {
+        let mut s = x;
+        let mut k = 0.0;
+        for i in 0..100 {
+            s = s * 0.7 + 0.1 * (i as f64).sin() * x;
+            k += s;
+            if s.abs() < 0.05 {
+                break;
+            }
+        }
+        k
+    }
+
+    #[differentiable(x)]
+    fn fixed_point(x: f64) -> f64 {
+        let mut s = x;
+        let mut n = 0;
+        loop {
+            s = s.sin() + 0.5 * x;
+            n += 1;
+            if n >= 5 {
+                break;
+            }
+        }
+        s
+    }
+
+    #[differentiable(a)]
+    fn skip_and_stop(a: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..a.len() {
+            if a[i] < 0.0 {
+                continue;
+            }
+            s += a[i] * a[i];
+            if s > 4.0 {
+                break;
+            }
+            s += sg(a[i]) * a[i];
+        }
+        s
+    }
+
+    /// `skip_and_stop` with `sg(a[i])` frozen at the base point `base`.
+    fn skip_and_stop_frozen(a: &[f64], base: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..a.len() {
+            if a[i] < 0.0 {
+                continue;
+            }
+            s += a[i] * a[i];
+            if s > 4.0 {
+                break;
+            }
+            s += base[i] * a[i];
+        }
+        s
+    }
+
+    fn central(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+        let h = 1e-6 * x.abs().max(1.0);
+        (f(x + h) - f(x - h)) / (2.0 * h)
+    }
+
+    #[test]
+    fn break_in_a_for_loop_and_in_loop() {
+        for x in [0.3, 1.7, -2.0, 0.01] {
+            let (v, g) = damped_grad(std::hint::black_box(x));
+            assert_eq!(v.to_bits(), damped(x).to_bits());
+            let fd = central(damped, x);
+            assert!(
+                (g - fd).abs() <= 1e-6 * fd.abs().max(1.0),
+                "damped at {x}: {g} vs {fd}"
+            );
+            let (v, g) = fixed_point_grad(std::hint::black_box(x));
+            assert_eq!(v.to_bits(), fixed_point(x).to_bits());
+            let fd = central(fixed_point, x);
+            assert!(
+                (g - fd).abs() <= 1e-6 * fd.abs().max(1.0),
+                "fixed_point at {x}: {g} vs {fd}"
+            );
+        }
+    }
+
+    #[test]
+    fn continue_and_break_with_a_stopped_gradient() {
+        let a = vec![0.5, -1.0, 1.2, 0.9, 2.0, 0.1];
+        let (v, g) = skip_and_stop_grad(&a);
+        assert_eq!(v.to_bits(), skip_and_stop(&a).to_bits());
+        for j in 0..a.len() {
+            let fd = central(
+                |t| {
+                    let mut b = a.clone();
+                    b[j] = t;
+                    skip_and_stop_frozen(&b, &a)
+                },
+                a[j],
+            );
+            assert!(
+                (g[j] - fd).abs() <= 1e-6 * fd.abs().max(1.0),
+                "component {j}: {} vs {fd}",
+                g[j]
+            );
+        }
+        // The loop stops at a[3]: later components get nothing, a[1] is skipped.
+        assert_eq!((g[1], g[4], g[5]), (0.0, 0.0, 0.0));
+    }
+}

@@ -279,10 +279,11 @@ impl Check<'_> {
     /// An error if a derivative would flow through opaque code.
     fn opaque(&self, o: &Opaque, useful: Mask) {
         // Loop bodies are visited until a fixed point: report each site once.
-        if !self
-            .reported
-            .borrow_mut()
-            .insert(o as *const Opaque as usize)
+        if o.reported
+            || !self
+                .reported
+                .borrow_mut()
+                .insert(o as *const Opaque as usize)
         {
             return;
         }
@@ -313,7 +314,7 @@ impl Check<'_> {
             format!("it reads `{var}`, which depends on the differentiation variable `{wrt}`")
         };
         let hint = match &o.construct {
-            Construct::Loop(_) => "`for` loops over ranges or `x.iter()` and `while` loops can be differentiated, but not yet `loop`, labels, `break`, `continue` or `return` inside a loop; rewrite the loop that way, or wrap its result in `sg(..)` if it is a constant here".to_owned(),
+            Construct::Loop(_) => "loops with labels, `break` with a value, or `return` inside cannot be differentiated yet; leave the loop with a plain `break` and return after it, or wrap its result in `sg(..)` if it is a constant here".to_owned(),
             Construct::Method(m) => format!("sgrad has no derivative rule for the method `{m}` (the supported float methods are listed in `sgrad::rules`); if the value is a constant here, wrap it in `sg(..)`"),
             Construct::Function(name) => format!("sgrad has no derivative rule for `{name}` (calls between differentiated functions are not supported yet); write its body inline, or wrap the call in `sg(..)` if it is a constant here"),
             Construct::IfLet | Construct::Match => "rewrite it with `if`/`else` on a condition, or wrap the value in `sg(..)` if it is a constant here".to_owned(),

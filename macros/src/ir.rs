@@ -105,6 +105,9 @@ pub struct Opaque {
     pub origin: TokenStream,
     /// A nested item (`fn`, `const`): emitted as is, not as a value.
     pub is_item: bool,
+    /// Lowering already reported an error here (a `return` inside a loop):
+    /// activity analysis does not add a second one.
+    pub reported: bool,
 }
 
 /// Where `sg`/`sg_for!` cuts derivatives.
@@ -166,6 +169,17 @@ pub struct Loop {
     /// For `while`: the statements computing the condition at the top of each
     /// iteration, and the condition. `range` and `index` are then unused.
     pub cond: Option<(Vec<Stmt>, Operand)>,
+    /// With `break`/`continue`: whether the iteration goes on (a body value).
+    /// The tape then counts the iterations, as for `while`.
+    pub exit: Option<Operand>,
+}
+
+impl Loop {
+    /// Whether the trip count is known only once the loop ran: the backward
+    /// sweep then walks the tape instead of the range.
+    pub fn counted_by_tape(&self) -> bool {
+        self.cond.is_some() || self.exit.is_some()
+    }
 }
 
 pub struct Range {

@@ -58,6 +58,7 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
         wrt_names: input.wrt.iter().map(|(i, _)| i.clone()).collect(),
         param_names: Vec::new(),
         scopes: vec![Vec::new()],
+        exits: Vec::new(),
     };
     for pat in &input.params {
         cx.bind_param(pat);
@@ -231,6 +232,10 @@ struct Lower<'a> {
     wrt_names: Vec<Ident>,
     param_names: Vec<String>,
     scopes: Scopes,
+    /// For each loop body being lowered, innermost last: the variables it
+    /// carries. `break` and `continue` end the body's item sequence with the
+    /// tuple (keep going?, carried values..), like `return` ends a function.
+    exits: Vec<Vec<String>>,
 }
 
 impl Lower<'_> {
@@ -387,10 +392,24 @@ impl Lower<'_> {
                         };
                         return Flow::Returned(v);
                     }
-                    Expr::If(ifx) if contains_return(e) => {
+                    Expr::Break(b)
+                        if self.in_loop_body() && b.label.is_none() && b.expr.is_none() =>
+                    {
+                        return Flow::Returned(self.exit_tuple(false));
+                    }
+                    Expr::Continue(c) if self.in_loop_body() && c.label.is_none() => {
+                        return Flow::Returned(self.exit_tuple(true));
+                    }
+                    Expr::If(ifx)
+                        if contains_return(e) || (self.in_loop_body() && contains_exit(e)) =>
+                    {
                         return self.lower_returning_if(ifx, role, &items[i + 1..], out);
                     }
-                    Expr::Block(b) if b.label.is_none() && contains_return(e) => {
+                    Expr::Block(b)
+                        if b.label.is_none()
+                            && (contains_return(e)
+                                || (self.in_loop_body() && contains_exit(e))) =>
+                    {
                         let mut rest = block_items(&b.block, role);
                         rest.extend_from_slice(&items[i + 1..]);
                         return self.lower_seq(&rest, out);
@@ -436,6 +455,8 @@ impl Lower<'_> {
         then_items.extend_from_slice(rest);
         let mut then_stmts = Vec::new();
         let then_flow = self.lower_seq(&then_items, &mut then_stmts);
+        // Read the branch's exit values before its scope is forgotten.
+        let then_value = self.branch_result(then_flow, ifx);
         self.scopes = snapshot.clone();
 
         let mut else_items = Vec::new();
@@ -445,31 +466,25 @@ impl Lower<'_> {
         else_items.extend_from_slice(rest);
         let mut else_stmts = Vec::new();
         let else_flow = self.lower_seq(&else_items, &mut else_stmts);
+        let else_value = self.branch_result(else_flow, ifx);
         self.scopes = snapshot;
-
-        let result = |flow: Flow, cx: &mut Self| match flow {
-            Flow::Returned(v) => cx.scalar(v, ifx.span()),
-            // As for the whole body: diverges, or rustc reports it.
-            Flow::Fell(_) => placeholder(),
-        };
-        let then_value = result(then_flow, self);
-        let else_value = result(else_flow, self);
-        let ret = self.new_var(None);
+        let (then_ops, else_ops) = (then_value.operands(), else_value.operands());
+        let outs: Vec<VarId> = then_ops.iter().map(|_| self.new_var(None)).collect();
         let record = self.new_var(Some("br"));
         out.push(Stmt::If(If {
             cond,
             then_branch: Block {
                 stmts: then_stmts,
-                yields: vec![then_value],
+                yields: then_ops,
             },
             else_branch: Block {
                 stmts: else_stmts,
-                yields: vec![else_value],
+                yields: else_ops,
             },
-            outs: vec![ret],
+            outs: outs.clone(),
             record,
         }));
-        Flow::Returned(Value::Scalar(Operand::Var(ret)))
+        Flow::Returned(then_value.rebuild(&mut outs.into_iter().map(Operand::Var)))
     }
 
     fn lower_stmt(&mut self, s: &SynStmt, out: &mut Vec<Stmt>) {
@@ -487,6 +502,7 @@ impl Lower<'_> {
                     construct: Construct::Other("item"),
                     origin: TokenStream::new(),
                     is_item: true,
+                    reported: false,
                 }),
                 span: item.span(),
             }),
@@ -608,6 +624,7 @@ impl Lower<'_> {
                                     ),
                                     origin: t.to_token_stream(),
                                     is_item: false,
+                                    reported: false,
                                 });
                                 self.push_let(out, prim, t.span())
                             })
@@ -798,6 +815,7 @@ impl Lower<'_> {
                             construct: Construct::Other("a field access"),
                             origin: e.to_token_stream(),
                             is_item: false,
+                            reported: false,
                         });
                         self.push_let(out, prim, e.span())
                     }
@@ -830,6 +848,13 @@ impl Lower<'_> {
                 self.lower_loop(&wild, &w.body, LoopSource::While(&w.cond), e.span(), out)
             }
             Expr::While(_) => self.opaque(e, Construct::Loop("while"), out),
+            Expr::Loop(l) if l.label.is_none() && !leaves_loop(&l.body) => {
+                let wild = Pat::Wild(syn::PatWild {
+                    attrs: Vec::new(),
+                    underscore_token: syn::Token![_](l.loop_token.span),
+                });
+                self.lower_loop(&wild, &l.body, LoopSource::Forever, e.span(), out)
+            }
             Expr::Loop(_) => self.opaque(e, Construct::Loop("loop"), out),
             Expr::Closure(_) => self.opaque(e, Construct::Closure, out),
             Expr::Unsafe(_) => self.opaque(e, Construct::Unsafe, out),
@@ -951,9 +976,44 @@ impl Lower<'_> {
                 construct,
                 origin: e.to_token_stream(),
                 is_item: false,
+                reported: false,
             }),
             e.span(),
         )
+    }
+
+    /// How a branch of a returning `if` ends: in a loop body, an exit tuple
+    /// (falling off the end means `continue`); in a function, the returned number.
+    fn branch_result(&mut self, flow: Flow, ifx: &syn::ExprIf) -> Value {
+        match flow {
+            Flow::Returned(v) if self.in_loop_body() => v,
+            Flow::Returned(v) => Value::Scalar(self.scalar(v, ifx.span())),
+            Flow::Fell(_) if self.in_loop_body() => self.exit_tuple(true),
+            // As for the whole body: diverges, or rustc reports it.
+            Flow::Fell(_) => Value::Scalar(placeholder()),
+        }
+    }
+
+    fn in_loop_body(&self) -> bool {
+        !self.exits.is_empty()
+    }
+
+    /// (keep going?, the carried variables' current values): how an iteration ends.
+    fn exit_tuple(&self, keep_going: bool) -> Value {
+        let names = self.exits.last().cloned().unwrap_or_default();
+        let mut parts = vec![Value::Scalar(Operand::Const(if keep_going {
+            quote!(true)
+        } else {
+            quote!(false)
+        }))];
+        for name in names {
+            let v = self
+                .lookup(&name)
+                .and_then(|e| e.value.clone())
+                .unwrap_or_else(|| Value::Scalar(placeholder()));
+            parts.push(v);
+        }
+        Value::Tuple(parts)
     }
 
     /// `a && b` is `if a { b } else { false }`; `a || b` is `if a { true } else { b }`.
@@ -1177,6 +1237,7 @@ impl Lower<'_> {
                 construct: Construct::Index,
                 origin: pat.to_token_stream(),
                 is_item: false,
+                reported: false,
             })
         };
         body.push(Stmt::Let {
@@ -1263,6 +1324,7 @@ impl Lower<'_> {
             },
             record,
             cond: None,
+            exit: None,
         }));
         Value::Scalar(Operand::Var(result))
     }
@@ -1381,7 +1443,9 @@ impl Lower<'_> {
         out: &mut Vec<Stmt>,
     ) -> Value {
         let (start, end, inclusive, rev) = match &source {
-            LoopSource::While(_) => (placeholder(), placeholder(), false, false),
+            LoopSource::While(_) | LoopSource::Forever => {
+                (placeholder(), placeholder(), false, false)
+            }
             LoopSource::Range(start_e, end_e, inclusive, rev) => (
                 self.lower_operand(start_e, out),
                 self.lower_operand(end_e, out),
@@ -1455,6 +1519,10 @@ impl Lower<'_> {
                 cond = Some((stmts, operand));
                 self.new_var(None)
             }
+            LoopSource::Forever => {
+                cond = Some((Vec::new(), Operand::Const(quote!(true))));
+                self.new_var(None)
+            }
             LoopSource::Range(..) => self.bind_index(pat),
             LoopSource::Iter {
                 arrays, enumerate, ..
@@ -1485,18 +1553,36 @@ impl Lower<'_> {
             }
         };
         let items = block_items(body_block, Role::Discard);
-        self.lower_seq(&items, &mut body);
+        self.exits
+            .push(carried.iter().map(|c| c.0.clone()).collect());
+        let flow = self.lower_seq(&items, &mut body);
+        self.exits.pop();
         self.scopes.pop();
 
-        let ends: Vec<Operand> = carried
-            .iter()
-            .map(
-                |(name, _, start_v, _)| match self.lookup(name).and_then(|e| e.value.clone()) {
-                    Some(Value::Scalar(o)) => o,
-                    _ => Operand::Var(*start_v),
-                },
-            )
-            .collect();
+        // With `break`/`continue` the body ends in an exit tuple: whether to
+        // go on, then the carried values; otherwise read them off the scope.
+        let (exit, ends): (Option<Operand>, Vec<Operand>) = match flow {
+            Flow::Returned(Value::Tuple(parts)) if parts.len() == carried.len() + 1 => {
+                let mut ops = parts.iter().map(|p| match p {
+                    Value::Scalar(o) => o.clone(),
+                    _ => placeholder(),
+                });
+                let keep_going = ops.next();
+                (keep_going, ops.collect())
+            }
+            _ => (
+                None,
+                carried
+                    .iter()
+                    .map(|(name, _, start_v, _)| {
+                        match self.lookup(name).and_then(|e| e.value.clone()) {
+                            Some(Value::Scalar(o)) => o,
+                            _ => Operand::Var(*start_v),
+                        }
+                    })
+                    .collect(),
+            ),
+        };
         self.scopes = snapshot;
         let carried = carried
             .into_iter()
@@ -1529,6 +1615,7 @@ impl Lower<'_> {
             },
             record,
             cond,
+            exit,
         }));
         Value::Unit
     }
@@ -1747,12 +1834,18 @@ impl Lower<'_> {
         construct: Construct,
         out: &mut Vec<Stmt>,
     ) -> Value {
+        let reported = find_return(node).is_some();
         if let Some(ret) = find_return(node) {
             self.errors.push_spanned(
                 ret,
                 format!(
-                    "`return` inside {} is not supported in differentiated code",
-                    construct.describe()
+                    "`return` inside {} is not supported in differentiated code{}",
+                    construct.describe(),
+                    if matches!(construct, Construct::Loop(_)) {
+                        "; leave the loop with `break` and return after it"
+                    } else {
+                        ""
+                    }
                 ),
             );
         }
@@ -1863,6 +1956,7 @@ impl Lower<'_> {
                 construct,
                 origin: node.origin(),
                 is_item,
+                reported,
             }),
             node.to_token_stream()
                 .into_iter()
@@ -1922,6 +2016,8 @@ enum LoopSource<'e> {
     },
     /// `while cond`.
     While(&'e Expr),
+    /// `loop`: it ends by `break`.
+    Forever,
 }
 
 /// `i32`, `usize`, `bool`, .. : cast targets without derivative.
@@ -1966,16 +2062,17 @@ fn loop_range(e: &Expr) -> Option<(&Expr, &Expr, bool, bool)> {
     }
 }
 
-/// Whether a loop body can leave early (`break`, `continue` or `return`),
-/// which the structured loop does not model yet.
+/// Whether a loop body leaves in a way the structured loop does not model:
+/// `return`, a labeled `break`/`continue`, or `break` with a value. Plain
+/// `break` and `continue` of this loop are modelled (`Lower::exits`).
 fn leaves_loop(body: &syn::Block) -> bool {
     struct Find(bool);
     impl<'ast> Visit<'ast> for Find {
-        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
-            self.0 = true;
+        fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
+            self.0 |= b.label.is_some() || b.expr.is_some();
         }
-        fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
-            self.0 = true;
+        fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
+            self.0 |= c.label.is_some();
         }
         fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
             self.0 = true;
@@ -1985,6 +2082,28 @@ fn leaves_loop(body: &syn::Block) -> bool {
     }
     let mut f = Find(false);
     f.visit_block(body);
+    f.0
+}
+
+/// Whether `e` holds a `break` or `continue` of the loop being lowered (not
+/// of a loop nested in it).
+fn contains_exit(e: &Expr) -> bool {
+    struct Find(bool);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+            self.0 = true;
+        }
+        fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+            self.0 = true;
+        }
+        fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
+        fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
+        fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut f = Find(false);
+    f.visit_expr(e);
     f.0
 }
 

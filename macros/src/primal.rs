@@ -279,7 +279,7 @@ impl Primal<'_> {
         let body = self.block(&l.body.stmts);
         // A `while` loop always keeps its tape: its length is the trip count.
         let (tape_init, tape_push) = match self.saves.get(&l.record) {
-            Some((saved, _)) if !saved.is_empty() || l.cond.is_some() => {
+            Some((saved, _)) if !saved.is_empty() || l.counted_by_tape() => {
                 let record = self.f.ident(l.record);
                 let saved = self.idents(saved);
                 let init = if l.cond.is_some() {
@@ -291,6 +291,11 @@ impl Primal<'_> {
             }
             _ => (TokenStream::new(), TokenStream::new()),
         };
+        // `break` / `continue`: the body said whether to go on.
+        let stop = l.exit.as_ref().map(|keep_going| {
+            let keep_going = self.op(keep_going);
+            quote!(if !#keep_going { break; })
+        });
         match &l.cond {
             None => quote! {
                 #tape_init
@@ -300,6 +305,7 @@ impl Primal<'_> {
                     #body
                     #tape_push
                     #(#holders = #ends;)*
+                    #stop
                 }
             },
             // `while`: the condition reads the iteration's starting values.
@@ -318,6 +324,8 @@ impl Primal<'_> {
                         #body
                         #tape_push
                         #(#holders = #ends;)*
+                        #stop
+                    #stop
                     }
                 }
             }

@@ -442,7 +442,7 @@ impl Sweep<'_> {
         } else {
             quote!(#record.into_iter().rev())
         };
-        let iterations = if l.cond.is_some() {
+        let iterations = if l.counted_by_tape() {
             quote!((#(#saved_idents,)*) in #tape)
         } else if saved.is_empty() {
             quote!(#index in #range)
@@ -464,7 +464,7 @@ impl Sweep<'_> {
                 code.extend(self.accumulate(input, k, quote!(#running)));
             }
         }
-        if !saved.is_empty() || l.cond.is_some() {
+        if !saved.is_empty() || l.counted_by_tape() {
             // The tape exists only if it holds something (or counts `while` iterations).
             self.referenced.insert(l.record);
         }
@@ -502,7 +502,11 @@ impl Sweep<'_> {
         let mut cheap: Vec<(VarId, &Prim)> = Vec::new();
         let is_cheap_operand = |o: &Operand, cheap: &[(VarId, &Prim)]| match o.var() {
             None => true,
-            Some(v) => v == l.index || !locals.contains(&v) || cheap.iter().any(|(c, _)| *c == v),
+            Some(v) => {
+                (v == l.index && !l.counted_by_tape())
+                    || !locals.contains(&v)
+                    || cheap.iter().any(|(c, _)| *c == v)
+            }
         };
         for s in &l.body.stmts {
             let Stmt::Let { outs, prim, .. } = s else {
@@ -591,7 +595,7 @@ impl Sweep<'_> {
         let saved = needed
             .iter()
             .copied()
-            .filter(|v| *v != l.index && !wanted.contains(v))
+            .filter(|v| (*v != l.index || l.counted_by_tape()) && !wanted.contains(v))
             .collect();
         (saved, recompute)
     }

@@ -224,7 +224,7 @@ fn opaque_code_reading_a_varied_value_is_an_error_only_if_it_matters() {
         quote! {
             fn f(x: f64, n: usize) -> f64 {
                 let mut k = 0.0;
-                loop { k += x; if k > 10.0 { break; } }
+                'outer: loop { k += x; if k > 10.0 { break 'outer; } }
                 k
             }
         },

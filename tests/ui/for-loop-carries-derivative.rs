@@ -5,7 +5,7 @@ fn f(x: f64) -> f64 {
     let mut s = 0.0;
     for i in 0..3 {
         if s > 2.0 {
-            break;
+            return s;
         }
         s += x * i as f64;
     }

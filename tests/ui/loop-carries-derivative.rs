@@ -3,10 +3,10 @@ use sgrad::differentiable;
 #[differentiable(x)]
 fn f(x: f64) -> f64 {
     let mut s = x;
-    loop {
+    'outer: loop {
         s *= 2.0;
         if s > 10.0 {
-            break;
+            break 'outer;
         }
     }
     s

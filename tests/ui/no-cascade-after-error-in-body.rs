@@ -5,10 +5,10 @@ use sgrad::{differentiable, sg_for};
 #[differentiable(x, y)]
 fn f(x: f64, y: f64, c: f64) -> f64 {
     let mut s = 0.0;
-    loop {
+    'outer: loop {
         s += x;
         if s > 3.0 {
-            break;
+            break 'outer;
         }
     }
     sg_for!(y, s * y) + c

@@ -5,10 +5,10 @@ use sgrad::grad;
 fn main() {
     let g = grad!(|x: f64, y: f64| {
         let mut s = 0.0;
-        loop {
+        'outer: loop {
             s += x;
             if s > 3.0 {
-                break;
+                break 'outer;
             }
         }
         s * y

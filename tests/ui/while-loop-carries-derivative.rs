@@ -6,7 +6,7 @@ fn f(x: f64) -> f64 {
     while s < 10.0 {
         s *= 2.0;
         if s > 5.0 {
-            break;
+            return s;
         }
     }
     s
