@@ -69,7 +69,7 @@ pub use real::Real;
 /// Listed variables may also be arrays, slices or `Vec`s of floats; their
 /// gradients have the same shape (slices become `Vec`s). Bodies index them and
 /// loop with `for i in a..b`, `for v in x.iter()` (with `.rev()`,
-/// `.enumerate()`, `.zip(..)`) or `while`:
+/// `.enumerate()`, `.zip(..)`), `while` or `loop`, with `break` and `continue`:
 ///
 /// ```
 /// use sgrad::differentiable;
@@ -88,8 +88,9 @@ pub use real::Real;
 /// ```
 ///
 /// Code that carries no derivative may use any Rust; code that carries one
-/// and that the macro cannot differentiate (a `loop` with `break`, a closure,
-/// a call to a function without a rule) is a compile error at that code.
+/// and that the macro cannot differentiate (a `return` inside a loop, a
+/// closure, a call to a function without a rule) is a compile error at that
+/// code.
 pub use sgrad_macros::differentiable;
 
 /// Turns a closure into one that returns its value and gradient.
