@@ -154,6 +154,9 @@ fn varied_stmts(act: &mut Activity, stmts: &[Stmt]) {
                     }
                     Prim::Stop { site, arg, .. } => act.of(arg) & !act.site_mask[*site],
                     Prim::Index { base, .. } => act.varied[base.0],
+                    Prim::ArrayFn { args, .. } => {
+                        args.iter().fold(0, |m, (a, _)| m | act.varied[a.0])
+                    }
                     Prim::Opaque(_) => 0,
                 };
                 for o in outs {
@@ -233,6 +236,11 @@ impl Check<'_> {
                             self.mark(arg, u & !self.act.site_mask[*site])
                         }
                         Prim::Index { base, .. } => self.useful[base.0] |= u,
+                        Prim::ArrayFn { args, .. } => {
+                            for (a, _) in args {
+                                self.useful[a.0] |= u;
+                            }
+                        }
                         Prim::Opaque(o) => {
                             u |= o.writes.iter().fold(0, |m, w| m | self.useful[w.1 .0]);
                             self.opaque(o, u);

@@ -140,6 +140,13 @@ pub enum Prim {
         index: Operand,
         by_ref: bool,
     },
+    /// `log_sum_exp(&x)`, `dot(&a, &b)`, `sum(&x)` of the runtime, on array
+    /// variables (each written `&x` or `x`, as `by_ref` says).
+    ArrayFn {
+        name: &'static str,
+        callee: syn::Path,
+        args: Vec<(VarId, bool)>,
+    },
     Opaque(Opaque),
 }
 

@@ -1078,6 +1078,10 @@ impl Lower<'_> {
                 let site = self.sites.len() - 1;
                 return self.stop(value, site, path, false, e.span(), out);
             }
+            // `log_sum_exp(&x)`, `dot(&a, &b)`, `sum(&x)` of the runtime.
+            if let Some(v) = self.array_fn(path, c, e.span(), out) {
+                return v;
+            }
             // `f64::sin(x)`, `f32::max(a, b)`: the float methods by path.
             let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
             if segments.len() >= 2
@@ -1135,6 +1139,42 @@ impl Lower<'_> {
         });
         let site = self.sites.len() - 1;
         self.stop(value, site, &mac.path, true, mac.span(), out)
+    }
+
+    /// A call of the runtime's array functions on array variables, if it is one.
+    fn array_fn(
+        &mut self,
+        path: &syn::Path,
+        c: &syn::ExprCall,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Option<Value> {
+        let last = path.segments.last()?;
+        let crate_path = path.segments.len() == 1
+            || (path.segments.len() == 2 && path.segments[0].ident == crate::symbol::CRATE);
+        let (name, arity) = match last.ident.to_string().as_str() {
+            "log_sum_exp" => ("log_sum_exp", 1),
+            "dot" => ("dot", 2),
+            "sum" => ("sum", 1),
+            _ => return None,
+        };
+        if !crate_path || c.args.len() != arity {
+            return None;
+        }
+        let mut args = Vec::new();
+        for a in &c.args {
+            let (inner, by_ref) = match a {
+                Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
+                e => (e, false),
+            };
+            args.push((self.array_var(inner)?, by_ref));
+        }
+        let prim = Prim::ArrayFn {
+            name,
+            callee: path.clone(),
+            args,
+        };
+        Some(self.push_let(out, prim, span))
     }
 
     /// `sg`/`sg_for!` applied to each number of a value (tuples part by part).

@@ -158,6 +158,17 @@ impl Primal<'_> {
                         let amp = by_ref.then(|| quote!(&));
                         quote_spanned!(*span=> let #lhs = #amp #base[#index];)
                     }
+                    Prim::ArrayFn { callee, args, .. } => {
+                        let args = args.iter().map(|(a, by_ref)| {
+                            let a = self.f.ident(*a);
+                            if *by_ref {
+                                quote!(&#a)
+                            } else {
+                                quote!(#a)
+                            }
+                        });
+                        quote_spanned!(*span=> let #lhs = #callee(#(#args),*);)
+                    }
                     // Items are hoisted to the top of the function (see `emit`).
                     Prim::Opaque(o) if o.is_item => TokenStream::new(),
                     Prim::Opaque(o) => {

@@ -163,6 +163,30 @@ impl Sweep<'_> {
         }
     }
 
+    /// An update of a whole array adjoint by a runtime function, declaring
+    /// the adjoint (as zeros) if needed.
+    fn accumulate_array(
+        &mut self,
+        a: VarId,
+        k: usize,
+        update: impl FnOnce(&Ident) -> TokenStream,
+    ) -> TokenStream {
+        let adj = self.adjoint(a, k);
+        let code = update(&adj);
+        if self.declared.contains(&(a, k)) {
+            code
+        } else if self.is_local(a) {
+            self.declared.insert((a, k));
+            self.referenced.insert(a);
+            let rt = runtime();
+            let ident = self.f.ident(a);
+            quote!(let mut #adj = #rt::zero_gradient(&#ident); #code)
+        } else {
+            self.pending.insert((a, k));
+            code
+        }
+    }
+
     fn is_local(&self, a: VarId) -> bool {
         self.locals.last().is_some_and(|l| l.contains(&a))
     }
@@ -182,6 +206,25 @@ impl Sweep<'_> {
                     match prim {
                         Prim::Copy(Operand::Var(a)) if self.act.is_varied(*a, k) => {
                             code.extend(self.accumulate(*a, k, quote!(#g)));
+                        }
+                        Prim::ArrayFn { name, args, .. } => {
+                            let rt = runtime();
+                            let ans = self.operand(&Operand::Var(o));
+                            for (i, (a, _)) in args.iter().enumerate() {
+                                if !self.act.is_varied(*a, k) {
+                                    continue;
+                                }
+                                let x = self.operand(&Operand::Var(*a));
+                                let other = args
+                                    .get(1 - i.min(1))
+                                    .map(|(b, _)| self.operand(&Operand::Var(*b)));
+                                let g = g.clone();
+                                code.extend(self.accumulate_array(*a, k, |adj| match *name {
+                                    "log_sum_exp" => quote!(#rt::partials::log_sum_exp_vjp(#g, &#x[..], #ans, &mut #adj[..]);),
+                                    "dot" => quote!(#rt::partials::dot_vjp(#g, &#other[..], &mut #adj[..]);),
+                                    _ => quote!(#rt::partials::sum_vjp(#g, &mut #adj[..]);),
+                                }));
+                            }
                         }
                         Prim::Index { base, index, .. } if self.act.is_varied(*base, k) => {
                             let index = self.operand(index);
@@ -653,6 +696,7 @@ fn uses_in_block(b: &Block, v: VarId) -> usize {
                 Prim::Apply { args, .. } => args.iter().map(count).sum(),
                 Prim::Stop { arg, .. } => count(arg),
                 Prim::Index { base, index, .. } => usize::from(*base == v) + count(index),
+                Prim::ArrayFn { args, .. } => args.iter().filter(|(a, _)| *a == v).count(),
                 Prim::Opaque(o) => {
                     o.reads.iter().filter(|(r, _)| *r == v).count()
                         + o.writes.iter().filter(|(r, _)| *r == v).count()

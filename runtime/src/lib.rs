@@ -175,3 +175,34 @@ macro_rules! sg_for {
 #[doc(hidden)]
 #[path = "private/mod.rs"]
 pub mod __private;
+
+/// `ln Σ exp(xᵢ)`, computed without overflow: the largest element is taken
+/// out first. `-∞` for an empty slice; `+∞` if any element is `+∞`.
+/// Differentiable inside `#[differentiable]` code: the gradient is softmax(x).
+///
+/// ```
+/// let big = sgrad::log_sum_exp(&[1e300, 1e300]);
+/// assert_eq!(big, 1e300 + std::f64::consts::LN_2);
+/// assert_eq!(sgrad::log_sum_exp(&[-1e300, -1e300]), -1e300 + std::f64::consts::LN_2);
+/// ```
+pub fn log_sum_exp<T: Real>(x: &[T]) -> T {
+    let m = x
+        .iter()
+        .fold(T::from_f64(f64::NEG_INFINITY), |m, &v| m.max(v));
+    if m.is_nan() || m == T::from_f64(f64::NEG_INFINITY) || m == T::from_f64(f64::INFINITY) {
+        return m;
+    }
+    let s = x.iter().fold(T::zero(), |s, &v| s + (v - m).exp());
+    m + s.ln()
+}
+
+/// `Σ aᵢ bᵢ` over the shorter of the two slices. Differentiable inside
+/// `#[differentiable]` code.
+pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).fold(T::zero(), |s, (&x, &y)| s + x * y)
+}
+
+/// `Σ xᵢ`. Differentiable inside `#[differentiable]` code.
+pub fn sum<T: Real>(x: &[T]) -> T {
+    x.iter().fold(T::zero(), |s, &v| s + v)
+}

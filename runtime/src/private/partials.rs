@@ -246,3 +246,47 @@ pub fn clamp_hi<T: Real>(g: T, x: T, hi: T) -> T {
 pub fn rem_y<T: Real>(g: T, x: T, y: T) -> T {
     -(g * (x / y).trunc())
 }
+
+/// Adds `g · ∂ log_sum_exp(x) / ∂x = g · softmax(x)` into `dx`.
+#[inline]
+pub fn log_sum_exp_vjp<T: Real>(g: T, x: &[T], ans: T, dx: &mut [T]) {
+    if ans == T::from_f64(f64::NEG_INFINITY) {
+        // Every element is -∞ (or there are none): nothing moves the result.
+        return;
+    }
+    if ans == T::from_f64(f64::INFINITY) || ans.is_nan() {
+        // Every `+∞` element takes an equal share (JAX's convention at ties).
+        let top = x.iter().filter(|v| **v == ans).count();
+        for (d, v) in dx.iter_mut().zip(x) {
+            if *v == ans && top > 0 {
+                *d += g / T::from_f64(top as f64);
+            }
+        }
+        return;
+    }
+    // softmax(x) with the same shift as the value: exp(v - ans) would lose
+    // what rounding dropped from `ans` (1e300 + ln 2 == 1e300).
+    let m = x
+        .iter()
+        .fold(T::from_f64(f64::NEG_INFINITY), |m, &v| m.max(v));
+    let total = x.iter().fold(T::zero(), |s, &v| s + (v - m).exp());
+    for (d, &v) in dx.iter_mut().zip(x) {
+        *d += g * ((v - m).exp() / total);
+    }
+}
+
+/// Adds `g · b` into `da` (the gradient of `dot(a, b)` for `a`).
+#[inline]
+pub fn dot_vjp<T: Real>(g: T, other: &[T], da: &mut [T]) {
+    for (d, &v) in da.iter_mut().zip(other) {
+        *d += g * v;
+    }
+}
+
+/// Adds `g` into every element of `dx` (the gradient of `sum(x)`).
+#[inline]
+pub fn sum_vjp<T: Real>(g: T, dx: &mut [T]) {
+    for d in dx.iter_mut() {
+        *d += g;
+    }
+}
