@@ -38,6 +38,14 @@
 //! | `to_degrees`, `to_radians` | `180/π`, `π/180` | |
 //! | `signum`, `floor`, `ceil`, `round`, `trunc` | 0 | piecewise constant |
 //!
+//! # Arrays
+//!
+//! On arrays, slices and `Vec`s that are differentiation variables: indexing
+//! (`x[i]`, the index an integer), `x.len()`, `x.iter().sum()`,
+//! `x.iter().product()`, and the runtime's [`log_sum_exp`](crate::log_sum_exp)
+//! (gradient softmax(x), computed with the same max shift as the value),
+//! [`dot`](crate::dot) and [`sum`](crate::sum).
+//!
 //! # Stopping gradients
 //!
 //! [`sg`](crate::sg) and [`sg_for!`](crate::sg_for) are the identity on
