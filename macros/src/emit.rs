@@ -14,8 +14,9 @@ pub fn lint_allows() -> TokenStream {
     }
 }
 
-/// `(value, gradient)` or `(value, (g1, g2, ..))`: the shape users destructure.
-pub fn grad_type(value: &TokenStream, grads: &[TokenStream]) -> TokenStream {
+/// `(value, gradient)` or `(value, (g1, g2, ..))`: the shape users destructure,
+/// as a type or as an expression.
+pub fn value_and_gradient(value: &TokenStream, grads: &[TokenStream]) -> TokenStream {
     match grads {
         [g] => quote!((#value, #g)),
         gs => quote!((#value, (#(#gs),*))),
@@ -26,10 +27,7 @@ pub fn grad_type(value: &TokenStream, grads: &[TokenStream]) -> TokenStream {
 pub fn emit_body(f: &Function, forward: TokenStream, reverse: Reverse) -> TokenStream {
     let value = crate::primal::operand(&f.vars, &f.body.yields[0]);
     let Reverse { code, grads, .. } = reverse;
-    let result = match &grads[..] {
-        [g] => quote!((#value, #g)),
-        gs => quote!((#value, (#(#gs),*))),
-    };
+    let result = value_and_gradient(&value, &grads);
     quote! {
         #forward
         #code

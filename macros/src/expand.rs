@@ -128,7 +128,7 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
 
     let grad_name = names::grad_fn(ident);
     let grad_types = slot_types(listed.as_deref(), &wrt, &ret);
-    let grad_ty = emit::grad_type(&ret, &grad_types);
+    let grad_ty = emit::value_and_gradient(&ret, &grad_types);
     let where_clause = &generics.where_clause;
     let shared = emit::shared_attrs(attrs);
     let allows = emit::lint_allows();
@@ -406,7 +406,7 @@ fn expand_closure(
     match body_tokens {
         Some(b) => {
             let ret = value_ty.map(|v| {
-                let t = emit::grad_type(&v, &grad_types);
+                let t = emit::value_and_gradient(&v, &grad_types);
                 quote!(-> #t)
             });
             // Lint attributes cannot go on a closure expression; a `let` carries them.
@@ -420,7 +420,7 @@ fn expand_closure(
             let v = value_ty
                 .or_else(|| grad_types.first().cloned())
                 .unwrap_or_else(|| quote!(f64));
-            let t = emit::grad_type(&v, &grad_types);
+            let t = emit::value_and_gradient(&v, &grad_types);
             // The body, never called, keeps the user's imports and captures used.
             let mut body = (**body).clone();
             StripSgFor.visit_expr_mut(&mut body);

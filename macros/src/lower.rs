@@ -522,15 +522,7 @@ impl Lower<'_> {
             p => (p, None),
         };
         match &local.init {
-            None => {
-                self.declare_uninit(pat);
-                // `let y: f64;`: the type belongs to the later assignments.
-                if let (Pat::Ident(p), Some(ty), Some(scope)) = (pat, ty, self.scopes.last_mut()) {
-                    if let Some(e) = scope.iter_mut().rev().find(|e| p.ident == e.name) {
-                        e.ty = Some(ty.clone());
-                    }
-                }
-            }
+            None => self.declare_uninit(pat, ty),
             Some(init) => {
                 if let Some((else_token, _)) = &init.diverge {
                     self.errors.push_spanned(
@@ -546,20 +538,20 @@ impl Lower<'_> {
         }
     }
 
-    fn declare_uninit(&mut self, pat: &Pat) {
+    /// `let y;` or `let y: f64;`: the type belongs to the later assignments.
+    fn declare_uninit(&mut self, pat: &Pat, ty: Option<&syn::Type>) {
         match pat {
-            Pat::Ident(p) => self.declare(&p.ident.to_string(), None, p.mutability.is_some()),
-            Pat::Tuple(t) => t.elems.iter().for_each(|p| self.declare_uninit(p)),
-            Pat::Type(t) => {
-                self.declare_uninit(&t.pat);
-                // `let y: f64;`: the type belongs to the later assignments.
-                if let (Pat::Ident(p), Some(scope)) = (&*t.pat, self.scopes.last_mut()) {
-                    if let Some(e) = scope.iter_mut().rev().find(|e| p.ident == e.name) {
-                        e.ty = Some((*t.ty).clone());
-                    }
+            Pat::Ident(p) => {
+                self.declare_typed(&p.ident.to_string(), None, p.mutability.is_some(), ty)
+            }
+            Pat::Tuple(t) => {
+                for (i, p) in t.elems.iter().enumerate() {
+                    let ty = tuple_element_type(ty, i);
+                    self.declare_uninit(p, ty);
                 }
             }
-            Pat::Paren(p) => self.declare_uninit(&p.pat),
+            Pat::Type(t) => self.declare_uninit(&t.pat, Some(&t.ty)),
+            Pat::Paren(p) => self.declare_uninit(&p.pat, ty),
             Pat::Wild(_) => {}
             p => self.unsupported_pattern(p),
         }
@@ -592,10 +584,6 @@ impl Lower<'_> {
             Pat::Paren(p) => self.bind_pattern(&p.pat, ty, value, first_new, out),
             Pat::Type(t) => self.bind_pattern(&t.pat, Some(&t.ty), value, first_new, out),
             Pat::Tuple(t) => {
-                let types: Option<Vec<&syn::Type>> = match ty {
-                    Some(syn::Type::Tuple(tt)) => Some(tt.elems.iter().collect()),
-                    _ => None,
-                };
                 let parts = match value {
                     Value::Tuple(parts) if parts.len() == t.elems.len() => parts,
                     // A constant tuple (`const PAIR: (f64, f64)`): its fields are constants.
@@ -636,7 +624,7 @@ impl Lower<'_> {
                         .collect(),
                 };
                 for (i, (p, v)) in t.elems.iter().zip(parts).enumerate() {
-                    let ty = types.as_ref().and_then(|ts| ts.get(i).copied());
+                    let ty = tuple_element_type(ty, i);
                     self.bind_pattern(p, ty, v, first_new, out);
                 }
             }
@@ -674,22 +662,16 @@ impl Lower<'_> {
                 });
                 Value::Scalar(Operand::Var(v))
             }
-            Value::Tuple(parts) => {
-                let types: Option<Vec<&syn::Type>> = match ty {
-                    Some(syn::Type::Tuple(tt)) => Some(tt.elems.iter().collect()),
-                    _ => None,
-                };
-                Value::Tuple(
-                    parts
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, p)| {
-                            let ty = types.as_ref().and_then(|ts| ts.get(i).copied());
-                            self.bind_value(&format!("{name}_{i}"), ty, p, first_new, out, span)
-                        })
-                        .collect(),
-                )
-            }
+            Value::Tuple(parts) => Value::Tuple(
+                parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let ty = tuple_element_type(ty, i);
+                        self.bind_value(&format!("{name}_{i}"), ty, p, first_new, out, span)
+                    })
+                    .collect(),
+            ),
             Value::Unit => Value::Unit,
         }
     }
@@ -2074,6 +2056,14 @@ fn is_integer_type(ty: &syn::Type) -> bool {
         syn::Type::Paren(p) => is_integer_type(&p.elem),
         syn::Type::Group(g) => is_integer_type(&g.elem),
         _ => false,
+    }
+}
+
+/// The type of element `i` of a tuple type, if `ty` is one.
+fn tuple_element_type(ty: Option<&syn::Type>, i: usize) -> Option<&syn::Type> {
+    match ty {
+        Some(syn::Type::Tuple(t)) => t.elems.iter().nth(i),
+        _ => None,
     }
 }
 

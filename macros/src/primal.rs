@@ -55,6 +55,20 @@ fn collect_items(stmts: &[Stmt], items: &mut TokenStream) {
     }
 }
 
+/// `(a..b)` or `(a..=b)`, reversed if `rev`.
+pub fn range_tokens(a: &TokenStream, b: &TokenStream, inclusive: bool, rev: bool) -> TokenStream {
+    let range = if inclusive {
+        quote!((#a..=#b))
+    } else {
+        quote!((#a..#b))
+    };
+    if rev {
+        quote!(#range.rev())
+    } else {
+        range
+    }
+}
+
 /// A primitive applied to operands, as the user would write it.
 pub fn apply_tokens(vars: &[Var], form: &Form, args: &[Operand]) -> TokenStream {
     let a: Vec<TokenStream> = args.iter().map(|o| operand(vars, o)).collect();
@@ -263,14 +277,7 @@ impl Primal<'_> {
     fn loop_stmt(&mut self, l: &Loop) -> TokenStream {
         let rt = runtime();
         let (a, b) = (self.op(&l.range.start), self.op(&l.range.end));
-        let mut range = if l.range.inclusive {
-            quote!((#a..=#b))
-        } else {
-            quote!((#a..#b))
-        };
-        if l.range.rev {
-            range = quote!(#range.rev());
-        }
+        let range = range_tokens(&a, &b, l.range.inclusive, l.range.rev);
         let index = self.f.ident(l.index);
         let holders: Vec<_> = l.carried.iter().map(|c| self.f.ident(c.out)).collect();
         let holder_decls: Vec<_> = l

@@ -139,31 +139,7 @@ impl Sweep<'_> {
         }
     }
 
-    /// `a̅[index] += contribution`, declaring `a̅` (as zeros) if needed.
-    fn accumulate_element(
-        &mut self,
-        a: VarId,
-        k: usize,
-        index: TokenStream,
-        contribution: TokenStream,
-    ) -> TokenStream {
-        let adj = self.adjoint(a, k);
-        let add = quote!(#adj[#index] += #contribution;);
-        if self.declared.contains(&(a, k)) {
-            add
-        } else if self.is_local(a) {
-            self.declared.insert((a, k));
-            self.referenced.insert(a);
-            let rt = runtime();
-            let ident = self.f.ident(a);
-            quote!(let mut #adj = #rt::zero_gradient(&#ident); #add)
-        } else {
-            self.pending.insert((a, k));
-            add
-        }
-    }
-
-    /// An update of a whole array adjoint by a runtime function, declaring
+    /// An update of an array adjoint (`a̅[i] += ..`, or a runtime function on all of it), declaring
     /// the adjoint (as zeros) if needed.
     fn accumulate_array(
         &mut self,
@@ -228,7 +204,11 @@ impl Sweep<'_> {
                         }
                         Prim::Index { base, index, .. } if self.act.is_varied(*base, k) => {
                             let index = self.operand(index);
-                            code.extend(self.accumulate_element(*base, k, index, quote!(#g)));
+                            code.extend(self.accumulate_array(
+                                *base,
+                                k,
+                                |adj| quote!(#adj[#index] += #g;),
+                            ));
                         }
                         Prim::Stop {
                             site,
@@ -518,16 +498,7 @@ impl Sweep<'_> {
     /// `(a..b)`, `(a..=b)`, or reversed.
     fn range(&mut self, r: &Range, rev: bool) -> TokenStream {
         let (a, b) = (self.operand(&r.start), self.operand(&r.end));
-        let range = if r.inclusive {
-            quote!((#a..=#b))
-        } else {
-            quote!((#a..#b))
-        };
-        if rev {
-            quote!(#range.rev())
-        } else {
-            range
-        }
+        crate::primal::range_tokens(&a, &b, r.inclusive, rev)
     }
 
     /// Splits what an iteration's backward code reads into what goes on the
