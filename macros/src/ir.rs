@@ -110,6 +110,29 @@ pub struct Opaque {
     pub reported: bool,
 }
 
+impl Opaque {
+    /// Code that only reads `reads` and yields one value.
+    pub fn reading(
+        code: TokenStream,
+        reads: Vec<(VarId, String)>,
+        construct: Construct,
+        origin: TokenStream,
+    ) -> Self {
+        Opaque {
+            code,
+            prelude: TokenStream::new(),
+            epilogue: TokenStream::new(),
+            reads,
+            writes: Vec::new(),
+            declares: Vec::new(),
+            construct,
+            origin,
+            is_item: false,
+            reported: false,
+        }
+    }
+}
+
 /// Where `sg`/`sg_for!` cuts derivatives.
 pub struct Site {
     /// `None` for `sg(..)`: every variable. Otherwise indices into the `wrt` list.

@@ -493,16 +493,13 @@ impl Lower<'_> {
             SynStmt::Item(item) => out.push(Stmt::Let {
                 outs: Vec::new(),
                 prim: Prim::Opaque(Opaque {
-                    code: item.to_token_stream(),
-                    prelude: TokenStream::new(),
-                    epilogue: TokenStream::new(),
-                    reads: Vec::new(),
-                    writes: Vec::new(),
-                    declares: Vec::new(),
-                    construct: Construct::Other("item"),
-                    origin: TokenStream::new(),
                     is_item: true,
-                    reported: false,
+                    ..Opaque::reading(
+                        item.to_token_stream(),
+                        Vec::new(),
+                        Construct::Other("item"),
+                        TokenStream::new(),
+                    )
                 }),
                 span: item.span(),
             }),
@@ -600,20 +597,14 @@ impl Lower<'_> {
                             .map(|i| {
                                 let index = syn::Index::from(i);
                                 let ident = self.vars[v.0].ident.clone();
-                                let prim = Prim::Opaque(Opaque {
-                                    code: quote!(#ident.#index),
-                                    prelude: TokenStream::new(),
-                                    epilogue: TokenStream::new(),
-                                    reads: vec![(v, self.var_name(v))],
-                                    writes: Vec::new(),
-                                    declares: Vec::new(),
-                                    construct: Construct::Other(
+                                let prim = Prim::Opaque(Opaque::reading(
+                                    quote!(#ident.#index),
+                                    vec![(v, self.var_name(v))],
+                                    Construct::Other(
                                         "a tuple computed by code the macro does not differentiate",
                                     ),
-                                    origin: t.to_token_stream(),
-                                    is_item: false,
-                                    reported: false,
-                                });
+                                    t.to_token_stream(),
+                                ));
                                 self.push_let(out, prim, t.span())
                             })
                             .collect()
@@ -787,18 +778,12 @@ impl Lower<'_> {
                     }
                     (Value::Scalar(Operand::Var(v)), member) => {
                         let ident = self.vars[v.0].ident.clone();
-                        let prim = Prim::Opaque(Opaque {
-                            code: quote!(#ident.#member),
-                            prelude: TokenStream::new(),
-                            epilogue: TokenStream::new(),
-                            reads: vec![(v, self.var_name(v))],
-                            writes: Vec::new(),
-                            declares: Vec::new(),
-                            construct: Construct::Other("a field access"),
-                            origin: e.to_token_stream(),
-                            is_item: false,
-                            reported: false,
-                        });
+                        let prim = Prim::Opaque(Opaque::reading(
+                            quote!(#ident.#member),
+                            vec![(v, self.var_name(v))],
+                            Construct::Other("a field access"),
+                            e.to_token_stream(),
+                        ));
                         self.push_let(out, prim, e.span())
                     }
                     // No such field: rustc reports it.
@@ -948,18 +933,7 @@ impl Lower<'_> {
         let code = crate::primal::apply_tokens(&self.vars, &form, &args);
         self.push_let(
             out,
-            Prim::Opaque(Opaque {
-                code,
-                prelude: TokenStream::new(),
-                epilogue: TokenStream::new(),
-                reads,
-                writes: Vec::new(),
-                declares: Vec::new(),
-                construct,
-                origin: e.to_token_stream(),
-                is_item: false,
-                reported: false,
-            }),
+            Prim::Opaque(Opaque::reading(code, reads, construct, e.to_token_stream())),
             e.span(),
         )
     }
@@ -1249,18 +1223,12 @@ impl Lower<'_> {
                 self.vars[index.0].ident.clone(),
             );
             let amp = by_ref.then(|| quote!(&));
-            Prim::Opaque(Opaque {
-                code: quote!(#amp #a[#i]),
-                prelude: TokenStream::new(),
-                epilogue: TokenStream::new(),
-                reads: vec![(array, self.var_name(array))],
-                writes: Vec::new(),
-                declares: Vec::new(),
-                construct: Construct::Index,
-                origin: pat.to_token_stream(),
-                is_item: false,
-                reported: false,
-            })
+            Prim::Opaque(Opaque::reading(
+                quote!(#amp #a[#i]),
+                vec![(array, self.var_name(array))],
+                Construct::Index,
+                pat.to_token_stream(),
+            ))
         };
         body.push(Stmt::Let {
             outs: vec![v],
