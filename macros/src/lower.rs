@@ -1736,6 +1736,13 @@ impl Lower<'_> {
             .filter_map(Operand::var)
             .any(|v| self.vars[v.0].array);
         if arrays {
+            // Its outputs are arrays too, so reading them reports nothing more.
+            for (o, (t, f)) in outs.iter().zip(then_yields.iter().zip(&else_yields)) {
+                let is_array = |y: &Operand| y.var().is_some_and(|v| self.vars[v.0].array);
+                if is_array(t) || is_array(f) {
+                    self.vars[o.0].array = true;
+                }
+            }
             self.errors.push_spanned(
                 ifx.if_token,
                 "this `if` chooses between arrays, which is not supported yet; index the arrays inside the branches instead",
