@@ -1,9 +1,11 @@
 //! Rosenbrock on `&[f64]`: the generated gradient against a hand-written one,
-//! and the objective alone, in one run. `cargo bench --bench rosenbrock`
+//! num-dual's forward mode (n = 1000 only) and the objective alone, in one
+//! run. `cargo bench --bench rosenbrock`
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use num_dual::{DualDVec64, DualNum};
 use sgrad::differentiable;
 
 #[differentiable(x)]
@@ -29,6 +31,37 @@ fn rosenbrock_grad_by_hand(x: &[f64]) -> (f64, Vec<f64>) {
     (s, g)
 }
 
+/// Rosenbrock again, on num-dual's dynamically sized dual vectors: n = 1000
+/// derivative directions per number are too many for a fixed-size one on the
+/// stack.
+fn rosenbrock_dual(x: &[DualDVec64]) -> DualDVec64 {
+    let mut s = DualDVec64::from_re(0.0);
+    for i in 0..x.len() - 1 {
+        let a = &x[i + 1] - &x[i] * &x[i];
+        let b = -&x[i] + 1.0;
+        s += a.powi(2) * 100.0 + b.powi(2);
+    }
+    s
+}
+
+/// num-dual's full gradient in one forward sweep, the variables seeded as
+/// `num_dual::gradient` seeds them (which takes nalgebra vectors, not one of
+/// our dependencies).
+fn rosenbrock_grad_num_dual(x: &[f64]) -> (f64, Vec<f64>) {
+    let n = x.len();
+    let xs: Vec<DualDVec64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| DualDVec64::from_re(v).derivative(n, i))
+        .collect();
+    let r = rosenbrock_dual(&xs);
+    let g = r
+        .eps
+        .0
+        .map_or_else(|| vec![0.0; n], |e| e.as_slice().to_vec());
+    (r.re, g)
+}
+
 fn point(n: usize) -> Vec<f64> {
     (0..n)
         .map(|i| 1.0 + 0.5 * ((i as f64) * 0.7).sin())
@@ -39,9 +72,11 @@ fn bench(c: &mut Criterion) {
     let x = point(50);
     let (v, g) = rosenbrock_grad(&x);
     let (hv, hg) = rosenbrock_grad_by_hand(&x);
+    let (nv, ng) = rosenbrock_grad_num_dual(&x);
     assert_eq!(v, rosenbrock(&x));
     assert!((v - hv).abs() <= 1e-12 * v.abs());
-    for (a, b) in g.iter().zip(&hg) {
+    assert!((v - nv).abs() <= 1e-12 * v.abs());
+    for (a, b) in g.iter().chain(&ng).zip(hg.iter().chain(&hg)) {
         assert!((a - b).abs() <= 1e-10 * b.abs().max(1.0), "{a} vs {b}");
     }
 
@@ -57,6 +92,11 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("grad_by_hand", n), &x, |b, x| {
             b.iter(|| rosenbrock_grad_by_hand(black_box(x)))
         });
+        if n == 1_000 {
+            group.bench_with_input(BenchmarkId::new("grad_num_dual", n), &x, |b, x| {
+                b.iter(|| rosenbrock_grad_num_dual(black_box(x)))
+            });
+        }
     }
     group.finish();
 }

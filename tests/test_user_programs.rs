@@ -908,6 +908,8 @@ fn generics_match() {
 //     `const`, `vec!`, `debug_assert!`, `match` on a constant, closures that
 //     only see constants.
 
+// `vec!` on purpose: a local `Vec` the body only reads.
+#[allow(clippy::useless_vec)]
 #[differentiable(x)]
 fn with_inactive_code(x: f64, n: usize) -> f64 {
     const SCALE: f64 = 0.5;

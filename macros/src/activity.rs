@@ -33,6 +33,9 @@ pub struct Activity {
     pub site_mask: Vec<Mask>,
     /// The classes in which each variable is varied.
     pub varied: Vec<Mask>,
+    /// Which variables are storage arrays: their classes only grow, as
+    /// stores add to them.
+    storage: Vec<bool>,
 }
 
 impl Activity {
@@ -62,6 +65,7 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
             class_of: vec![0; f.wrt.len()],
             site_mask: vec![0; f.sites.len()],
             varied: vec![0; f.vars.len()],
+            storage: Vec::new(),
         };
     }
     let all: Mask = if classes >= 64 {
@@ -82,11 +86,20 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
         class_of,
         site_mask,
         varied: vec![0; f.vars.len()],
+        storage: f.vars.iter().map(|v| v.storage).collect(),
     };
     for (j, p) in f.wrt.iter().enumerate() {
         act.varied[p.var.0] |= 1 << act.class_of[j];
     }
-    varied_block(&mut act, &f.body);
+    // Storage arrays gather what is stored anywhere in them: repeat until
+    // a store late in the body has reached reads early in it.
+    loop {
+        let before = act.varied.clone();
+        varied_block(&mut act, &f.body);
+        if act.varied == before {
+            break;
+        }
+    }
 
     let mut useful = vec![0; f.vars.len()];
     if let Some(r) = f.body.yields[0].var() {
@@ -99,7 +112,13 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
         errors,
         reported: Default::default(),
     };
-    check.block(&f.body);
+    loop {
+        let before = check.useful.clone();
+        check.block(&f.body);
+        if check.useful == before {
+            break;
+        }
+    }
     act
 }
 
@@ -157,10 +176,19 @@ fn varied_stmts(act: &mut Activity, stmts: &[Stmt]) {
                     Prim::ArrayFn { args, .. } => {
                         args.iter().fold(0, |m, (a, _)| m | act.varied[a.0])
                     }
+                    Prim::Store { base, value, .. } => {
+                        act.varied[base.0] |= act.of(value);
+                        0
+                    }
+                    Prim::NewArray(new) => new.elems().into_iter().fold(0, |m, e| m | act.of(e)),
                     Prim::Opaque(_) => 0,
                 };
                 for o in outs {
-                    act.varied[o.0] = m;
+                    if act.storage[o.0] {
+                        act.varied[o.0] |= m;
+                    } else {
+                        act.varied[o.0] = m;
+                    }
                 }
             }
             Stmt::If(i) => {
@@ -236,6 +264,15 @@ impl Check<'_> {
                             self.mark(arg, u & !self.act.site_mask[*site])
                         }
                         Prim::Index { base, .. } => self.useful[base.0] |= u,
+                        Prim::Store { base, value, .. } => {
+                            let u = self.useful[base.0];
+                            self.mark(value, u);
+                        }
+                        Prim::NewArray(new) => {
+                            for e in new.elems() {
+                                self.mark(e, u);
+                            }
+                        }
                         Prim::ArrayFn { args, .. } => {
                             for (a, _) in args {
                                 self.useful[a.0] |= u;
@@ -243,6 +280,7 @@ impl Check<'_> {
                         }
                         Prim::Opaque(o) => {
                             u |= o.writes.iter().fold(0, |m, w| m | self.useful[w.1 .0]);
+                            u |= o.mutates.iter().fold(0, |m, v| m | self.useful[v.0]);
                             self.opaque(o, u);
                             for (r, _) in &o.reads {
                                 self.useful[r.0] |= u;

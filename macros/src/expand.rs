@@ -142,7 +142,7 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
     } else {
         gradient_body(
             Input {
-                params: params.iter().map(|(p, _)| *p).collect(),
+                params: params.clone(),
                 wrt: wrt.clone(),
                 body: Body::Block(block),
             },
@@ -395,7 +395,7 @@ fn expand_closure(
     } else {
         gradient_body(
             Input {
-                params: params.iter().map(|(p, _)| *p).collect(),
+                params: params.clone(),
                 wrt: wrt.clone(),
                 body: Body::Expr(body),
             },

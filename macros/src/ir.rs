@@ -14,6 +14,12 @@ use crate::rules::Rule;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct VarId(pub usize);
 
+impl Var {
+    pub fn is_array(&self) -> bool {
+        self.rank > 0
+    }
+}
+
 pub struct Var {
     /// Unique among the function's variables (see `names.rs`).
     pub stem: String,
@@ -23,9 +29,20 @@ pub struct Var {
     pub ty: Option<syn::Type>,
     /// The user's name for it, for error messages.
     pub user: Option<String>,
-    /// An array, slice or `Vec` of floats (a differentiation variable or an
-    /// alias of one): read by indexing, its adjoint is an array too.
-    pub array: bool,
+    /// How many indexings reach a float: 0 for a number, 1 for an array,
+    /// slice or `Vec` of floats, 2 for `Vec<Vec<f64>>` and `[[f64; N]; M]`.
+    /// Arrays are read by indexing, and their adjoints are arrays too.
+    pub rank: usize,
+    /// A local array whose elements the body assigns in place (`a[i] = ..`,
+    /// `a.push(..)`): one variable for its whole life, never versioned, with
+    /// one adjoint array that the backward sweep updates in place.
+    pub storage: bool,
+    /// `let mut` on its declaration.
+    pub mutable: bool,
+    /// A row of an array (`&x[i]`, or `row` in `for row in x.iter()`): the
+    /// array it is part of and the indices that reach it. Derivatives go
+    /// straight to that array's adjoint.
+    pub view: Option<(VarId, Vec<Operand>)>,
     /// A `&f64` in the user's code (an element bound by `for v in x.iter()`):
     /// derivative formulas read it as `*v`.
     pub reference: bool,
@@ -97,6 +114,9 @@ pub struct Opaque {
     /// Mutable variables the code may write: `(old version, new version)`;
     /// the new version is declared `mut` from the old before the code runs.
     pub writes: Vec<(VarId, VarId)>,
+    /// Storage arrays the code may change in place (`v.sort()`); they keep
+    /// their one variable.
+    pub mutates: Vec<VarId>,
     /// Variables declared without a value (`let w;`) that the code assigns:
     /// declared `let mut w;` before it.
     pub declares: Vec<VarId>,
@@ -124,6 +144,7 @@ impl Opaque {
             epilogue: TokenStream::new(),
             reads,
             writes: Vec::new(),
+            mutates: Vec::new(),
             declares: Vec::new(),
             construct,
             origin,
@@ -156,13 +177,24 @@ pub enum Prim {
         callee: syn::Path,
         is_macro: bool,
     },
-    /// `base[index]` (or `&base[index]` if `by_ref`), `base` an array
-    /// variable, `index` an integer.
+    /// `base[i][j]..` (or `&base[i]..` if `by_ref`), `base` an array
+    /// variable (never a view), the indices integers. The result is a number,
+    /// or a view if fewer indices than the rank.
     Index {
         base: VarId,
-        index: Operand,
+        index: Vec<Operand>,
         by_ref: bool,
     },
+    /// `base[i].. = value` (no output), or `base.push(value)` with `index`
+    /// the length before the push; `base` a storage array.
+    Store {
+        base: VarId,
+        index: Vec<Operand>,
+        value: Operand,
+        push: bool,
+    },
+    /// A new storage array (the output).
+    NewArray(NewArray),
     /// `log_sum_exp(&x)`, `dot(&a, &b)`, `sum(&x)` of the runtime, on array
     /// variables (each written `&x` or `x`, as `by_ref` says).
     ArrayFn {
@@ -173,8 +205,37 @@ pub enum Prim {
     Opaque(Opaque),
 }
 
+/// How a local array starts.
+pub enum NewArray {
+    /// `[elem; len]`, or `vec![elem; len]` if `vec`.
+    Repeat {
+        elem: Operand,
+        len: Operand,
+        vec: bool,
+    },
+    /// `[a, b, ..]`, or `vec![a, b, ..]` if `vec`.
+    List { elems: Vec<Operand>, vec: bool },
+    /// `Vec::new()`, or `Vec::with_capacity(n)`; `ctor` is the path as written.
+    Empty {
+        ctor: syn::Path,
+        capacity: Option<Operand>,
+    },
+}
+
+impl NewArray {
+    /// The numbers it starts with.
+    pub fn elems(&self) -> Vec<&Operand> {
+        match self {
+            NewArray::Repeat { elem, .. } => vec![elem],
+            NewArray::List { elems, .. } => elems.iter().collect(),
+            NewArray::Empty { .. } => Vec::new(),
+        }
+    }
+}
+
 pub enum Stmt {
-    /// `let (outs..) = prim;`. Only `Opaque` has other than one output.
+    /// `let (outs..) = prim;`. `Opaque` may have several outputs; `Store`
+    /// has none.
     Let {
         outs: Vec<VarId>,
         prim: Prim,
@@ -202,6 +263,10 @@ pub struct Loop {
     /// With `break`/`continue`: whether the iteration goes on (a body value).
     /// The tape then counts the iterations, as for `while`.
     pub exit: Option<Operand>,
+    /// A loop inside a loop, with its trip count known from its range: its
+    /// tape is declared once at the top of the function and shared by every
+    /// run of the loop (no allocation per run); the backward sweep pops it.
+    pub hoisted: bool,
 }
 
 impl Loop {
@@ -294,7 +359,9 @@ impl Stmt {
             }
             Stmt::Loop(l) => {
                 let mut d: Vec<VarId> = l.carried.iter().map(|c| c.out).collect();
-                d.push(l.record);
+                if !l.hoisted {
+                    d.push(l.record);
+                }
                 d
             }
         }

@@ -19,7 +19,7 @@
 //!   activity analysis later rejects it if a derivative would flow through it.
 //!   Errors are collected, never thrown, so one compile reports all of them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
@@ -37,7 +37,8 @@ use crate::symbol::{SG, SG_FOR};
 /// What lowering needs to know about the function.
 pub struct Input<'a> {
     /// Every parameter's pattern, in order.
-    pub params: Vec<&'a Pat>,
+    /// The parameters, with their types where written.
+    pub params: Vec<(&'a Pat, Option<&'a syn::Type>)>,
     /// The differentiation variables (already checked to be identifier
     /// parameters of float type), in the user's order.
     pub wrt: Vec<(Ident, syn::Type)>,
@@ -59,9 +60,22 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
         param_names: Vec::new(),
         scopes: vec![Vec::new()],
         exits: Vec::new(),
+        loop_assigned: Vec::new(),
+        storage_depth: HashMap::new(),
+        whole_read: HashMap::new(),
     };
-    for pat in &input.params {
+    for (pat, ty) in &input.params {
         cx.bind_param(pat);
+        // Arrays of floats among the constants are data the body only reads
+        // (unless `mut`): indexed like differentiation variables, their
+        // elements can be recomputed in the backward sweep instead of taped.
+        if let (Pat::Ident(p), Some(ty)) = (pat, ty) {
+            if p.mutability.is_none() {
+                if let Some(v) = cx.lookup_var(&p.ident.to_string()) {
+                    cx.vars[v.0].rank = crate::symbol::gradient_type(ty).map_or(0, |(_, r)| r);
+                }
+            }
+        }
     }
     let wrt = input
         .wrt
@@ -70,8 +84,7 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
             let var = cx
                 .lookup_var(&ident.to_string())
                 .unwrap_or_else(|| cx.new_param(ident));
-            cx.vars[var.0].array =
-                crate::symbol::gradient_type(_ty).is_some_and(|(_, array)| array);
+            cx.vars[var.0].rank = crate::symbol::gradient_type(_ty).map_or(0, |(_, rank)| rank);
             Param {
                 ident: ident.clone(),
                 var,
@@ -236,6 +249,13 @@ struct Lower<'a> {
     /// carries. `break` and `continue` end the body's item sequence with the
     /// tuple (keep going?, carried values..), like `return` ends a function.
     exits: Vec<Vec<String>>,
+    /// For each loop body being lowered, innermost last: the names it assigns.
+    loop_assigned: Vec<BTreeSet<String>>,
+    /// How many loops enclose each storage array's declaration.
+    storage_depth: HashMap<VarId, usize>,
+    /// Storage arrays a runtime function has read whole, and that function:
+    /// its derivative needs the values it saw, so they must not change after.
+    whole_read: HashMap<VarId, &'static str>,
 }
 
 impl Lower<'_> {
@@ -248,7 +268,10 @@ impl Lower<'_> {
             ident: ident.clone(),
             ty: None,
             user: Some(ident.to_string()),
-            array: false,
+            rank: 0,
+            storage: false,
+            mutable: false,
+            view: None,
             reference: false,
         });
         VarId(self.vars.len() - 1)
@@ -264,7 +287,10 @@ impl Lower<'_> {
             stem,
             ty: None,
             user: user.map(str::to_owned),
-            array: false,
+            rank: 0,
+            storage: false,
+            mutable: false,
+            view: None,
             reference: false,
         });
         VarId(self.vars.len() - 1)
@@ -575,6 +601,11 @@ impl Lower<'_> {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                 let name = p.ident.to_string();
                 let bound = self.bind_value(&name, ty, value, first_new, out, p.ident.span());
+                if let Value::Scalar(Operand::Var(v)) = &bound {
+                    if v.0 >= first_new && self.vars[v.0].storage {
+                        self.vars[v.0].mutable = p.mutability.is_some();
+                    }
+                }
                 self.declare_typed(&name, Some(bound), p.mutability.is_some(), ty);
             }
             Pat::Wild(_) => {}
@@ -638,9 +669,17 @@ impl Lower<'_> {
                 self.vars[v.0].ty = ty.cloned();
                 Value::Scalar(Operand::Var(v))
             }
+            Value::Scalar(Operand::Var(v)) if self.vars[v.0].storage => {
+                let array = self.var_name(v);
+                self.errors.push(syn::Error::new(
+                    span,
+                    format!("`{name}` would be a second name for the local array `{array}`, which is not supported in differentiated code; use `{array}` itself, or build `{name}` element by element"),
+                ));
+                Value::Scalar(Operand::Var(v))
+            }
             // Arrays are aliased, never copied: rustc checks the annotation
             // on the user's function.
-            Value::Scalar(Operand::Var(v)) if ty.is_none() || self.vars[v.0].array => {
+            Value::Scalar(Operand::Var(v)) if ty.is_none() || self.vars[v.0].is_array() => {
                 Value::Scalar(Operand::Var(v))
             }
             Value::Scalar(o) => {
@@ -738,6 +777,19 @@ impl Lower<'_> {
                     None => self.opaque(e, Construct::Method(m.method.to_string()), out),
                 }
             }
+            Expr::MethodCall(m)
+                if m.method == "push"
+                    && m.args.len() == 1
+                    && self
+                        .path_var(&m.receiver)
+                        .is_some_and(|v| self.vars[v.0].storage) =>
+            {
+                let base = self.path_var(&m.receiver).expect("checked");
+                let value = self.lower_operand(&m.args[0], out);
+                let len = self.method_call("len", vec![Operand::Var(base)], e.span(), out);
+                self.store(base, vec![len], value, true, e.span(), out);
+                Value::Unit
+            }
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
                 match rules::method(&name, m.args.len() + 1) {
@@ -757,8 +809,15 @@ impl Lower<'_> {
                     _ => self.opaque(e, Construct::Method(name), out),
                 }
             }
-            Expr::Call(c) => self.lower_call(e, c, out),
+            Expr::Call(c) => match self.new_array(e, out) {
+                Some(v) => v,
+                None => self.lower_call(e, c, out),
+            },
             Expr::Macro(m) if is_sg_for(&m.mac.path) => self.lower_sg_for(&m.mac, out),
+            Expr::Macro(m) if macro_name(&m.mac.path) == "vec" => match self.new_array(e, out) {
+                Some(v) => v,
+                None => self.opaque(e, Construct::Macro("vec".to_owned()), out),
+            },
             Expr::Macro(m) => self.opaque(e, Construct::Macro(macro_name(&m.mac.path)), out),
             // `points[0].x`, `self.data.len()`: a place, read as written (lowering
             // its base separately would move out of it).
@@ -826,29 +885,21 @@ impl Lower<'_> {
             Expr::Closure(_) => self.opaque(e, Construct::Closure, out),
             Expr::Unsafe(_) => self.opaque(e, Construct::Unsafe, out),
             Expr::Match(_) => self.opaque(e, Construct::Match, out),
-            Expr::Index(ix) => match self.array_var(&ix.expr) {
-                Some(base) => {
-                    let index = self.lower_operand(&ix.index, out);
-                    // Arrays never change, so `x[i]` read twice is one value:
-                    // remembered in the environment under a name no user can
-                    // write (`x[i]`), which gives it the right scope for free.
-                    let key = format!("{}[{}]", base.0, index_key(&index));
-                    if let Some(Value::Scalar(o)) = self.lookup(&key).and_then(|e| e.value.clone())
-                    {
-                        return Value::Scalar(o);
-                    }
-                    let prim = Prim::Index {
-                        base,
-                        index,
-                        by_ref: false,
-                    };
-                    let v = self.push_let(out, prim, e.span());
-                    self.declare(&key, Some(v.clone()), false);
-                    v
-                }
+            Expr::Index(_) => match self.lower_element(e, false, out) {
+                Some(v) => v,
                 None => self.opaque(e, Construct::Index, out),
             },
+            Expr::Reference(r) if r.mutability.is_none() => {
+                match self.lower_element(&r.expr, true, out) {
+                    Some(v) => v,
+                    None => self.opaque(e, Construct::Reference, out),
+                }
+            }
             Expr::Reference(_) => self.opaque(e, Construct::Reference, out),
+            Expr::Repeat(_) | Expr::Array(_) => match self.new_array(e, out) {
+                Some(v) => v,
+                None => self.opaque(e, Construct::Other(expr_kind(e)), out),
+            },
             _ => self.opaque(e, Construct::Other(expr_kind(e)), out),
         }
     }
@@ -857,6 +908,28 @@ impl Lower<'_> {
         use syn::BinOp::*;
         match b.op {
             And(_) | Or(_) => self.lower_short_circuit(b, out),
+            AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_)
+                if self.storage_place(&b.left).is_some() =>
+            {
+                // `a[i] += v`: read the element, combine, store it back.
+                let (array, index) = self.storage_place(&b.left).expect("checked");
+                let rhs = self.lower_operand(&b.right, out);
+                let (root, index) = self.lower_indices(array, &index, out);
+                let span = b.op.span();
+                let old = self.read_element(root, index.clone(), false, span, out);
+                let old = self.scalar(old, span);
+                let op = compound_op(&b.op);
+                let new = self.apply(
+                    rules::binary(&op),
+                    Form::Binary(op),
+                    vec![old, rhs],
+                    e.span(),
+                    out,
+                );
+                let new = self.scalar(new, span);
+                self.store(root, index, new, false, e.span(), out);
+                Value::Unit
+            }
             AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_) => {
                 let target = match &*b.left {
                     Expr::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
@@ -867,14 +940,7 @@ impl Lower<'_> {
                 match (name, old) {
                     (Some(name), Some(old)) => {
                         let rhs = self.lower_operand(&b.right, out);
-                        let span = b.op.span();
-                        let op = match b.op {
-                            AddAssign(_) => Add(syn::Token![+](span)),
-                            SubAssign(_) => Sub(syn::Token![-](span)),
-                            MulAssign(_) => Mul(syn::Token![*](span)),
-                            DivAssign(_) => Div(syn::Token![/](span)),
-                            _ => Rem(syn::Token![%](span)),
-                        };
+                        let op = compound_op(&b.op);
                         let new = self.new_var(Some(&name));
                         out.push(Stmt::Let {
                             outs: vec![new],
@@ -1098,10 +1164,10 @@ impl Lower<'_> {
     }
 
     /// A call of the runtime's array functions on array variables, if it is one.
-    fn array_fn(
+    fn array_fn<'e>(
         &mut self,
         path: &syn::Path,
-        c: &syn::ExprCall,
+        c: &'e syn::ExprCall,
         span: Span,
         out: &mut Vec<Stmt>,
     ) -> Option<Value> {
@@ -1110,6 +1176,7 @@ impl Lower<'_> {
             || (path.segments.len() == 2 && path.segments[0].ident == crate::symbol::CRATE);
         let (name, arity) = match last.ident.to_string().as_str() {
             "log_sum_exp" => ("log_sum_exp", 1),
+            "log_softmax" => ("log_softmax", 1),
             "dot" => ("dot", 2),
             "sum" => ("sum", 1),
             _ => return None,
@@ -1117,20 +1184,48 @@ impl Lower<'_> {
         if !crate_path || c.args.len() != arity {
             return None;
         }
+        // Each argument an array variable or a row of one (`&x[i]`), by reference or not.
+        let unref = |a: &'e Expr| match a {
+            Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
+            e => (e, false),
+        };
+        let is_array = |a: &'e Expr| {
+            self.array_place(unref(a).0)
+                .is_some_and(|(v, index)| index.len() < self.vars[v.0].rank)
+        };
+        if !c.args.iter().all(is_array) {
+            return None;
+        }
         let mut args = Vec::new();
         for a in &c.args {
-            let (inner, by_ref) = match a {
-                Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
-                e => (e, false),
+            let (inner, by_ref) = unref(a);
+            let v = match self.array_var(inner) {
+                Some(v) => v,
+                // A row: the view is a reference already.
+                None => match self.lower_element(inner, true, out) {
+                    Some(Value::Scalar(Operand::Var(v))) => v,
+                    _ => return None,
+                },
             };
-            args.push((self.array_var(inner)?, by_ref));
+            if name != "sum" {
+                self.read_whole(v, name, a.span());
+            }
+            args.push((v, by_ref && self.vars[v.0].view.is_none()));
         }
         let prim = Prim::ArrayFn {
             name,
             callee: path.clone(),
             args,
         };
-        Some(self.push_let(out, prim, span))
+        let v = self.push_let(out, prim, span);
+        if name == "log_softmax" {
+            if let Value::Scalar(Operand::Var(v)) = &v {
+                self.vars[v.0].rank = 1;
+                self.vars[v.0].storage = true;
+                self.storage_depth.insert(*v, self.loop_assigned.len());
+            }
+        }
+        Some(v)
     }
 
     /// `sg`/`sg_for!` applied to each number of a value (tuples part by part).
@@ -1169,7 +1264,7 @@ impl Lower<'_> {
     /// `sg(a)` of an array is an array.
     fn inherit_array(&mut self, v: &Value, arg: &Operand) {
         if let (Value::Scalar(Operand::Var(v)), Some(a)) = (v, arg.var()) {
-            self.vars[v.0].array = self.vars[a.0].array;
+            self.vars[v.0].rank = self.vars[a.0].rank;
         }
     }
 
@@ -1208,15 +1303,19 @@ impl Lower<'_> {
             Pat::Wild(_) => return,
             p => return self.unsupported_pattern(p),
         };
+        if self.vars[array.0].is_array() {
+            let (root, mut path) = self.root(array);
+            path.push(Operand::Var(index));
+            let value = self.read_element(root, path, by_ref, pat.span(), body);
+            if let Value::Scalar(Operand::Var(v)) = &value {
+                self.rename_var(*v, &name);
+            }
+            self.declare(&name, Some(value), false);
+            return;
+        }
         let v = self.new_var(Some(&name));
         self.vars[v.0].reference = by_ref;
-        let prim = if self.vars[array.0].array {
-            Prim::Index {
-                base: array,
-                index: Operand::Var(index),
-                by_ref,
-            }
-        } else {
+        let prim = {
             // Constant data: read as written, no derivative.
             let (a, i) = (
                 self.vars[array.0].ident.clone(),
@@ -1264,6 +1363,8 @@ impl Lower<'_> {
     ) -> Value {
         let len = self.method_call("len", vec![Operand::Var(array)], span, out);
         let index = self.new_var(Some("i"));
+        let (root, mut path) = self.root(array);
+        path.push(Operand::Var(index));
         let element = self.new_var(None);
         let start = self.new_var(Some("acc"));
         let end = self.new_var(Some("acc"));
@@ -1277,8 +1378,8 @@ impl Lower<'_> {
             Stmt::Let {
                 outs: vec![element],
                 prim: Prim::Index {
-                    base: array,
-                    index: Operand::Var(index),
+                    base: root,
+                    index: path,
                     by_ref: false,
                 },
                 span,
@@ -1315,6 +1416,7 @@ impl Lower<'_> {
             record,
             cond: None,
             exit: None,
+            hoisted: !self.loop_assigned.is_empty(),
         }));
         Value::Scalar(Operand::Var(result))
     }
@@ -1370,9 +1472,9 @@ impl Lower<'_> {
     /// The array variable `x` in `x.iter()`.
     fn iter_of_array(&self, e: &Expr) -> Option<VarId> {
         match e {
-            Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
-                self.array_var(&m.receiver)
-            }
+            Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => self
+                .array_var(&m.receiver)
+                .filter(|v| self.vars[v.0].rank == 1),
             _ => None,
         }
     }
@@ -1409,7 +1511,258 @@ impl Lower<'_> {
     fn array_var(&self, e: &Expr) -> Option<VarId> {
         let Expr::Path(p) = e else { return None };
         let v = self.lookup_var(&p.path.get_ident()?.to_string())?;
-        self.vars[v.0].array.then_some(v)
+        self.vars[v.0].is_array().then_some(v)
+    }
+
+    // ----- arrays -----
+
+    /// The array variable a place indexes, and the index expressions:
+    /// `x[i][j]` → (`x`, [`i`, `j`]), `x` → (`x`, []).
+    fn array_place<'e>(&self, e: &'e Expr) -> Option<(VarId, Vec<&'e Expr>)> {
+        match e {
+            Expr::Paren(p) => self.array_place(&p.expr),
+            Expr::Index(ix) => {
+                let (base, mut index) = self.array_place(&ix.expr)?;
+                index.push(&ix.index);
+                Some((base, index))
+            }
+            e => Some((self.array_var(e)?, Vec::new())),
+        }
+    }
+
+    /// The array a view is a row of, and the indices reaching the row; an
+    /// array that is not a view is its own root.
+    fn root(&self, array: VarId) -> (VarId, Vec<Operand>) {
+        match &self.vars[array.0].view {
+            Some((root, path)) => (*root, path.clone()),
+            None => (array, Vec::new()),
+        }
+    }
+
+    /// The root and all indices of `array[index..]`, the indices lowered in order.
+    fn lower_indices(
+        &mut self,
+        array: VarId,
+        index: &[&Expr],
+        out: &mut Vec<Stmt>,
+    ) -> (VarId, Vec<Operand>) {
+        let (root, mut path) = self.root(array);
+        for i in index {
+            path.push(self.lower_operand(i, out));
+        }
+        (root, path)
+    }
+
+    /// `root[index..]`: a number (`&` of one if `by_ref`), or a view of a row
+    /// if there are fewer indices than the rank.
+    fn read_element(
+        &mut self,
+        root: VarId,
+        index: Vec<Operand>,
+        by_ref: bool,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Value {
+        let rank = self.vars[root.0].rank.saturating_sub(index.len());
+        // Read-only arrays never change, so `x[i]` read twice is one value:
+        // remembered in the environment under a name no user can write
+        // (`3[i]`), which gives it the right scope for free.
+        let key = (!self.vars[root.0].storage && rank == 0 && !by_ref).then(|| {
+            let keys: String = index
+                .iter()
+                .map(|i| format!("[{}]", index_key(i)))
+                .collect();
+            format!("{}{keys}", root.0)
+        });
+        if let Some(key) = &key {
+            if let Some(Value::Scalar(o)) = self.lookup(key).and_then(|e| e.value.clone()) {
+                return Value::Scalar(o);
+            }
+        }
+        let v = self.new_var(None);
+        self.vars[v.0].rank = rank;
+        self.vars[v.0].reference = by_ref && rank == 0;
+        if rank > 0 {
+            self.vars[v.0].view = Some((root, index.clone()));
+        }
+        out.push(Stmt::Let {
+            outs: vec![v],
+            prim: Prim::Index {
+                base: root,
+                index,
+                by_ref: by_ref || rank > 0,
+            },
+            span,
+        });
+        let value = Value::Scalar(Operand::Var(v));
+        if let Some(key) = key {
+            self.declare(&key, Some(value.clone()), false);
+        }
+        value
+    }
+
+    /// `x[i]..` or `&x[i]..` of an array variable; `None` if `e` is not one.
+    fn lower_element(&mut self, e: &Expr, by_ref: bool, out: &mut Vec<Stmt>) -> Option<Value> {
+        let (array, index) = self.array_place(e)?;
+        if index.is_empty() {
+            // `&x`: the array itself.
+            return by_ref.then_some(Value::Scalar(Operand::Var(array)));
+        }
+        if index.len() > self.vars[array.0].rank {
+            return None;
+        }
+        let (root, index) = self.lower_indices(array, &index, out);
+        Some(self.read_element(root, index, by_ref, e.span(), out))
+    }
+
+    /// The storage array a place indexes down to a number: `a[i]` with `a`
+    /// a local array.
+    fn storage_place<'e>(&self, e: &'e Expr) -> Option<(VarId, Vec<&'e Expr>)> {
+        let (array, index) = self.array_place(e)?;
+        (self.vars[array.0].storage && index.len() == self.vars[array.0].rank)
+            .then_some((array, index))
+    }
+
+    /// `a[i] = value` (or `a.push(value)`, `index` then the length before it).
+    fn store(
+        &mut self,
+        base: VarId,
+        index: Vec<Operand>,
+        value: Operand,
+        push: bool,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) {
+        if let Some(reader) = self.whole_read.get(&base) {
+            self.errors.push(syn::Error::new(
+                span,
+                format!(
+                    "`{}` changes after `{reader}` read all of it, which is not supported in differentiated code: the derivative of `{reader}` needs the values it read; fill a new array instead",
+                    self.var_name(base)
+                ),
+            ));
+        }
+        out.push(Stmt::Let {
+            outs: Vec::new(),
+            prim: Prim::Store {
+                base,
+                index,
+                value,
+                push,
+            },
+            span,
+        });
+    }
+
+    /// `[e; n]`, `[a, b, ..]`, `vec![..]` of those, `Vec::new()` and
+    /// `Vec::with_capacity(n)`: a new storage array, if `e` is one of these
+    /// with numbers for elements.
+    fn new_array(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Option<Value> {
+        let new = match e {
+            Expr::Repeat(r) if self.is_number_like(&r.expr) => {
+                let elem = self.lower_operand(&r.expr, out);
+                let len = self.lower_operand(&r.len, out);
+                NewArray::Repeat {
+                    elem,
+                    len,
+                    vec: false,
+                }
+            }
+            Expr::Array(a) if a.elems.iter().all(|e| self.is_number_like(e)) => {
+                let elems = a.elems.iter().map(|e| self.lower_operand(e, out)).collect();
+                NewArray::List { elems, vec: false }
+            }
+            Expr::Macro(m) if macro_name(&m.mac.path) == "vec" => {
+                let tokens = &m.mac.tokens;
+                let inner: Expr = syn::parse2(quote!([#tokens])).ok()?;
+                if !matches!(&inner, Expr::Repeat(_) | Expr::Array(_)) {
+                    return None;
+                }
+                let Value::Scalar(Operand::Var(v)) = self.new_array(&inner, out)? else {
+                    return None;
+                };
+                let Some(Stmt::Let {
+                    prim: Prim::NewArray(new),
+                    ..
+                }) = out.last_mut()
+                else {
+                    return None;
+                };
+                match new {
+                    NewArray::Repeat { vec, .. } | NewArray::List { vec, .. } => *vec = true,
+                    NewArray::Empty { .. } => {}
+                }
+                return Some(Value::Scalar(Operand::Var(v)));
+            }
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return None };
+                let n = p.path.segments.len();
+                if p.qself.is_some() || n < 2 || p.path.segments[n - 2].ident != "Vec" {
+                    return None;
+                }
+                let capacity = match (
+                    p.path.segments[n - 1].ident.to_string().as_str(),
+                    c.args.len(),
+                ) {
+                    ("new", 0) => None,
+                    ("with_capacity", 1) => Some(self.lower_operand(&c.args[0], out)),
+                    _ => return None,
+                };
+                NewArray::Empty {
+                    ctor: p.path.clone(),
+                    capacity,
+                }
+            }
+            _ => return None,
+        };
+        let v = self.new_var(None);
+        self.vars[v.0].rank = 1;
+        self.vars[v.0].storage = true;
+        self.storage_depth.insert(v, self.loop_assigned.len());
+        out.push(Stmt::Let {
+            outs: vec![v],
+            prim: Prim::NewArray(new),
+            span: e.span(),
+        });
+        Some(Value::Scalar(Operand::Var(v)))
+    }
+
+    /// Whether an array element expression is a number (not a tuple or an array).
+    fn is_number_like(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) => false,
+            Expr::Macro(m) => macro_name(&m.mac.path) != "vec",
+            Expr::Paren(p) => self.is_number_like(&p.expr),
+            Expr::Path(p) => match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+                Some(entry) => match &entry.value {
+                    Some(Value::Scalar(Operand::Var(v))) => !self.vars[v.0].is_array(),
+                    Some(Value::Scalar(Operand::Const(_))) | None => true,
+                    Some(_) => false,
+                },
+                None => true,
+            },
+            _ => true,
+        }
+    }
+
+    /// A runtime function reads all of `array`: an error if the array
+    /// changes later in a loop around the call (see `whole_read`).
+    fn read_whole(&mut self, array: VarId, reader: &'static str, span: Span) {
+        if !self.vars[array.0].storage {
+            return;
+        }
+        self.whole_read.insert(array, reader);
+        let depth = self.storage_depth.get(&array).copied().unwrap_or(0);
+        let name = self.var_name(array);
+        if self.loop_assigned[depth.min(self.loop_assigned.len())..]
+            .iter()
+            .any(|names| names.contains(&name))
+        {
+            self.errors.push(syn::Error::new(
+                span,
+                format!("`{reader}` reads all of `{name}`, which the loop around it changes, and that is not supported in differentiated code: the derivative of `{reader}` needs the values it read; declare `{name}` inside the loop, or fill a new array"),
+            ));
+        }
     }
 
     /// `for i in a..b { body }`: the variables the body assigns are carried
@@ -1482,7 +1835,11 @@ impl Lower<'_> {
             let Some(input) = self.lookup_var(&name) else {
                 continue;
             };
-            if self.vars[input.0].array {
+            if self.vars[input.0].storage {
+                // Changed in place, element by element: one variable throughout.
+                continue;
+            }
+            if self.vars[input.0].is_array() {
                 self.errors.push_spanned(
                     body_block,
                     format!("`{name}` is an array that this loop changes; changing arrays in loops is not supported yet"),
@@ -1545,7 +1902,10 @@ impl Lower<'_> {
         let items = block_items(body_block, Role::Discard);
         self.exits
             .push(carried.iter().map(|c| c.0.clone()).collect());
+        self.loop_assigned
+            .push(uses.assigned.union(&uses.maybe_assigned).cloned().collect());
         let flow = self.lower_seq(&items, &mut body);
+        self.loop_assigned.pop();
         self.exits.pop();
         self.scopes.pop();
 
@@ -1604,6 +1964,7 @@ impl Lower<'_> {
                 yields: Vec::new(),
             },
             record,
+            hoisted: !self.loop_assigned.is_empty() && cond.is_none() && exit.is_none(),
             cond,
             exit,
         }));
@@ -1734,13 +2095,13 @@ impl Lower<'_> {
             .iter()
             .chain(&else_yields)
             .filter_map(Operand::var)
-            .any(|v| self.vars[v.0].array);
+            .any(|v| self.vars[v.0].is_array());
         if arrays {
             // Its outputs are arrays too, so reading them reports nothing more.
             for (o, (t, f)) in outs.iter().zip(then_yields.iter().zip(&else_yields)) {
-                let is_array = |y: &Operand| y.var().is_some_and(|v| self.vars[v.0].array);
-                if is_array(t) || is_array(f) {
-                    self.vars[o.0].array = true;
+                let rank = |y: &Operand| y.var().map_or(0, |v| self.vars[v.0].rank);
+                if rank(t).max(rank(f)) > 0 {
+                    self.vars[o.0].rank = rank(t).max(rank(f));
                 }
             }
             self.errors.push_spanned(
@@ -1772,6 +2133,13 @@ impl Lower<'_> {
     }
 
     fn lower_assign(&mut self, e: &Expr, a: &syn::ExprAssign, out: &mut Vec<Stmt>) -> Value {
+        if let Some((array, index)) = self.storage_place(&a.left) {
+            // The value first, as Rust evaluates it.
+            let value = self.lower_operand(&a.right, out);
+            let (root, index) = self.lower_indices(array, &index, out);
+            self.store(root, index, value, false, e.span(), out);
+            return Value::Unit;
+        }
         let target = match &*a.left {
             Expr::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
             _ => None,
@@ -1851,6 +2219,7 @@ impl Lower<'_> {
 
         let mut reads = Vec::new();
         let mut writes = Vec::new();
+        let mut mutates = Vec::new();
         let mut declares = Vec::new();
         let mut rename = BTreeMap::new();
         let mut prelude = TokenStream::new();
@@ -1901,6 +2270,25 @@ impl Lower<'_> {
                 || target_bound
                 || !matches!(value, Value::Scalar(_));
             if writes_it {
+                if let Value::Scalar(Operand::Var(v)) = value {
+                    if self.vars[v.0].storage {
+                        if let Some(reader) = self.whole_read.get(&v) {
+                            self.errors.push_spanned(
+                                node,
+                                format!("this may change `{name}` after `{reader}` read all of it, which is not supported in differentiated code: the derivative of `{reader}` needs the values it read; fill a new array instead"),
+                            );
+                        }
+                        mutates.push(v);
+                        let ident = self.vars[v.0].ident.clone();
+                        if needs_prelude {
+                            prelude.extend(quote!(let mut #user = #ident;));
+                            epilogue.extend(quote!(#ident = #user;));
+                        } else {
+                            rename.insert(name.clone(), ident);
+                        }
+                        continue;
+                    }
+                }
                 let Value::Scalar(Operand::Var(old)) = value else {
                     self.errors.push_spanned(
                         node,
@@ -1949,6 +2337,7 @@ impl Lower<'_> {
                 epilogue,
                 reads,
                 writes,
+                mutates,
                 declares,
                 construct,
                 origin: node.origin(),
@@ -1960,6 +2349,19 @@ impl Lower<'_> {
                 .next()
                 .map_or_else(Span::call_site, |t| t.span()),
         )
+    }
+}
+
+/// `+` for `+=`, and so on.
+fn compound_op(op: &syn::BinOp) -> syn::BinOp {
+    use syn::BinOp::*;
+    let span = op.span();
+    match op {
+        AddAssign(_) => Add(syn::Token![+](span)),
+        SubAssign(_) => Sub(syn::Token![-](span)),
+        MulAssign(_) => Mul(syn::Token![*](span)),
+        DivAssign(_) => Div(syn::Token![/](span)),
+        _ => Rem(syn::Token![%](span)),
     }
 }
 

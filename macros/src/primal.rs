@@ -30,7 +30,32 @@ pub fn emit(f: &Function, saves: &Saves) -> TokenStream {
     let mut items = TokenStream::new();
     collect_items(&f.body.stmts, &mut items);
     let body = p.block(&f.body.stmts);
-    quote!(#items #body)
+    let tapes = hoisted_tapes(&f.body.stmts, saves).into_iter().map(|t| {
+        let t = f.ident(t);
+        quote!(let mut #t = ::std::vec::Vec::new();)
+    });
+    quote!(#items #(#tapes)* #body)
+}
+
+/// The tapes of nested loops (`Loop::hoisted`) that hold something.
+fn hoisted_tapes(stmts: &[Stmt], saves: &Saves) -> Vec<VarId> {
+    let mut out = Vec::new();
+    for s in stmts {
+        match s {
+            Stmt::Let { .. } => {}
+            Stmt::If(i) => {
+                out.extend(hoisted_tapes(&i.then_branch.stmts, saves));
+                out.extend(hoisted_tapes(&i.else_branch.stmts, saves));
+            }
+            Stmt::Loop(l) => {
+                if l.hoisted && saves.get(&l.record).is_some_and(|s| !s.0.is_empty()) {
+                    out.push(l.record);
+                }
+                out.extend(hoisted_tapes(&l.body.stmts, saves));
+            }
+        }
+    }
+    out
 }
 
 fn collect_items(stmts: &[Stmt], items: &mut TokenStream) {
@@ -132,10 +157,12 @@ impl Primal<'_> {
             Stmt::Let { outs, prim, span } => {
                 let lhs = match &outs[..] {
                     [o] => {
-                        let ident = self.f.ident(*o);
-                        match &self.f.vars[o.0].ty {
-                            Some(ty) => quote!(#ident: #ty),
-                            None => quote!(#ident),
+                        let var = &self.f.vars[o.0];
+                        let ident = &var.ident;
+                        let mutable = (var.storage && var.mutable).then(|| quote!(mut));
+                        match &var.ty {
+                            Some(ty) => quote!(#mutable #ident: #ty),
+                            None => quote!(#mutable #ident),
                         }
                     }
                     _ => quote!(_),
@@ -168,9 +195,49 @@ impl Primal<'_> {
                         by_ref,
                     } => {
                         let base = self.f.ident(*base);
-                        let index = self.op(index);
+                        let index = index.iter().map(|i| self.op(i));
                         let amp = by_ref.then(|| quote!(&));
-                        quote_spanned!(*span=> let #lhs = #amp #base[#index];)
+                        quote_spanned!(*span=> let #lhs = #amp #base #([#index])*;)
+                    }
+                    Prim::Store {
+                        base,
+                        index,
+                        value,
+                        push,
+                    } => {
+                        let base = self.f.ident(*base);
+                        let value = self.op(value);
+                        if *push {
+                            quote_spanned!(*span=> #base.push(#value);)
+                        } else {
+                            let index = index.iter().map(|i| self.op(i));
+                            quote_spanned!(*span=> #base #([#index])* = #value;)
+                        }
+                    }
+                    Prim::NewArray(new) => {
+                        let init = match new {
+                            NewArray::Repeat { elem, len, vec } => {
+                                let (elem, len) = (self.op(elem), self.op(len));
+                                if *vec {
+                                    quote!(::std::vec![#elem; #len])
+                                } else {
+                                    quote!([#elem; #len])
+                                }
+                            }
+                            NewArray::List { elems, vec } => {
+                                let elems = elems.iter().map(|e| self.op(e));
+                                if *vec {
+                                    quote!(::std::vec![#(#elems),*])
+                                } else {
+                                    quote!([#(#elems),*])
+                                }
+                            }
+                            NewArray::Empty { ctor, capacity } => {
+                                let capacity = capacity.as_ref().map(|c| self.op(c));
+                                quote!(#ctor(#capacity))
+                            }
+                        };
+                        quote_spanned!(*span=> let #lhs = #init;)
                     }
                     Prim::ArrayFn { callee, args, .. } => {
                         let args = args.iter().map(|(a, by_ref)| {
@@ -300,7 +367,9 @@ impl Primal<'_> {
             Some((saved, _)) if !saved.is_empty() || l.counted_by_tape() => {
                 let record = self.f.ident(l.record);
                 let saved = self.idents(saved);
-                let init = if l.cond.is_some() {
+                let init = if l.hoisted {
+                    TokenStream::new()
+                } else if l.cond.is_some() {
                     quote!(let mut #record = ::std::vec::Vec::new();)
                 } else {
                     quote!(let mut #record = #rt::tape(&#range);)

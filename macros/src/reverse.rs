@@ -49,6 +49,7 @@ pub fn emit(f: &Function, act: &Activity) -> Reverse {
         saves: HashMap::new(),
         locals: Vec::new(),
         pending: BTreeSet::new(),
+        pops: false,
     };
     let mut top: HashSet<VarId> = defines(&f.body.stmts);
     top.extend(params);
@@ -107,6 +108,9 @@ struct Sweep<'a> {
     locals: Vec<HashSet<VarId>>,
     /// Adjoints a branch added to before they were declared outside it.
     pending: BTreeSet<(VarId, usize)>,
+    /// Whether the code swept so far pops a shared tape (`Loop::hoisted`):
+    /// the loops around it must then be replayed last iteration first.
+    pops: bool,
 }
 
 impl Sweep<'_> {
@@ -120,8 +124,18 @@ impl Sweep<'_> {
 
     /// `a̅ += contribution`, declaring `a̅` if this is its first contribution.
     fn accumulate(&mut self, a: VarId, k: usize, contribution: TokenStream) -> TokenStream {
+        if let Some((root, path)) = self.f.vars[a.0].view.clone() {
+            // A row: its adjoint is part of the whole array's.
+            let path = self.indices(&path);
+            let rt = runtime();
+            return self.accumulate_array(
+                root,
+                k,
+                |adj| quote!(#rt::add_to(&mut #adj #path, #contribution);),
+            );
+        }
         let adj = self.adjoint(a, k);
-        let add = if self.f.vars[a.0].array {
+        let add = if self.f.vars[a.0].is_array() {
             // Arrays have no `+=`; the runtime adds element by element.
             let rt = runtime();
             quote!(#rt::add_to(&mut #adj, #contribution);)
@@ -163,12 +177,65 @@ impl Sweep<'_> {
         }
     }
 
+    /// `[i][j]..` of index operands.
+    fn indices(&mut self, index: &[Operand]) -> TokenStream {
+        index
+            .iter()
+            .map(|i| {
+                let i = self.operand(i);
+                quote!([#i])
+            })
+            .collect()
+    }
+
+    /// An array argument of a runtime function: the root array whose
+    /// adjoint receives its derivative, and the indices of the row.
+    fn array_arg(&mut self, a: VarId) -> (VarId, TokenStream) {
+        match self.f.vars[a.0].view.clone() {
+            Some((root, path)) => (root, self.indices(&path)),
+            None => (a, TokenStream::new()),
+        }
+    }
+
+    /// `a[i].. = v`: the element's adjoint moves to `v` and becomes zero,
+    /// since the old value no longer reaches the output through it.
+    fn store(&mut self, base: VarId, index: &[Operand], value: &Operand) -> TokenStream {
+        let mut code = TokenStream::new();
+        for k in 0..self.act.classes {
+            if !self.act.is_varied(base, k) {
+                continue;
+            }
+            if !self.declared.contains(&(base, k)) && !self.pending.contains(&(base, k)) {
+                if self.is_local(base) {
+                    // Nothing later reads the array: its adjoint is all zeros.
+                    continue;
+                }
+                // Later iterations of a loop around us may read it.
+                self.pending.insert((base, k));
+            }
+            let adj = self.adjoint(base, k);
+            let index = self.indices(index);
+            let taken = quote!(::core::mem::take(&mut #adj #index));
+            match value.var().filter(|v| self.act.is_varied(*v, k)) {
+                Some(v) => code.extend(self.accumulate(v, k, taken)),
+                None => code.extend(quote!(#taken;)),
+            }
+        }
+        code
+    }
+
     fn is_local(&self, a: VarId) -> bool {
         self.locals.last().is_some_and(|l| l.contains(&a))
     }
 
     fn stmt(&mut self, s: &Stmt) -> TokenStream {
         match s {
+            Stmt::Let {
+                prim: Prim::Store {
+                    base, index, value, ..
+                },
+                ..
+            } => self.store(*base, index, value),
             Stmt::Let { outs, prim, .. } => {
                 let [o] = outs[..] else {
                     return TokenStream::new();
@@ -185,7 +252,6 @@ impl Sweep<'_> {
                         }
                         Prim::ArrayFn { name, args, .. } => {
                             let rt = runtime();
-                            let ans = self.operand(&Operand::Var(o));
                             for (i, (a, _)) in args.iter().enumerate() {
                                 if !self.act.is_varied(*a, k) {
                                     continue;
@@ -194,22 +260,46 @@ impl Sweep<'_> {
                                 let other = args
                                     .get(1 - i.min(1))
                                     .map(|(b, _)| self.operand(&Operand::Var(*b)));
+                                let ans = (*name == "log_sum_exp")
+                                    .then(|| self.operand(&Operand::Var(o)));
+                                let (root, path) = self.array_arg(*a);
                                 let g = g.clone();
-                                code.extend(self.accumulate_array(*a, k, |adj| match *name {
-                                    "log_sum_exp" => quote!(#rt::partials::log_sum_exp_vjp(#g, &#x[..], #ans, &mut #adj[..]);),
-                                    "dot" => quote!(#rt::partials::dot_vjp(#g, &#other[..], &mut #adj[..]);),
-                                    _ => quote!(#rt::partials::sum_vjp(#g, &mut #adj[..]);),
+                                code.extend(self.accumulate_array(root, k, |adj| match *name {
+                                    "log_sum_exp" => quote!(#rt::partials::log_sum_exp_vjp(#g, &#x[..], #ans, &mut #adj #path[..]);),
+                                    "log_softmax" => quote!(#rt::partials::log_softmax_vjp(&#x[..], &#g[..], &mut #adj #path[..]);),
+                                    "dot" => quote!(#rt::partials::dot_vjp(#g, &#other[..], &mut #adj #path[..]);),
+                                    _ => quote!(#rt::partials::sum_vjp(#g, &mut #adj #path[..]);),
                                 }));
                             }
                         }
-                        Prim::Index { base, index, .. } if self.act.is_varied(*base, k) => {
-                            let index = self.operand(index);
+                        // A number read from an array (a view's derivative goes
+                        // straight to its array, through the reads of its elements).
+                        Prim::Index { base, index, .. }
+                            if self.act.is_varied(*base, k) && !self.f.vars[o.0].is_array() =>
+                        {
+                            let index = self.indices(index);
                             code.extend(self.accumulate_array(
                                 *base,
                                 k,
-                                |adj| quote!(#adj[#index] += #g;),
+                                |adj| quote!(#adj #index += #g;),
                             ));
                         }
+                        Prim::NewArray(new) => match new {
+                            NewArray::Repeat { elem, .. } => {
+                                if let Some(e) = elem.var().filter(|e| self.act.is_varied(*e, k)) {
+                                    let rt = runtime();
+                                    code.extend(self.accumulate(e, k, quote!(#rt::sum(&#g[..]))));
+                                }
+                            }
+                            NewArray::List { elems, .. } => {
+                                for (i, e) in elems.iter().enumerate() {
+                                    if let Some(e) = e.var().filter(|e| self.act.is_varied(*e, k)) {
+                                        code.extend(self.accumulate(e, k, quote!(#g[#i])));
+                                    }
+                                }
+                            }
+                            NewArray::Empty { .. } => {}
+                        },
                         Prim::Stop {
                             site,
                             arg: Operand::Var(a),
@@ -315,11 +405,21 @@ impl Sweep<'_> {
         }
     }
 
+    /// Whether an array the region stores into has an adjoint in class `k`:
+    /// the region's backward code must then run.
+    fn stores_flow(&self, stmts: &[&Block], k: usize) -> bool {
+        stmts.iter().any(|b| {
+            stored_arrays(&b.stmts)
+                .iter()
+                .any(|a| self.declared.contains(&(*a, k)) || self.pending.contains(&(*a, k)))
+        })
+    }
+
     fn if_stmt(&mut self, i: &If) -> TokenStream {
-        let flows_in = i
-            .outs
-            .iter()
-            .any(|o| (0..self.act.classes).any(|k| self.declared.contains(&(*o, k))));
+        let flows_in = (0..self.act.classes).any(|k| {
+            i.outs.iter().any(|o| self.declared.contains(&(*o, k)))
+                || self.stores_flow(&[&i.then_branch, &i.else_branch], k)
+        });
         if !flows_in {
             return TokenStream::new();
         }
@@ -391,6 +491,7 @@ impl Sweep<'_> {
         // after it matters; then every carried variable varied in that class
         // needs a running adjoint, also those unused after the loop (their
         // values feed later iterations).
+        // Also if it stores into an array whose adjoint exists.
         let active: Vec<usize> = (0..self.act.classes)
             .filter(|&k| {
                 l.carried
@@ -402,7 +503,8 @@ impl Sweep<'_> {
             .flat_map(|c| active.iter().map(move |&k| (c, k)))
             .filter(|&(c, k)| self.act.is_varied(l.carried[c].start, k))
             .collect();
-        if lanes.is_empty() {
+        let stores_flow = (0..self.act.classes).any(|k| self.stores_flow(&[&l.body], k));
+        if lanes.is_empty() && !stores_flow {
             return TokenStream::new();
         }
         let rt = runtime();
@@ -420,6 +522,7 @@ impl Sweep<'_> {
         let locals: HashSet<VarId> = l.body_locals().into_iter().collect();
         self.locals.push(locals.clone());
         let mut body = TokenStream::new();
+        let outer_pops = std::mem::take(&mut self.pops);
         for &(c, k) in &lanes {
             let carried = &l.carried[c];
             if let Some(end) = carried.end.var().filter(|e| self.act.is_varied(*e, k)) {
@@ -458,15 +561,25 @@ impl Sweep<'_> {
         // A loop that only sums into its carried variables (`s += ..`) passes
         // their adjoints through unchanged, so its iterations can be replayed
         // in the forward order, which walks memory the way the CPU expects.
-        let forward = l.carried.iter().all(|c| is_running_sum(l, c));
+        // Stores into arrays must be undone last first.
+        let popped = l.hoisted && !saved.is_empty();
+        let forward = l.carried.iter().all(|c| is_running_sum(l, c))
+            && stored_arrays(&l.body.stmts).is_empty()
+            && !popped
+            && !self.pops;
+        self.pops |= outer_pops || popped;
         let range = self.range(&l.range, l.range.rev == forward);
         let tape = if forward {
             quote!(#record.into_iter())
         } else {
             quote!(#record.into_iter().rev())
         };
+        let mut recompute = recompute;
         let iterations = if l.counted_by_tape() {
             quote!((#(#saved_idents,)*) in #tape)
+        } else if popped {
+            recompute = quote!(let (#(#saved_idents,)*) = #rt::pop(&mut #record); #recompute);
+            quote!(#index in #range)
         } else if saved.is_empty() {
             quote!(#index in #range)
         } else {
@@ -514,11 +627,13 @@ impl Sweep<'_> {
     ) -> (Vec<VarId>, TokenStream) {
         // Which body values could be recomputed, in body order.
         let mut cheap: Vec<(VarId, &Prim)> = Vec::new();
+        // A storage array changes as the loop runs (even its length, with `push`).
+        let vars = &self.f.vars;
         let is_cheap_operand = |o: &Operand, cheap: &[(VarId, &Prim)]| match o.var() {
             None => true,
             Some(v) => {
                 (v == l.index && !l.counted_by_tape())
-                    || !locals.contains(&v)
+                    || (!locals.contains(&v) && !vars[v.0].storage)
                     || cheap.iter().any(|(c, _)| *c == v)
             }
         };
@@ -528,8 +643,11 @@ impl Sweep<'_> {
             };
             let [o] = outs[..] else { continue };
             let ok = match prim {
+                // Elements of arrays the body cannot change.
                 Prim::Index { base, index, .. } => {
-                    !locals.contains(base) && is_cheap_operand(index, &cheap)
+                    !locals.contains(base)
+                        && !vars[base.0].storage
+                        && index.iter().all(|i| is_cheap_operand(i, &cheap))
                 }
                 Prim::Copy(a) => is_cheap_operand(a, &cheap),
                 Prim::Apply {
@@ -542,6 +660,7 @@ impl Sweep<'_> {
                         "add"
                             | "sub"
                             | "mul"
+                            | "div"
                             | "neg"
                             | "deref"
                             | "cmp"
@@ -568,7 +687,7 @@ impl Sweep<'_> {
                 continue;
             }
             let deps: Vec<VarId> = match prim {
-                Prim::Index { index, .. } => index.var().into_iter().collect(),
+                Prim::Index { index, .. } => index.iter().filter_map(Operand::var).collect(),
                 Prim::Copy(a) => a.var().into_iter().collect(),
                 Prim::Apply { args, .. } => args.iter().filter_map(Operand::var).collect(),
                 _ => Vec::new(),
@@ -590,9 +709,9 @@ impl Sweep<'_> {
                     by_ref,
                 } => {
                     self.referenced.insert(*base);
-                    let (base, index) = (self.f.ident(*base), self.operand(index));
+                    let (base, index) = (self.f.ident(*base), self.indices(index));
                     let amp = by_ref.then(|| quote!(&));
-                    quote!(#amp #base[#index])
+                    quote!(#amp #base #index)
                 }
                 Prim::Copy(a) => self.operand(a),
                 Prim::Apply { form, args, .. } => {
@@ -632,6 +751,26 @@ impl Sweep<'_> {
     }
 }
 
+/// The storage arrays a block (its branches and loops included) stores into.
+fn stored_arrays(stmts: &[Stmt]) -> Vec<VarId> {
+    let mut out = Vec::new();
+    for s in stmts {
+        match s {
+            Stmt::Let {
+                prim: Prim::Store { base, .. },
+                ..
+            } => out.push(*base),
+            Stmt::Let { .. } => {}
+            Stmt::If(i) => {
+                out.extend(stored_arrays(&i.then_branch.stmts));
+                out.extend(stored_arrays(&i.else_branch.stmts));
+            }
+            Stmt::Loop(l) => out.extend(stored_arrays(&l.body.stmts)),
+        }
+    }
+    out
+}
+
 /// Whether a carried variable only accumulates: `end = start + t` (or
 /// `start - t`) and `start` is read nowhere else, so `start̅ = end̅`.
 fn is_running_sum(l: &Loop, c: &Carried) -> bool {
@@ -666,11 +805,20 @@ fn uses_in_block(b: &Block, v: VarId) -> usize {
                 Prim::Copy(a) => count(a),
                 Prim::Apply { args, .. } => args.iter().map(count).sum(),
                 Prim::Stop { arg, .. } => count(arg),
-                Prim::Index { base, index, .. } => usize::from(*base == v) + count(index),
+                Prim::Index { base, index, .. } => {
+                    usize::from(*base == v) + index.iter().map(count).sum::<usize>()
+                }
+                Prim::Store {
+                    base, index, value, ..
+                } => {
+                    usize::from(*base == v) + index.iter().map(count).sum::<usize>() + count(value)
+                }
+                Prim::NewArray(new) => new.elems().into_iter().map(count).sum(),
                 Prim::ArrayFn { args, .. } => args.iter().filter(|(a, _)| *a == v).count(),
                 Prim::Opaque(o) => {
                     o.reads.iter().filter(|(r, _)| *r == v).count()
                         + o.writes.iter().filter(|(r, _)| *r == v).count()
+                        + o.mutates.iter().filter(|r| **r == v).count()
                 }
             },
             Stmt::If(i) => {

@@ -12,27 +12,50 @@ pub const CRATE: &str = "sgrad";
 pub const FLOATS: [&str; 2] = ["f64", "f32"];
 
 /// The type of the gradient with respect to a variable of type `ty`, and
-/// whether it is an array: `f64` → `f64`; `[T; N]` and `&[T; N]` → `[T; N]`;
-/// `&[T]`, `Vec<T>` and `&Vec<T>` → `Vec<T>` (T = `f64` or `f32`). `None` if
-/// the type cannot be differentiated.
-pub fn gradient_type(ty: &syn::Type) -> Option<(proc_macro2::TokenStream, bool)> {
-    use quote::quote;
+/// its rank (how many indexings reach a float): `f64` → `f64`; `[T; N]` and
+/// `&[T; N]` → `[G; N]`; `&[T]`, `Vec<T>` and `&Vec<T>` → `Vec<G>`, where `G`
+/// is the gradient type of `T`, a float or again an array. `None` if the type
+/// cannot be differentiated.
+pub fn gradient_type(ty: &syn::Type) -> Option<(proc_macro2::TokenStream, usize)> {
     match ty {
-        t if is_float_type(t) => Some((quote!(#t), false)),
-        syn::Type::Array(a) if is_float_type(&a.elem) => Some((quote!(#a), true)),
         syn::Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
-            syn::Type::Array(a) if is_float_type(&a.elem) => Some((quote!(#a), true)),
-            syn::Type::Slice(s) if is_float_type(&s.elem) => {
-                let e = &s.elem;
-                Some((quote!(::std::vec::Vec<#e>), true))
-            }
-            inner => vec_elem(inner).map(|e| (quote!(::std::vec::Vec<#e>), true)),
+            syn::Type::Slice(s) => vec_gradient(&s.elem),
+            inner => array_gradient(inner),
         },
-        t => vec_elem(t).map(|e| (quote!(::std::vec::Vec<#e>), true)),
+        t if is_float_type(t) => Some((quote::quote!(#t), 0)),
+        t => array_gradient(t),
     }
 }
 
-/// `T` if `ty` is `Vec<T>` with `T` a float.
+/// `[T; N]` or `Vec<T>`, with `T` differentiable (a float or an array).
+fn array_gradient(ty: &syn::Type) -> Option<(proc_macro2::TokenStream, usize)> {
+    match ty {
+        syn::Type::Array(a) => {
+            let (g, rank) = element_gradient(&a.elem)?;
+            let len = &a.len;
+            Some((quote::quote!([#g; #len]), rank + 1))
+        }
+        syn::Type::Paren(p) => array_gradient(&p.elem),
+        syn::Type::Group(g) => array_gradient(&g.elem),
+        t => vec_gradient(vec_elem(t)?),
+    }
+}
+
+fn vec_gradient(elem: &syn::Type) -> Option<(proc_macro2::TokenStream, usize)> {
+    let (g, rank) = element_gradient(elem)?;
+    Some((quote::quote!(::std::vec::Vec<#g>), rank + 1))
+}
+
+/// The element of an array: a float, or an array by value.
+fn element_gradient(elem: &syn::Type) -> Option<(proc_macro2::TokenStream, usize)> {
+    if is_float_type(elem) {
+        Some((quote::quote!(#elem), 0))
+    } else {
+        array_gradient(elem)
+    }
+}
+
+/// `T` if `ty` is `Vec<T>`.
 fn vec_elem(ty: &syn::Type) -> Option<&syn::Type> {
     let syn::Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
@@ -43,7 +66,7 @@ fn vec_elem(ty: &syn::Type) -> Option<&syn::Type> {
         return None;
     };
     match args.args.first()? {
-        syn::GenericArgument::Type(t) if args.args.len() == 1 && is_float_type(t) => Some(t),
+        syn::GenericArgument::Type(t) if args.args.len() == 1 => Some(t),
         _ => None,
     }
 }

@@ -87,12 +87,12 @@ fn expansion_snapshots() {
 fn lower_fn(tokens: TokenStream, wrt: &[&str]) -> (Function, activity::Activity, Errors) {
     let f: syn::ItemFn = syn::parse2(tokens).expect("test input parses");
     let errors = Errors::new();
-    let params: Vec<&syn::Pat> = f
+    let params: Vec<(&syn::Pat, Option<&syn::Type>)> = f
         .sig
         .inputs
         .iter()
         .filter_map(|a| match a {
-            syn::FnArg::Typed(t) => Some(&*t.pat),
+            syn::FnArg::Typed(t) => Some((&*t.pat, Some(&*t.ty))),
             _ => None,
         })
         .collect();

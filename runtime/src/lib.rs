@@ -196,6 +196,24 @@ pub fn log_sum_exp<T: Real>(x: &[T]) -> T {
     m + s.ln()
 }
 
+/// `xᵢ − ln Σⱼ exp(xⱼ)` for every `i`: the logarithms of softmax(x), computed
+/// without overflow (the largest element is taken out first). Differentiable
+/// inside `#[differentiable]` code, where the result is a local array like
+/// any other (index it, sum it, pass it to [`log_sum_exp`]). If every element
+/// is `-∞`, or any is `+∞` or NaN, the results are NaN where undefined.
+///
+/// ```
+/// let y = sgrad::log_softmax(&[1e300, 1e300]);
+/// assert_eq!(y, vec![-std::f64::consts::LN_2; 2]);
+/// let y = sgrad::log_softmax(&[0.0, 2.0f64.ln()]);
+/// assert!((y[0] - (1.0f64 / 3.0).ln()).abs() < 1e-15);
+/// ```
+pub fn log_softmax<T: Real>(x: &[T]) -> Vec<T> {
+    let (m, total) = __private::partials::shifted_exp_sum(x);
+    let log_total = total.ln();
+    x.iter().map(|&v| (v - m) - log_total).collect()
+}
+
 /// `Σ aᵢ bᵢ` over the shorter of the two slices. Differentiable inside
 /// `#[differentiable]` code.
 pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {

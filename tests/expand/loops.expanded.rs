@@ -30,11 +30,11 @@ fn weighted_grad(x: &[f64], w: f64, tol: f64) -> (f64, (::std::vec::Vec<f64>, f6
     for __ad_i in (0..__ad_1) {
         let __ad_s_1 = __ad_s_2;
         let __ad_v = &x[__ad_i];
-        let __ad_2 = w * __ad_v;
-        let __ad_t = __ad_2.tanh();
-        let __ad_4 = __ad_i as f64;
-        let __ad_5 = __ad_t * __ad_4;
-        let __ad_s_3 = __ad_s_1 + __ad_5;
+        let __ad_3 = w * __ad_v;
+        let __ad_t = __ad_3.tanh();
+        let __ad_5 = __ad_i as f64;
+        let __ad_6 = __ad_t * __ad_5;
+        let __ad_s_3 = __ad_s_1 + __ad_6;
         __ad_tape.push((__ad_t,));
         __ad_s_2 = __ad_s_3;
     }
@@ -42,44 +42,44 @@ fn weighted_grad(x: &[f64], w: f64, tol: f64) -> (f64, (::std::vec::Vec<f64>, f6
     let mut __ad_r_1 = __ad_s_2;
     loop {
         let __ad_r = __ad_r_1;
-        let __ad_6 = __ad_r * __ad_r;
-        let __ad_7 = __ad_6 > tol;
-        if !__ad_7 {
+        let __ad_7 = __ad_r * __ad_r;
+        let __ad_8 = __ad_7 > tol;
+        if !__ad_8 {
             break;
         }
-        let __ad_9 = __ad_r.sin();
-        let __ad_10 = sg_for!(@ within __ad_9);
-        let __ad_r_2 = __ad_10 * 0.5;
+        let __ad_10 = __ad_r.sin();
+        let __ad_11 = sg_for!(@ within __ad_10);
+        let __ad_r_2 = __ad_11 * 0.5;
         __ad_tape_1.push((__ad_r,));
         __ad_r_1 = __ad_r_2;
     }
-    let __ad_12 = x.len();
+    let __ad_13 = x.len();
     let mut __ad_acc_2 = 0.0;
-    for __ad_i_1 in (0..__ad_12) {
+    for __ad_i_1 in (0..__ad_13) {
         let __ad_acc = __ad_acc_2;
-        let __ad_13 = x[__ad_i_1];
-        let __ad_acc_1 = __ad_acc + __ad_13;
+        let __ad_14 = x[__ad_i_1];
+        let __ad_acc_1 = __ad_acc + __ad_14;
         __ad_acc_2 = __ad_acc_1;
     }
-    let __ad_14 = __ad_r_1 + __ad_acc_2;
-    let mut __adj_14_c0 = ::sgrad::__private::one_like(&__ad_14);
-    let mut __adj_14_c1 = ::sgrad::__private::one_like(&__ad_14);
-    let mut __adj_r_1_c0 = __adj_14_c0;
-    let mut __adj_acc_2_c0 = __adj_14_c0;
-    let mut __adj_r_1_c1 = __adj_14_c1;
+    let __ad_15 = __ad_r_1 + __ad_acc_2;
+    let mut __adj_15_c0 = ::sgrad::__private::one_like(&__ad_15);
+    let mut __adj_15_c1 = ::sgrad::__private::one_like(&__ad_15);
+    let mut __adj_r_1_c0 = __adj_15_c0;
+    let mut __adj_acc_2_c0 = __adj_15_c0;
+    let mut __adj_r_1_c1 = __adj_15_c1;
     let mut __adj_x_c0 = ::sgrad::__private::zero_gradient(&x);
-    for __ad_i_1 in (0..__ad_12) {
+    for __ad_i_1 in (0..__ad_13) {
         let mut __adj_acc_1_c0 = __adj_acc_2_c0;
         let mut __adj_acc_c0 = __adj_acc_1_c0;
-        let mut __adj_13_c0 = __adj_acc_1_c0;
-        __adj_x_c0[__ad_i_1] += __adj_13_c0;
+        let mut __adj_14_c0 = __adj_acc_1_c0;
+        __adj_x_c0[__ad_i_1] += __adj_14_c0;
         __adj_acc_2_c0 = __adj_acc_c0;
     }
     for (__ad_r,) in __ad_tape_1.into_iter().rev() {
         let mut __adj_r_2_c0 = __adj_r_1_c0;
-        let mut __adj_10_c0 = __adj_r_2_c0 * 0.5;
-        let mut __adj_9_c0 = __adj_10_c0;
-        let mut __adj_r_c0 = __adj_9_c0 * __ad_r.cos();
+        let mut __adj_11_c0 = __adj_r_2_c0 * 0.5;
+        let mut __adj_10_c0 = __adj_11_c0;
+        let mut __adj_r_c0 = __adj_10_c0 * __ad_r.cos();
         __adj_r_1_c0 = __adj_r_c0;
         __adj_r_1_c1 = ::sgrad::__private::zero_gradient(&__ad_r_1);
     }
@@ -88,22 +88,22 @@ fn weighted_grad(x: &[f64], w: f64, tol: f64) -> (f64, (::std::vec::Vec<f64>, f6
     let mut __adj_w_c1 = ::sgrad::__private::zero_gradient(&w);
     for (__ad_i, (__ad_t,)) in (0..__ad_1).zip(__ad_tape.into_iter()) {
         let __ad_v = &x[__ad_i];
-        let __ad_4 = __ad_i as f64;
+        let __ad_5 = __ad_i as f64;
         let mut __adj_s_3_c0 = __adj_s_2_c0;
         let mut __adj_s_3_c1 = __adj_s_2_c1;
         let mut __adj_s_1_c0 = __adj_s_3_c0;
-        let mut __adj_5_c0 = __adj_s_3_c0;
+        let mut __adj_6_c0 = __adj_s_3_c0;
         let mut __adj_s_1_c1 = __adj_s_3_c1;
-        let mut __adj_5_c1 = __adj_s_3_c1;
-        let mut __adj_t_c0 = __adj_5_c0 * __ad_4;
-        let mut __adj_t_c1 = __adj_5_c1 * __ad_4;
-        let mut __adj_2_c0 = ::sgrad::__private::partials::tanh(__adj_t_c0, __ad_t);
-        let mut __adj_2_c1 = ::sgrad::__private::partials::tanh(__adj_t_c1, __ad_t);
-        let mut __adj_v_c0 = __adj_2_c0 * w;
-        __adj_w_c1 += __adj_2_c1 * (*__ad_v);
+        let mut __adj_6_c1 = __adj_s_3_c1;
+        let mut __adj_t_c0 = __adj_6_c0 * __ad_5;
+        let mut __adj_t_c1 = __adj_6_c1 * __ad_5;
+        let mut __adj_3_c0 = ::sgrad::__private::partials::tanh(__adj_t_c0, __ad_t);
+        let mut __adj_3_c1 = ::sgrad::__private::partials::tanh(__adj_t_c1, __ad_t);
+        let mut __adj_v_c0 = __adj_3_c0 * w;
+        __adj_w_c1 += __adj_3_c1 * (*__ad_v);
         __adj_x_c0[__ad_i] += __adj_v_c0;
         __adj_s_2_c0 = __adj_s_1_c0;
         __adj_s_2_c1 = __adj_s_1_c1;
     }
-    (__ad_14, (__adj_x_c0, __adj_w_c1))
+    (__ad_15, (__adj_x_c0, __adj_w_c1))
 }

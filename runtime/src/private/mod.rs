@@ -1,7 +1,7 @@
 //! Everything generated code calls. Not a public API: names and signatures
 //! change without notice.
 
-pub use crate::Real;
+pub use crate::{sum, Real};
 
 pub mod partials;
 
@@ -16,8 +16,8 @@ pub enum Branch<A, B> {
 }
 
 /// A value that can be differentiated: a float, or an array, slice or `Vec`
-/// of floats (by value or by reference). `Gradient` is the shape of its
-/// gradient: arrays stay arrays, slices and `Vec`s become `Vec`s.
+/// of differentiable values (by value or by reference). `Gradient` is the
+/// shape of its gradient: arrays stay arrays, slices and `Vec`s become `Vec`s.
 pub trait Differentiable {
     /// The type of the gradient with respect to a value of this type.
     type Gradient;
@@ -38,27 +38,27 @@ macro_rules! differentiable_float {
 }
 differentiable_float!(f32 f64);
 
-impl<T: Real, const N: usize> Differentiable for [T; N] {
-    type Gradient = [T; N];
+impl<D: Differentiable, const N: usize> Differentiable for [D; N] {
+    type Gradient = [D::Gradient; N];
     #[inline(always)]
-    fn zero_gradient(&self) -> [T; N] {
-        [T::zero(); N]
+    fn zero_gradient(&self) -> [D::Gradient; N] {
+        ::core::array::from_fn(|i| self[i].zero_gradient())
     }
 }
 
-impl<T: Real> Differentiable for [T] {
-    type Gradient = Vec<T>;
+impl<D: Differentiable> Differentiable for [D] {
+    type Gradient = Vec<D::Gradient>;
     #[inline]
-    fn zero_gradient(&self) -> Vec<T> {
-        vec![T::zero(); self.len()]
+    fn zero_gradient(&self) -> Vec<D::Gradient> {
+        self.iter().map(D::zero_gradient).collect()
     }
 }
 
-impl<T: Real> Differentiable for Vec<T> {
-    type Gradient = Vec<T>;
+impl<D: Differentiable> Differentiable for Vec<D> {
+    type Gradient = Vec<D::Gradient>;
     #[inline]
-    fn zero_gradient(&self) -> Vec<T> {
-        vec![T::zero(); self.len()]
+    fn zero_gradient(&self) -> Vec<D::Gradient> {
+        self[..].zero_gradient()
     }
 }
 
@@ -94,20 +94,20 @@ macro_rules! accumulate_float {
 }
 accumulate_float!(f32 f64);
 
-impl<T: Real, const N: usize> Accumulate for [T; N] {
+impl<G: Accumulate, const N: usize> Accumulate for [G; N] {
     #[inline]
-    fn add_to(&mut self, g: [T; N]) {
+    fn add_to(&mut self, g: [G; N]) {
         for (a, b) in self.iter_mut().zip(g) {
-            *a += b;
+            a.add_to(b);
         }
     }
 }
 
-impl<T: Real> Accumulate for Vec<T> {
+impl<G: Accumulate> Accumulate for Vec<G> {
     #[inline]
-    fn add_to(&mut self, g: Vec<T>) {
+    fn add_to(&mut self, g: Vec<G>) {
         for (a, b) in self.iter_mut().zip(g) {
-            *a += b;
+            a.add_to(b);
         }
     }
 }
@@ -123,6 +123,15 @@ pub fn add_to<G: Accumulate>(acc: &mut G, g: G) {
 #[inline]
 pub fn tape<E, I: Iterator>(iterations: &I) -> Vec<E> {
     Vec::with_capacity(iterations.size_hint().0)
+}
+
+/// The last entry of a tape shared by every run of a nested loop: what the
+/// iteration being replayed saved. The forward sweep pushed exactly one entry
+/// per iteration, and the backward sweep replays them in reverse.
+#[inline(always)]
+pub fn pop<E>(tape: &mut Vec<E>) -> E {
+    tape.pop()
+        .expect("the forward sweep saved one entry per iteration")
 }
 
 /// Stands for the value of a variable on a path that never reaches the end

@@ -266,12 +266,30 @@ pub fn log_sum_exp_vjp<T: Real>(g: T, x: &[T], ans: T, dx: &mut [T]) {
     }
     // softmax(x) with the same shift as the value: exp(v - ans) would lose
     // what rounding dropped from `ans` (1e300 + ln 2 == 1e300).
+    let (m, total) = shifted_exp_sum(x);
+    for (d, &v) in dx.iter_mut().zip(x) {
+        *d += g * ((v - m).exp() / total);
+    }
+}
+
+/// The largest element `m` of `x` and `Σ exp(xᵢ − m)`: softmax without overflow.
+#[inline]
+pub fn shifted_exp_sum<T: Real>(x: &[T]) -> (T, T) {
     let m = x
         .iter()
         .fold(T::from_f64(f64::NEG_INFINITY), |m, &v| m.max(v));
     let total = x.iter().fold(T::zero(), |s, &v| s + (v - m).exp());
-    for (d, &v) in dx.iter_mut().zip(x) {
-        *d += g * ((v - m).exp() / total);
+    (m, total)
+}
+
+/// Adds `gᵢ − softmax(x)ᵢ · Σⱼ gⱼ` into `dx`: the gradient of `log_softmax(x)`
+/// pulled back from `g`.
+#[inline]
+pub fn log_softmax_vjp<T: Real>(x: &[T], g: &[T], dx: &mut [T]) {
+    let (m, total) = shifted_exp_sum(x);
+    let g_total = g.iter().fold(T::zero(), |s, &v| s + v);
+    for ((d, &v), &gi) in dx.iter_mut().zip(x).zip(g) {
+        *d += gi - (v - m).exp() / total * g_total;
     }
 }
 
