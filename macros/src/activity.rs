@@ -360,8 +360,9 @@ impl Check<'_> {
             format!("it reads `{var}`, which depends on the differentiation variable `{wrt}`")
         };
         let hint = match &o.construct {
-            Construct::Loop(_) => "loops with labels, `break` with a value, or `return` inside cannot be differentiated yet; leave the loop with a plain `break` and return after it, or wrap its result in `sg(..)` if it is a constant here".to_owned(),
+            Construct::Loop(_) => "loops over a range, `x.iter()` (with `enumerate`, `zip` or `rev`), `while` and `loop` are differentiated, but not `while let` or other iterators; rewrite it with an index, or wrap its result in `sg(..)` if it is a constant here".to_owned(),
             Construct::Method(m) => format!("sgrad has no derivative rule for the method `{m}` (the supported float methods are listed in `sgrad::rules`); if the value is a constant here, wrap it in `sg(..)`"),
+            Construct::Function(name) if rules::is_runtime_function(name) => format!("the derivative rule of `sgrad::{name}` applies when it is called by that path: write `sgrad::{name}(..)`"),
             Construct::Function(name) => format!("sgrad has no derivative rule for `{name}` (calls between differentiated functions are not supported yet); write its body inline, or wrap the call in `sg(..)` if it is a constant here"),
             Construct::IfLet | Construct::Match => "rewrite it with `if`/`else` on a condition, or wrap the value in `sg(..)` if it is a constant here".to_owned(),
             Construct::Closure => "closures are not differentiated; write the computation inline, or wrap the value in `sg(..)` if it is a constant here".to_owned(),

@@ -245,7 +245,7 @@ pub enum Stmt {
     Loop(Loop),
 }
 
-/// `for index in start..end { body }` (or `..=`, or `.rev()`).
+/// `for index in start..end { body }` (or `..=`, `.rev()`, `.step_by(k)`).
 ///
 /// Each variable the body assigns is *carried*: `start` holds its value at
 /// the top of an iteration (`input` in the first), the body yields `end`, and
@@ -273,7 +273,9 @@ impl Loop {
     /// Whether the trip count is known only once the loop ran: the backward
     /// sweep then walks the tape instead of the range.
     pub fn counted_by_tape(&self) -> bool {
-        self.cond.is_some() || self.exit.is_some()
+        // A stepped range is not walked backwards (`StepBy` of an inclusive
+        // range cannot be reversed): its iterations are counted too.
+        self.cond.is_some() || self.exit.is_some() || self.range.step.is_some()
     }
 }
 
@@ -282,6 +284,8 @@ pub struct Range {
     pub end: Operand,
     pub inclusive: bool,
     pub rev: bool,
+    /// `.step_by(k)` after the range (and after `.rev()`).
+    pub step: Option<Operand>,
 }
 
 pub struct Carried {

@@ -59,7 +59,9 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
         wrt_names: input.wrt.iter().map(|(i, _)| i.clone()).collect(),
         param_names: Vec::new(),
         scopes: vec![Vec::new()],
-        exits: Vec::new(),
+        frames: Vec::new(),
+        escapes: Vec::new(),
+        loops_seen: 0,
         loop_assigned: Vec::new(),
         storage_depth: HashMap::new(),
         whole_read: HashMap::new(),
@@ -214,6 +216,35 @@ enum Item<'a> {
     Expr(&'a Expr, Role),
     Open,
     Close,
+    /// Leave as `exit` says: what a loop's escape flag asks for after it.
+    Exit(Exit),
+    /// `if flag { exit } else { the items after this one }`.
+    Guard(VarId, Exit),
+}
+
+/// A way out of a loop body other than the end of the iteration.
+#[derive(Clone, Copy)]
+enum Exit {
+    /// `return` with this value.
+    Return(VarId),
+    /// `break` / `continue` of the loop with this frame index.
+    Break(usize),
+    Continue(usize),
+}
+
+/// A loop body being lowered.
+struct Frame {
+    /// The variables it carries, synthetic ones included.
+    carried: Vec<String>,
+    label: Option<String>,
+    /// Synthetic variables (named `#..`, which no user can write), carried
+    /// like the user's: the value and flag of a `return`, ..
+    ret: Option<(String, String)>,
+    /// .. the flags of `break`/`continue` of enclosing loops (by frame index,
+    /// and whether it is `continue`), ..
+    outer: Vec<(usize, bool, String)>,
+    /// .. and the value of `break v` of this `loop`.
+    value: Option<String>,
 }
 
 enum Flow {
@@ -245,10 +276,17 @@ struct Lower<'a> {
     wrt_names: Vec<Ident>,
     param_names: Vec<String>,
     scopes: Scopes,
-    /// For each loop body being lowered, innermost last: the variables it
-    /// carries. `break` and `continue` end the body's item sequence with the
-    /// tuple (keep going?, carried values..), like `return` ends a function.
-    exits: Vec<Vec<String>>,
+    /// The loop bodies being lowered, innermost last. `break` and `continue`
+    /// end the body's item sequence with the tuple (keep going?, carried
+    /// values..), like `return` ends a function; leaving an outer loop or the
+    /// function sets a synthetic flag first (see `Frame`), and after the loop
+    /// a guard on the flag leaves again (`escapes`).
+    frames: Vec<Frame>,
+    /// Guards the statements after a loop need: (flag, exit), from the loop
+    /// just lowered.
+    escapes: Vec<(VarId, Exit)>,
+    /// Numbers the synthetic names of loops.
+    loops_seen: usize,
     /// For each loop body being lowered, innermost last: the names it assigns.
     loop_assigned: Vec<BTreeSet<String>>,
     /// How many loops enclose each storage array's declaration.
@@ -278,15 +316,26 @@ impl Lower<'_> {
     }
 
     fn new_var(&mut self, user: Option<&str>) -> VarId {
+        // A synthetic variable (`#ret1`, see `Frame`) is named for what it holds.
+        if let Some(name) = user.and_then(|u| u.strip_prefix('#')) {
+            let stem = self
+                .stems
+                .fresh(name.trim_end_matches(|c: char| !c.is_alphabetic()));
+            return self.push_var(stem, None);
+        }
         let stem = match user {
             Some(name) => self.stems.fresh(name),
             None => self.stems.temporary(),
         };
+        self.push_var(stem, user.map(str::to_owned))
+    }
+
+    fn push_var(&mut self, stem: String, user: Option<String>) -> VarId {
         self.vars.push(Var {
             ident: names::generated(&stem),
             stem,
             ty: None,
-            user: user.map(str::to_owned),
+            user,
             rank: 0,
             storage: false,
             mutable: false,
@@ -409,6 +458,11 @@ impl Lower<'_> {
                     self.scopes.pop();
                 }
                 Item::Stmt(s) => self.lower_stmt(s, out),
+                Item::Exit(exit) => return self.leave(exit, None, out),
+                Item::Guard(flag, exit) => {
+                    let rest = &items[i + 1..];
+                    return self.lower_guard(Operand::Var(flag), &[Item::Exit(exit)], rest, out);
+                }
                 Item::Expr(e, role) => match e {
                     Expr::Return(r) => {
                         let v = match &r.expr {
@@ -416,15 +470,19 @@ impl Lower<'_> {
                             // rustc reports the missing value (E0069).
                             None => Value::Scalar(placeholder()),
                         };
+                        if self.in_loop_body() {
+                            let v = self.scalar(v, r.span());
+                            return self.leave_function(v);
+                        }
                         return Flow::Returned(v);
                     }
-                    Expr::Break(b)
-                        if self.in_loop_body() && b.label.is_none() && b.expr.is_none() =>
-                    {
-                        return Flow::Returned(self.exit_tuple(false));
+                    Expr::Break(b) if self.in_loop_body() => {
+                        let target = self.target(b.label.as_ref());
+                        return self.leave(Exit::Break(target), b.expr.as_deref(), out);
                     }
-                    Expr::Continue(c) if self.in_loop_body() && c.label.is_none() => {
-                        return Flow::Returned(self.exit_tuple(true));
+                    Expr::Continue(c) if self.in_loop_body() => {
+                        let target = self.target(c.label.as_ref());
+                        return self.leave(Exit::Continue(target), None, out);
                     }
                     Expr::If(ifx)
                         if contains_return(e) || (self.in_loop_body() && contains_exit(e)) =>
@@ -442,6 +500,22 @@ impl Lower<'_> {
                     }
                     _ => {
                         let v = self.lower_expr(e, out);
+                        if !self.escapes.is_empty() {
+                            // A loop that may leave more than itself: guards after it.
+                            if role == Role::Value {
+                                self.return_in_value(e);
+                            }
+                            let mut rest: Vec<Item> = std::mem::take(&mut self.escapes)
+                                .into_iter()
+                                .map(|(flag, exit)| Item::Guard(flag, exit))
+                                .collect();
+                            rest.extend_from_slice(&items[i + 1..]);
+                            if role == Role::Return {
+                                // The loop's value is the result: `loop { .. break v; }`.
+                                rest.push(Item::Exit(Exit::Return(self.result_var(v, out))));
+                            }
+                            return self.lower_seq(&rest, out);
+                        }
                         match role {
                             Role::Return => return Flow::Returned(v),
                             Role::Value => value = v,
@@ -450,8 +524,147 @@ impl Lower<'_> {
                     }
                 },
             }
+            if !self.escapes.is_empty() {
+                // A loop inside a `let` (or another statement) that may leave more.
+                let mut rest: Vec<Item> = std::mem::take(&mut self.escapes)
+                    .into_iter()
+                    .map(|(flag, exit)| Item::Guard(flag, exit))
+                    .collect();
+                rest.extend_from_slice(&items[i + 1..]);
+                return self.lower_seq(&rest, out);
+            }
         }
         Flow::Fell(value)
+    }
+
+    /// A value as a variable, for `Exit::Return`.
+    fn result_var(&mut self, v: Value, out: &mut Vec<Stmt>) -> VarId {
+        match self.scalar(v, Span::call_site()) {
+            Operand::Var(v) => v,
+            c => {
+                let Value::Scalar(Operand::Var(v)) =
+                    self.push_let(out, Prim::Copy(c), Span::call_site())
+                else {
+                    unreachable!("push_let makes a variable")
+                };
+                v
+            }
+        }
+    }
+
+    /// The frame a `break`/`continue` leaves: the innermost loop, or the one
+    /// with that label.
+    fn target(&self, label: Option<&syn::Lifetime>) -> usize {
+        let innermost = self.frames.len() - 1;
+        match label {
+            None => innermost,
+            Some(l) => {
+                let name = l.ident.to_string();
+                self.frames
+                    .iter()
+                    .rposition(|f| f.label.as_deref() == Some(name.as_str()))
+                    .unwrap_or(innermost)
+            }
+        }
+    }
+
+    /// `return v` inside a loop body: remember the value, raise the flag,
+    /// and leave the iteration; the guard after the loop returns.
+    fn leave_function(&mut self, v: Operand) -> Flow {
+        let frame = self.frames.last().expect("in a loop body");
+        let Some((value, flag)) = frame.ret.clone() else {
+            return Flow::Returned(self.exit_tuple(false));
+        };
+        self.set_synthetic(&value, Value::Scalar(v));
+        self.set_synthetic(&flag, Value::Scalar(Operand::Const(quote!(true))));
+        Flow::Returned(self.exit_tuple(false))
+    }
+
+    /// Leaves by `exit`: the end of the iteration for the innermost loop,
+    /// else a flag for the guard after it; `value` is the `v` of `break v`.
+    fn leave(&mut self, exit: Exit, value: Option<&Expr>, out: &mut Vec<Stmt>) -> Flow {
+        let Some(innermost) = self.frames.len().checked_sub(1) else {
+            return match exit {
+                Exit::Return(v) => Flow::Returned(Value::Scalar(Operand::Var(v))),
+                // A label rustc does not know: it reports it.
+                _ => Flow::Returned(Value::Scalar(placeholder())),
+            };
+        };
+        match exit {
+            Exit::Return(v) => self.leave_function(Operand::Var(v)),
+            Exit::Break(t) | Exit::Continue(t) if t == innermost => {
+                if let Some(e) = value {
+                    let v = self.lower_expr(e, out);
+                    if let Some(name) = self.frames[innermost].value.clone() {
+                        self.set_synthetic(&name, v);
+                    }
+                }
+                Flow::Returned(self.exit_tuple(matches!(exit, Exit::Continue(_))))
+            }
+            Exit::Break(t) | Exit::Continue(t) => {
+                if let Some(e) = value {
+                    self.errors.push_spanned(
+                        e,
+                        "`break` with a value out of an enclosing loop is not supported in differentiated code; break out of that loop's own body with the value, or assign a variable before `break`",
+                    );
+                }
+                let is_continue = matches!(exit, Exit::Continue(_));
+                let flag = self.frames[innermost]
+                    .outer
+                    .iter()
+                    .find(|(f, c, _)| *f == t && *c == is_continue)
+                    .map(|(_, _, name)| name.clone());
+                if let Some(flag) = flag {
+                    self.set_synthetic(&flag, Value::Scalar(Operand::Const(quote!(true))));
+                }
+                Flow::Returned(self.exit_tuple(false))
+            }
+        }
+    }
+
+    fn set_synthetic(&mut self, name: &str, value: Value) {
+        if let Some(entry) = self.lookup_mut(name) {
+            entry.value = Some(value);
+        }
+    }
+
+    /// `if cond { then } else { rest }`, each ending the sequence: the
+    /// branches end in the function's value (or a loop body's exit tuple),
+    /// and the `if` yields it.
+    fn lower_guard(
+        &mut self,
+        cond: Operand,
+        then_items: &[Item<'_>],
+        else_items: &[Item<'_>],
+        out: &mut Vec<Stmt>,
+    ) -> Flow {
+        let snapshot = self.scopes.clone();
+        let mut then_stmts = Vec::new();
+        let then_flow = self.lower_seq(then_items, &mut then_stmts);
+        // Read the branch's exit values before its scope is forgotten.
+        let then_value = self.branch_result(then_flow);
+        self.scopes = snapshot.clone();
+        let mut else_stmts = Vec::new();
+        let else_flow = self.lower_seq(else_items, &mut else_stmts);
+        let else_value = self.branch_result(else_flow);
+        self.scopes = snapshot;
+        let (then_ops, else_ops) = (then_value.operands(), else_value.operands());
+        let outs: Vec<VarId> = then_ops.iter().map(|_| self.new_var(None)).collect();
+        let record = self.new_var(Some("br"));
+        out.push(Stmt::If(If {
+            cond,
+            then_branch: Block {
+                stmts: then_stmts,
+                yields: then_ops,
+            },
+            else_branch: Block {
+                stmts: else_stmts,
+                yields: else_ops,
+            },
+            outs: outs.clone(),
+            record,
+        }));
+        Flow::Returned(then_value.rebuild(&mut outs.into_iter().map(Operand::Var)))
     }
 
     /// `if c { ..; return a; } rest` → `if c { ..; return a; } else { rest }`:
@@ -475,42 +688,14 @@ impl Lower<'_> {
             self.return_in_value(ifx);
         }
         let cond = self.lower_operand(&ifx.cond, out);
-        let snapshot = self.scopes.clone();
-
         let mut then_items = block_items(&ifx.then_branch, role);
         then_items.extend_from_slice(rest);
-        let mut then_stmts = Vec::new();
-        let then_flow = self.lower_seq(&then_items, &mut then_stmts);
-        // Read the branch's exit values before its scope is forgotten.
-        let then_value = self.branch_result(then_flow, ifx);
-        self.scopes = snapshot.clone();
-
         let mut else_items = Vec::new();
         if let Some((_, e)) = &ifx.else_branch {
             else_items.push(Item::Expr(e, role));
         }
         else_items.extend_from_slice(rest);
-        let mut else_stmts = Vec::new();
-        let else_flow = self.lower_seq(&else_items, &mut else_stmts);
-        let else_value = self.branch_result(else_flow, ifx);
-        self.scopes = snapshot;
-        let (then_ops, else_ops) = (then_value.operands(), else_value.operands());
-        let outs: Vec<VarId> = then_ops.iter().map(|_| self.new_var(None)).collect();
-        let record = self.new_var(Some("br"));
-        out.push(Stmt::If(If {
-            cond,
-            then_branch: Block {
-                stmts: then_stmts,
-                yields: then_ops,
-            },
-            else_branch: Block {
-                stmts: else_stmts,
-                yields: else_ops,
-            },
-            outs: outs.clone(),
-            record,
-        }));
-        Flow::Returned(then_value.rebuild(&mut outs.into_iter().map(Operand::Var)))
+        self.lower_guard(cond, &then_items, &else_items, out)
     }
 
     fn lower_stmt(&mut self, s: &SynStmt, out: &mut Vec<Stmt>) {
@@ -857,31 +1042,28 @@ impl Lower<'_> {
                 Value::Scalar(placeholder())
             }
             Expr::ForLoop(f) => match self.loop_source(&f.expr) {
-                Some(source) if f.label.is_none() && !leaves_loop(&f.body) => {
-                    self.lower_for(f, source, out)
+                Some(source) => {
+                    self.lower_loop(&f.pat, &f.body, source, f.label.as_ref(), f.span(), out)
                 }
                 _ => self.opaque(e, Construct::Loop("for"), out),
             },
-            Expr::While(w)
-                if w.label.is_none()
-                    && !leaves_loop(&w.body)
-                    && !matches!(&*w.cond, Expr::Let(_)) =>
-            {
+            Expr::While(w) if !matches!(&*w.cond, Expr::Let(_)) => {
                 let wild = Pat::Wild(syn::PatWild {
                     attrs: Vec::new(),
                     underscore_token: syn::Token![_](w.while_token.span),
                 });
-                self.lower_loop(&wild, &w.body, LoopSource::While(&w.cond), e.span(), out)
+                let source = LoopSource::While(&w.cond);
+                self.lower_loop(&wild, &w.body, source, w.label.as_ref(), e.span(), out)
             }
             Expr::While(_) => self.opaque(e, Construct::Loop("while"), out),
-            Expr::Loop(l) if l.label.is_none() && !leaves_loop(&l.body) => {
+            Expr::Loop(l) => {
                 let wild = Pat::Wild(syn::PatWild {
                     attrs: Vec::new(),
                     underscore_token: syn::Token![_](l.loop_token.span),
                 });
-                self.lower_loop(&wild, &l.body, LoopSource::Forever, e.span(), out)
+                let label = l.label.as_ref();
+                self.lower_loop(&wild, &l.body, LoopSource::Forever, label, e.span(), out)
             }
-            Expr::Loop(_) => self.opaque(e, Construct::Loop("loop"), out),
             Expr::Closure(_) => self.opaque(e, Construct::Closure, out),
             Expr::Unsafe(_) => self.opaque(e, Construct::Unsafe, out),
             Expr::Match(_) => self.opaque(e, Construct::Match, out),
@@ -1006,10 +1188,10 @@ impl Lower<'_> {
 
     /// How a branch of a returning `if` ends: in a loop body, an exit tuple
     /// (falling off the end means `continue`); in a function, the returned number.
-    fn branch_result(&mut self, flow: Flow, ifx: &syn::ExprIf) -> Value {
+    fn branch_result(&mut self, flow: Flow) -> Value {
         match flow {
             Flow::Returned(v) if self.in_loop_body() => v,
-            Flow::Returned(v) => Value::Scalar(self.scalar(v, ifx.span())),
+            Flow::Returned(v) => Value::Scalar(self.scalar(v, Span::call_site())),
             Flow::Fell(_) if self.in_loop_body() => self.exit_tuple(true),
             // As for the whole body: diverges, or rustc reports it.
             Flow::Fell(_) => Value::Scalar(placeholder()),
@@ -1017,12 +1199,16 @@ impl Lower<'_> {
     }
 
     fn in_loop_body(&self) -> bool {
-        !self.exits.is_empty()
+        !self.frames.is_empty()
     }
 
     /// (keep going?, the carried variables' current values): how an iteration ends.
     fn exit_tuple(&self, keep_going: bool) -> Value {
-        let names = self.exits.last().cloned().unwrap_or_default();
+        let names = self
+            .frames
+            .last()
+            .map(|f| f.carried.clone())
+            .unwrap_or_default();
         let mut parts = vec![Value::Scalar(Operand::Const(if keep_going {
             quote!(true)
         } else {
@@ -1106,6 +1292,22 @@ impl Lower<'_> {
             }
             // `f64::sin(x)`, `f32::max(a, b)`: the float methods by path.
             let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+            // `sgrad::sigmoid(x)`: a function of the runtime with a rule.
+            if let [krate, name] = &segments[..] {
+                let rule = rules::function(name, c.args.len());
+                if krate == crate::symbol::CRATE {
+                    if let Some(rule) = rule.filter(|_| path.segments[1].arguments.is_none()) {
+                        let args = c.args.iter().map(|a| self.lower_operand(a, out)).collect();
+                        return self.apply(
+                            Some(rule),
+                            Form::Path(path.clone()),
+                            args,
+                            e.span(),
+                            out,
+                        );
+                    }
+                }
+            }
             if segments.len() >= 2
                 && crate::symbol::FLOATS.contains(&segments[segments.len() - 2].as_str())
             {
@@ -1402,6 +1604,7 @@ impl Lower<'_> {
                 end: len,
                 inclusive: false,
                 rev: false,
+                step: None,
             },
             carried: vec![Carried {
                 input: Operand::Const(init),
@@ -1423,8 +1626,15 @@ impl Lower<'_> {
 
     /// `for` over a range, or over the elements of variables.
     fn loop_source<'e>(&self, e: &'e Expr) -> Option<LoopSource<'e>> {
+        // `(a..b).step_by(k)`, `(a..b).rev().step_by(k)`.
+        if let Expr::MethodCall(m) = e {
+            if m.method == "step_by" && m.args.len() == 1 && m.turbofish.is_none() {
+                let (a, b, inclusive, rev) = loop_range(&m.receiver)?;
+                return Some(LoopSource::Range(a, b, inclusive, rev, Some(&m.args[0])));
+            }
+        }
         if let Some((a, b, inclusive, rev)) = loop_range(e) {
-            return Some(LoopSource::Range(a, b, inclusive, rev));
+            return Some(LoopSource::Range(a, b, inclusive, rev, None));
         }
         // `x.iter().rev()`: the same elements, last first.
         let (e, rev) = match e {
@@ -1767,34 +1977,31 @@ impl Lower<'_> {
 
     /// `for i in a..b { body }`: the variables the body assigns are carried
     /// from one iteration to the next (see `ir::Loop`).
-    fn lower_for(
-        &mut self,
-        f: &syn::ExprForLoop,
-        source: LoopSource,
-        out: &mut Vec<Stmt>,
-    ) -> Value {
-        self.lower_loop(&f.pat, &f.body, source, f.span(), out)
-    }
-
     /// A `for` or `while` loop (see `ir::Loop`); `pat` is unused for `while`.
     fn lower_loop(
         &mut self,
         pat: &Pat,
         body_block: &syn::Block,
         source: LoopSource,
+        label: Option<&syn::Label>,
         span: Span,
         out: &mut Vec<Stmt>,
     ) -> Value {
+        let mut step = None;
         let (start, end, inclusive, rev) = match &source {
             LoopSource::While(_) | LoopSource::Forever => {
                 (placeholder(), placeholder(), false, false)
             }
-            LoopSource::Range(start_e, end_e, inclusive, rev) => (
-                self.lower_operand(start_e, out),
-                self.lower_operand(end_e, out),
-                *inclusive,
-                *rev,
-            ),
+            LoopSource::Range(start_e, end_e, inclusive, rev, step_e) => {
+                let range = (
+                    self.lower_operand(start_e, out),
+                    self.lower_operand(end_e, out),
+                    *inclusive,
+                    *rev,
+                );
+                step = step_e.map(|k| self.lower_operand(k, out));
+                range
+            }
             // `for v in x.iter()` walks `0..x.len()` (the shortest, for `zip`).
             LoopSource::Iter { arrays, rev, .. } => {
                 let mut end: Option<Operand> = None;
@@ -1826,6 +2033,7 @@ impl Lower<'_> {
                 .filter(|n| self.lookup(n).is_some_and(|e| e.mutable))
                 .cloned(),
         );
+        let frame = self.new_frame(body_block, label, &mut names, span, out);
         names.sort();
         names.dedup();
 
@@ -1900,13 +2108,15 @@ impl Lower<'_> {
             }
         };
         let items = block_items(body_block, Role::Discard);
-        self.exits
-            .push(carried.iter().map(|c| c.0.clone()).collect());
+        self.frames.push(Frame {
+            carried: carried.iter().map(|c| c.0.clone()).collect(),
+            ..frame
+        });
         self.loop_assigned
             .push(uses.assigned.union(&uses.maybe_assigned).cloned().collect());
         let flow = self.lower_seq(&items, &mut body);
         self.loop_assigned.pop();
-        self.exits.pop();
+        let frame = self.frames.pop().expect("pushed above");
         self.scopes.pop();
 
         // With `break`/`continue` the body ends in an exit tuple: whether to
@@ -1957,6 +2167,7 @@ impl Lower<'_> {
                 end,
                 inclusive,
                 rev,
+                step: step.clone(),
             },
             carried,
             body: Block {
@@ -1964,11 +2175,96 @@ impl Lower<'_> {
                 yields: Vec::new(),
             },
             record,
-            hoisted: !self.loop_assigned.is_empty() && cond.is_none() && exit.is_none(),
+            hoisted: !self.loop_assigned.is_empty()
+                && cond.is_none()
+                && exit.is_none()
+                && step.is_none(),
             cond,
             exit,
         }));
-        Value::Unit
+
+        // What the statements after the loop must do: leave further if a flag is up.
+        let out_var = |cx: &Self, name: &str| cx.lookup_var(name);
+        if let Some((value, flag)) = &frame.ret {
+            if let (Some(v), Some(f)) = (out_var(self, value), out_var(self, flag)) {
+                self.escapes.push((f, Exit::Return(v)));
+            }
+        }
+        for (target, is_continue, flag) in &frame.outer {
+            if let Some(f) = out_var(self, flag) {
+                let exit = if *is_continue {
+                    Exit::Continue(*target)
+                } else {
+                    Exit::Break(*target)
+                };
+                self.escapes.push((f, exit));
+            }
+        }
+        match frame.value.as_deref().and_then(|v| out_var(self, v)) {
+            Some(v) => Value::Scalar(Operand::Var(v)),
+            None => Value::Unit,
+        }
+    }
+
+    /// The frame of a loop about to be lowered: its label, and the synthetic
+    /// variables for the ways its body may leave more than one iteration
+    /// (declared here, with their starting values, and added to `names`).
+    fn new_frame(
+        &mut self,
+        body: &syn::Block,
+        label: Option<&syn::Label>,
+        names: &mut Vec<String>,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Frame {
+        let label = label.map(|l| l.name.ident.to_string());
+        let mut esc = Escapes::default();
+        esc.visit_block(body);
+        self.loops_seen += 1;
+        let n = self.loops_seen;
+        let mut synthetic = |cx: &mut Self, name: String, init: TokenStream| {
+            let Value::Scalar(v) = cx.push_let(out, Prim::Copy(Operand::Const(init)), span) else {
+                unreachable!("push_let makes a variable")
+            };
+            cx.declare(&name, Some(Value::Scalar(v)), true);
+            names.push(name.clone());
+            name
+        };
+        let default = quote!(::core::default::Default::default());
+        let ret = esc.returns.then(|| {
+            (
+                synthetic(self, format!("#ret{n}"), default.clone()),
+                synthetic(self, format!("#returned{n}"), quote!(false)),
+            )
+        });
+        let mut outer = Vec::new();
+        for (l, is_continue) in &esc.labeled {
+            if Some(l) == label.as_ref() || esc.inner_labels.contains(l) {
+                continue;
+            }
+            let Some(target) = self
+                .frames
+                .iter()
+                .rposition(|f| f.label.as_ref() == Some(l))
+            else {
+                continue;
+            };
+            let kind = if *is_continue { "continue" } else { "break" };
+            let flag = synthetic(self, format!("#{kind}{n}_{target}"), quote!(false));
+            outer.push((target, *is_continue, flag));
+        }
+        let own_value = esc.values_unlabeled
+            || label
+                .as_ref()
+                .is_some_and(|l| esc.values_labeled.contains(l));
+        let value = own_value.then(|| synthetic(self, format!("#value{n}"), default));
+        Frame {
+            carried: Vec::new(),
+            label,
+            ret,
+            outer,
+            value,
+        }
     }
 
     fn lower_block_value(&mut self, block: &syn::Block, out: &mut Vec<Stmt>) -> Value {
@@ -2405,8 +2701,9 @@ fn check_sg_for_names(
 
 /// What a `for` loop walks.
 enum LoopSource<'e> {
-    /// `a..b`, `a..=b`, `(a..b).rev()`: (start, end, inclusive, reversed).
-    Range(&'e Expr, &'e Expr, bool, bool),
+    /// `a..b`, `a..=b`, `(a..b).rev()`, each maybe `.step_by(k)`:
+    /// (start, end, inclusive, reversed, step).
+    Range(&'e Expr, &'e Expr, bool, bool, Option<&'e Expr>),
     /// `x.iter()`, `&x`, `.enumerate()`, `x.iter().zip(y.iter())`.
     Iter {
         arrays: Vec<VarId>,
@@ -2472,24 +2769,71 @@ fn loop_range(e: &Expr) -> Option<(&Expr, &Expr, bool, bool)> {
 /// Whether a loop body leaves in a way the structured loop does not model:
 /// `return`, a labeled `break`/`continue`, or `break` with a value. Plain
 /// `break` and `continue` of this loop are modelled (`Lower::exits`).
-fn leaves_loop(body: &syn::Block) -> bool {
-    struct Find(bool);
-    impl<'ast> Visit<'ast> for Find {
-        fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
-            self.0 |= b.label.is_some() || b.expr.is_some();
+/// How a loop body may leave more than its iteration: `return`, `break` /
+/// `continue` with labels of enclosing loops, `break` with a value.
+#[derive(Default)]
+struct Escapes {
+    returns: bool,
+    /// Labels of `break 'l` / `continue 'l` (and whether `continue`).
+    labeled: BTreeSet<(String, bool)>,
+    /// Labels of loops inside the body: their `break`s stay inside.
+    inner_labels: BTreeSet<String>,
+    /// `break v` of this loop (not inside a nested loop), and labels of `break 'l v`.
+    values_unlabeled: bool,
+    values_labeled: BTreeSet<String>,
+    depth: usize,
+}
+
+impl Escapes {
+    fn nested(&mut self, label: Option<&syn::Label>, visit: impl FnOnce(&mut Self)) {
+        if let Some(l) = label {
+            self.inner_labels.insert(l.name.ident.to_string());
         }
-        fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
-            self.0 |= c.label.is_some();
-        }
-        fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
-            self.0 = true;
-        }
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
+        self.depth += 1;
+        visit(self);
+        self.depth -= 1;
     }
-    let mut f = Find(false);
-    f.visit_block(body);
-    f.0
+}
+
+impl<'ast> Visit<'ast> for Escapes {
+    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+        self.returns = true;
+        syn::visit::visit_expr_return(self, r);
+    }
+    fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
+        match (&b.label, &b.expr) {
+            (Some(l), value) => {
+                let name = l.ident.to_string();
+                if value.is_some() {
+                    self.values_labeled.insert(name.clone());
+                }
+                self.labeled.insert((name, false));
+            }
+            (None, Some(_)) if self.depth == 0 => self.values_unlabeled = true,
+            _ => {}
+        }
+        syn::visit::visit_expr_break(self, b);
+    }
+    fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
+        if let Some(l) = &c.label {
+            self.labeled.insert((l.ident.to_string(), true));
+        }
+    }
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        self.visit_expr(&f.expr);
+        self.nested(f.label.as_ref(), |v| v.visit_block(&f.body));
+    }
+    fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+        self.nested(w.label.as_ref(), |v| {
+            v.visit_expr(&w.cond);
+            v.visit_block(&w.body);
+        });
+    }
+    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+        self.nested(l.label.as_ref(), |v| v.visit_block(&l.body));
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
 /// Whether `e` holds a `break` or `continue` of the loop being lowered (not
@@ -2503,15 +2847,29 @@ fn contains_exit(e: &Expr) -> bool {
         fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
             self.0 = true;
         }
-        fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
-        fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
-        fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
+        // A nested loop's own exits stay inside it; labeled ones may not.
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            self.0 |= labeled_exit(&f.body);
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.0 |= labeled_exit(&w.body);
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.0 |= labeled_exit(&l.body);
+        }
         fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
         fn visit_item(&mut self, _: &'ast syn::Item) {}
     }
     let mut f = Find(false);
     f.visit_expr(e);
     f.0
+}
+
+/// Whether a loop body holds a `break 'l` or `continue 'l`.
+fn labeled_exit(body: &syn::Block) -> bool {
+    let mut esc = Escapes::default();
+    esc.visit_block(body);
+    !esc.labeled.is_empty()
 }
 
 /// What to call an expression the macro does not lower, in errors.

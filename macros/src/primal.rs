@@ -344,7 +344,11 @@ impl Primal<'_> {
     fn loop_stmt(&mut self, l: &Loop) -> TokenStream {
         let rt = runtime();
         let (a, b) = (self.op(&l.range.start), self.op(&l.range.end));
-        let range = range_tokens(&a, &b, l.range.inclusive, l.range.rev);
+        let mut range = range_tokens(&a, &b, l.range.inclusive, l.range.rev);
+        if let Some(k) = &l.range.step {
+            let k = self.op(k);
+            range = quote!(#range.step_by(#k));
+        }
         let index = self.f.ident(l.index);
         let holders: Vec<_> = l.carried.iter().map(|c| self.f.ident(c.out)).collect();
         let holder_decls: Vec<_> = l

@@ -827,6 +827,7 @@ fn uses_in_block(b: &Block, v: VarId) -> usize {
             Stmt::Loop(inner) => {
                 count(&inner.range.start)
                     + count(&inner.range.end)
+                    + inner.range.step.as_ref().map_or(0, count)
                     + inner
                         .carried
                         .iter()

@@ -38,8 +38,8 @@ pub struct Rule {
 }
 
 macro_rules! rules {
-    ($($name:literal $arity:literal $shape:ident [$($p:tt),*];)*) => {
-        pub static RULES: &[Rule] = &[$(Rule {
+    ($table:ident: $($name:literal $arity:literal $shape:ident [$($p:tt),*];)*) => {
+        pub static $table: &[Rule] = &[$(Rule {
             name: $name,
             arity: $arity,
             shape: Shape::$shape,
@@ -51,6 +51,7 @@ macro_rules! rules {
 }
 
 rules! {
+    RULES:
     // operators
     "add" 2 Linear ["g", "g"];
     "sub" 2 Linear ["g", "-g"];
@@ -150,6 +151,24 @@ pub fn method(name: &str, arity: usize) -> Option<&'static Rule> {
     find(name, arity)
 }
 
+// Functions of the runtime, called by path: `sgrad::sigmoid(x)`. Only the
+// `sgrad::` path is recognised: a bare `sigmoid(x)` may be the user's own.
+rules! {
+    FUNCTIONS:
+}
+
+/// A function of the runtime (`sgrad::name(..)`) by name and number of arguments.
+pub fn function(name: &str, arity: usize) -> Option<&'static Rule> {
+    FUNCTIONS
+        .iter()
+        .find(|r| r.name == name && r.arity == arity)
+}
+
+/// Whether the runtime has a differentiable function of this name.
+pub fn is_runtime_function(name: &str) -> bool {
+    FUNCTIONS.iter().any(|r| r.name == name)
+}
+
 pub fn find(name: &str, arity: usize) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.name == name && r.arity == arity)
 }
@@ -167,7 +186,7 @@ mod tests {
     #[test]
     fn every_template_parses_and_uses_known_slots() {
         let slots = ["g", "x", "y", "z", "ans", "__rt"];
-        for rule in RULES {
+        for rule in RULES.iter().chain(FUNCTIONS) {
             assert_eq!(rule.partials.len(), rule.arity, "{}", rule.name);
             for p in rule.partials.iter().flatten() {
                 let e: syn::Expr = syn::parse_str(p).unwrap_or_else(|e| panic!("{p}: {e}"));
@@ -198,8 +217,14 @@ mod tests {
 
     #[test]
     fn names_are_unique_per_arity() {
-        for (i, a) in RULES.iter().enumerate() {
-            for b in &RULES[i + 1..] {
+        for table in [RULES, FUNCTIONS] {
+            names_are_unique_in(table);
+        }
+    }
+
+    fn names_are_unique_in(table: &[Rule]) {
+        for (i, a) in table.iter().enumerate() {
+            for b in &table[i + 1..] {
                 assert!(!(a.name == b.name && a.arity == b.arity), "{}", a.name);
             }
         }

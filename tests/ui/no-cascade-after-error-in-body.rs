@@ -4,13 +4,10 @@ use sgrad::{differentiable, sg_for};
 
 #[differentiable(x, y)]
 fn f(x: f64, y: f64, c: f64) -> f64 {
-    let mut s = 0.0;
-    'outer: loop {
-        s += x;
-        if s > 3.0 {
-            break 'outer;
-        }
-    }
+    let s = match c as i32 {
+        0 => x,
+        _ => 2.0 * x,
+    };
     sg_for!(y, s * y) + c
 }
 
