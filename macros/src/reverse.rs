@@ -497,16 +497,16 @@ impl Sweep<'_> {
                 l.carried
                     .iter()
                     .any(|c| self.declared.contains(&(c.out, k)))
+                    || self.stores_flow(&[&l.body], k)
             })
             .collect();
+        if active.is_empty() {
+            return TokenStream::new();
+        }
         let lanes: Vec<(usize, usize)> = (0..l.carried.len())
             .flat_map(|c| active.iter().map(move |&k| (c, k)))
             .filter(|&(c, k)| self.act.is_varied(l.carried[c].start, k))
             .collect();
-        let stores_flow = (0..self.act.classes).any(|k| self.stores_flow(&[&l.body], k));
-        if lanes.is_empty() && !stores_flow {
-            return TokenStream::new();
-        }
         let rt = runtime();
         let mut running_zeros = TokenStream::new();
         for &(c, k) in &lanes {
