@@ -43,6 +43,12 @@ impl Activity {
         self.varied[v.0] & (1 << class) != 0
     }
 
+    /// Whether a call (`Prim::Call`) passes a derivative to its callee, and
+    /// so goes through the callee's pullback.
+    pub fn differentiates(&self, args: &[CallArg]) -> bool {
+        args.iter().any(|a| self.of(&a.value) != 0)
+    }
+
     fn of(&self, o: &Operand) -> Mask {
         o.var().map_or(0, |v| self.varied[v.0])
     }
@@ -181,7 +187,13 @@ fn varied_stmts(act: &mut Activity, stmts: &[Stmt]) {
                         0
                     }
                     Prim::NewArray(new) => new.elems().into_iter().fold(0, |m, e| m | act.of(e)),
+                    Prim::Call { args, .. } => args.iter().fold(0, |m, a| m | act.of(&a.value)),
                     Prim::Opaque(_) => 0,
+                };
+                // A call's second output holds its callee's gradients: constants.
+                let outs = match prim {
+                    Prim::Call { .. } => &outs[..1],
+                    _ => &outs[..],
                 };
                 for o in outs {
                     if act.storage[o.0] {
@@ -271,6 +283,11 @@ impl Check<'_> {
                         Prim::NewArray(new) => {
                             for e in new.elems() {
                                 self.mark(e, u);
+                            }
+                        }
+                        Prim::Call { args, .. } => {
+                            for a in args {
+                                self.mark(&a.value, u);
                             }
                         }
                         Prim::ArrayFn { args, .. } => {
@@ -363,7 +380,8 @@ impl Check<'_> {
             Construct::Loop(_) => "loops over a range, `x.iter()` (with `enumerate`, `zip` or `rev`), `while` and `loop` are differentiated, but not `while let` or other iterators; rewrite it with an index, or wrap its result in `sg(..)` if it is a constant here".to_owned(),
             Construct::Method(m) => format!("sgrad has no derivative rule for the method `{m}` (the supported float methods are listed in `sgrad::rules`); if the value is a constant here, wrap it in `sg(..)`"),
             Construct::Function(name) if rules::is_runtime_function(name) => format!("the derivative rule of `sgrad::{name}` applies when it is called by that path: write `sgrad::{name}(..)`"),
-            Construct::Function(name) => format!("sgrad has no derivative rule for `{name}` (calls between differentiated functions are not supported yet); write its body inline, or wrap the call in `sg(..)` if it is a constant here"),
+            Construct::Function(name) => format!("derivatives flow into calls of `#[differentiable]` functions (through their `_pullback`), and of functions of the rule table, with arguments that are values or `&` references; `{name}` is neither, or takes a tuple or `&mut` argument: write its body inline, or wrap the call in `sg(..)` if it is a constant here"),
+            Construct::TupleCall(name) => format!("a differentiated function returns one number, so `{name}`, which returns a tuple, cannot carry a derivative to its caller; split it into functions that each return one number, or wrap the call in `sg(..)` if it is a constant here"),
             Construct::IfLet | Construct::Match => "rewrite it with `if`/`else` on a condition, or wrap the value in `sg(..)` if it is a constant here".to_owned(),
             Construct::Closure => "closures are not differentiated; write the computation inline, or wrap the value in `sg(..)` if it is a constant here".to_owned(),
             Construct::Macro(_) => "sgrad cannot see inside macros other than `sg_for!`; compute the value outside the macro, or wrap it in `sg(..)` if it is a constant here".to_owned(),

@@ -90,6 +90,8 @@ pub enum Construct {
     Match,
     IfLet,
     Function(String),
+    /// The tuple a call of this function returned.
+    TupleCall(String),
     Method(String),
     Operator(String),
     Index,
@@ -202,7 +204,29 @@ pub enum Prim {
         callee: syn::Path,
         args: Vec<(VarId, bool)>,
     },
+    /// A call of a function the rule table does not know, `path(args..)` or
+    /// `self.method(args..)`. Outputs: the value, then, when an argument
+    /// carries a derivative, the callee's gradients: the call is then made to
+    /// `<name>_pullback`, which `#[differentiable]` generates (see `expand.rs`).
+    Call {
+        callee: Callee,
+        args: Vec<CallArg>,
+    },
     Opaque(Opaque),
+}
+
+pub enum Callee {
+    Path(syn::Path),
+    /// `self.method(..)`.
+    Method(Ident),
+}
+
+pub struct CallArg {
+    pub value: Operand,
+    /// Written `&value`.
+    pub by_ref: bool,
+    /// The user's argument, to span errors.
+    pub span: Span,
 }
 
 /// How a local array starts.

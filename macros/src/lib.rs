@@ -15,6 +15,7 @@ mod lower;
 mod names;
 mod primal;
 mod reverse;
+mod rule_attr;
 mod rules;
 mod symbol;
 
@@ -27,6 +28,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::differentiable(attr.into(), item.into()).into()
+}
+
+/// See the `sgrad` crate's documentation.
+#[proc_macro_attribute]
+pub fn pullback_of(attr: TokenStream, item: TokenStream) -> TokenStream {
+    rule_attr::pullback_of(attr.into(), item.into()).into()
 }
 
 /// See the `sgrad` crate's documentation.

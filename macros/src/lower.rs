@@ -62,6 +62,7 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
         frames: Vec::new(),
         escapes: Vec::new(),
         loops_seen: 0,
+        call_names: HashMap::new(),
         loop_assigned: Vec::new(),
         storage_depth: HashMap::new(),
         whole_read: HashMap::new(),
@@ -287,6 +288,8 @@ struct Lower<'a> {
     escapes: Vec<(VarId, Exit)>,
     /// Numbers the synthetic names of loops.
     loops_seen: usize,
+    /// The values of calls (`Prim::Call`), with the function's name for errors.
+    call_names: HashMap<VarId, (String, TokenStream)>,
     /// For each loop body being lowered, innermost last: the names it assigns.
     loop_assigned: Vec<BTreeSet<String>>,
     /// How many loops enclose each storage array's declaration.
@@ -809,6 +812,17 @@ impl Lower<'_> {
                     Value::Scalar(Operand::Var(v)) => {
                         // A tuple computed by code the macro does not see into:
                         // project its fields (no derivative flows through them).
+                        let (construct, origin) = match self.call_names.get(&v) {
+                            Some((name, call)) => {
+                                (Construct::TupleCall(name.clone()), call.clone())
+                            }
+                            None => (
+                                Construct::Other(
+                                    "a tuple computed by code the macro does not differentiate",
+                                ),
+                                t.to_token_stream(),
+                            ),
+                        };
                         (0..t.elems.len())
                             .map(|i| {
                                 let index = syn::Index::from(i);
@@ -816,10 +830,8 @@ impl Lower<'_> {
                                 let prim = Prim::Opaque(Opaque::reading(
                                     quote!(#ident.#index),
                                     vec![(v, self.var_name(v))],
-                                    Construct::Other(
-                                        "a tuple computed by code the macro does not differentiate",
-                                    ),
-                                    t.to_token_stream(),
+                                    construct.clone(),
+                                    origin.clone(),
                                 ));
                                 self.push_let(out, prim, t.span())
                             })
@@ -990,6 +1002,14 @@ impl Lower<'_> {
                             e.span(),
                             out,
                         )
+                    }
+                    _ if is_self(&m.receiver) && m.turbofish.is_none() => {
+                        match self.call_args(&m.args, out) {
+                            Some(args) => {
+                                self.call(Callee::Method(m.method.clone()), args, e.span(), out)
+                            }
+                            None => self.opaque(e, Construct::Method(name), out),
+                        }
                     }
                     _ => self.opaque(e, Construct::Method(name), out),
                 }
@@ -1336,11 +1356,99 @@ impl Lower<'_> {
                 }
             }
         }
+        if let Some(path) = path.filter(|p| self.may_be_differentiated(p)) {
+            if let Some(args) = self.call_args(&c.args, out) {
+                let name = path.segments.last().map(|s| s.ident.to_string());
+                let value = self.call(Callee::Path(path.clone()), args, e.span(), out);
+                if let (Value::Scalar(Operand::Var(v)), Some(name)) = (&value, name) {
+                    self.vars[v.0].user = Some(format!("{name}(..)"));
+                    self.call_names.insert(*v, (name, e.to_token_stream()));
+                }
+                return value;
+            }
+        }
         let name = match path {
             Some(p) => p.to_token_stream().to_string().replace(' ', ""),
             None => "this function".to_owned(),
         };
         self.opaque(e, Construct::Function(name), out)
+    }
+
+    /// Whether a called path may be a `#[differentiable]` function: not a
+    /// local variable (a closure), nor a function of `std` or of a primitive type.
+    fn may_be_differentiated(&self, path: &syn::Path) -> bool {
+        const FOREIGN: &[&str] = &[
+            "std", "core", "alloc", "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8",
+            "u16", "u32", "u64", "u128", "usize", "bool", "char", "str",
+        ];
+        let local = path
+            .get_ident()
+            .is_some_and(|i| self.lookup(&i.to_string()).is_some());
+        !local
+            && !path
+                .segments
+                .iter()
+                .any(|s| FOREIGN.contains(&s.ident.to_string().as_str()))
+    }
+
+    /// The arguments of a call of a function without a rule, lowered; `None`
+    /// (nothing lowered) if one is a tuple or a `&mut`, which stay opaque.
+    fn call_args(
+        &mut self,
+        args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
+        out: &mut Vec<Stmt>,
+    ) -> Option<Vec<CallArg>> {
+        let plain = args.iter().all(|a| match a {
+            Expr::Tuple(_) => false,
+            Expr::Reference(r) => r.mutability.is_none(),
+            _ => true,
+        });
+        if !plain {
+            return None;
+        }
+        let mut lowered = Vec::new();
+        for a in args {
+            let (inner, by_ref) = match a {
+                Expr::Reference(r) => (&*r.expr, true),
+                e => (e, false),
+            };
+            // `&x[i]` of an array is lowered as the reference it is.
+            let (value, by_ref) = match self.array_place(inner) {
+                Some((_, index)) if by_ref && !index.is_empty() => {
+                    (self.lower_element(inner, true, out), false)
+                }
+                _ => (None, by_ref),
+            };
+            let value = match value {
+                Some(v) => v,
+                None => self.lower_expr(inner, out),
+            };
+            let value = self.scalar(value, a.span());
+            lowered.push(CallArg {
+                value,
+                by_ref,
+                span: a.span(),
+            });
+        }
+        Some(lowered)
+    }
+
+    /// `let (value, gradients) = callee(args..)` (see `Prim::Call`).
+    fn call(
+        &mut self,
+        callee: Callee,
+        args: Vec<CallArg>,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Value {
+        let value = self.new_var(None);
+        let grads = self.new_var(Some("pullback"));
+        out.push(Stmt::Let {
+            outs: vec![value, grads],
+            prim: Prim::Call { callee, args },
+            span,
+        });
+        Value::Scalar(Operand::Var(value))
     }
 
     fn lower_sg_for(&mut self, mac: &syn::Macro, out: &mut Vec<Stmt>) -> Value {
@@ -1386,28 +1494,36 @@ impl Lower<'_> {
         if !crate_path || c.args.len() != arity {
             return None;
         }
-        // Each argument an array variable or a row of one (`&x[i]`), by reference or not.
+        // Each argument an array variable or a row of one (`&x[i]`), by
+        // reference or not; anything else is constant data, read as written.
         let unref = |a: &'e Expr| match a {
             Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
             e => (e, false),
         };
-        let is_array = |a: &'e Expr| {
-            self.array_place(unref(a).0)
-                .is_some_and(|(v, index)| index.len() < self.vars[v.0].rank)
-        };
-        if !c.args.iter().all(is_array) {
-            return None;
-        }
         let mut args = Vec::new();
         for a in &c.args {
             let (inner, by_ref) = unref(a);
+            let is_row = self
+                .array_place(inner)
+                .is_some_and(|(v, index)| !index.is_empty() && index.len() < self.vars[v.0].rank);
             let v = match self.array_var(inner) {
                 Some(v) => v,
                 // A row: the view is a reference already.
-                None => match self.lower_element(inner, true, out) {
+                None if is_row => match self.lower_element(inner, true, out) {
                     Some(Value::Scalar(Operand::Var(v))) => v,
                     _ => return None,
                 },
+                None => {
+                    let value = self.lower_expr(a, out);
+                    let value = self.scalar(value, a.span());
+                    let Value::Scalar(Operand::Var(v)) =
+                        self.push_let(out, Prim::Copy(value), a.span())
+                    else {
+                        unreachable!("push_let makes a variable")
+                    };
+                    args.push((v, false));
+                    continue;
+                }
             };
             if name != "sum" {
                 self.read_whole(v, name, a.span());
@@ -1818,7 +1934,10 @@ impl Lower<'_> {
             // `&x`: the array itself.
             return by_ref.then_some(Value::Scalar(Operand::Var(array)));
         }
-        if index.len() > self.vars[array.0].rank {
+        // `x[1..]` is a slice, not an element: read as written.
+        if index.len() > self.vars[array.0].rank
+            || index.iter().any(|i| matches!(i, Expr::Range(_)))
+        {
             return None;
         }
         let (root, index) = self.lower_indices(array, &index, out);
@@ -2648,6 +2767,11 @@ impl Lower<'_> {
     }
 }
 
+/// `self`.
+fn is_self(e: &Expr) -> bool {
+    matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("self"))
+}
+
 /// `+` for `+=`, and so on.
 fn compound_op(op: &syn::BinOp) -> syn::BinOp {
     use syn::BinOp::*;
@@ -2976,6 +3100,7 @@ impl Construct {
             Construct::Match => "a `match`".into(),
             Construct::IfLet => "an `if let`".into(),
             Construct::Function(f) => format!("a call to `{f}`"),
+            Construct::TupleCall(f) => format!("the tuple `{f}` returns"),
             Construct::Method(m) => format!("a call to the method `{m}`"),
             Construct::Operator(o) => format!("the operator `{o}`"),
             Construct::Index => "indexing".into(),

@@ -22,6 +22,10 @@ pub fn grad_fn(name: &Ident) -> Ident {
     format_ident!("{}_grad", name)
 }
 
+pub fn pullback_fn(name: &Ident) -> Ident {
+    format_ident!("{}_pullback", name)
+}
+
 pub fn generated(s: &str) -> Ident {
     Ident::new(&format!("__ad_{s}"), Span::mixed_site())
 }

@@ -20,11 +20,12 @@ use std::collections::BTreeSet;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
+use crate::activity::Activity;
 use crate::ir::*;
 use crate::reverse::{runtime, Saves};
 
-pub fn emit(f: &Function, saves: &Saves) -> TokenStream {
-    let mut p = Primal { f, saves };
+pub fn emit(f: &Function, act: &Activity, saves: &Saves) -> TokenStream {
+    let mut p = Primal { f, act, saves };
     // Nested items (`const K`, `use`, `fn`) go first: the backward sweep may
     // name them outside the block that declared them.
     let mut items = TokenStream::new();
@@ -140,6 +141,7 @@ pub fn value_tokens(vars: &[Var], ops: &[Operand], scalar: bool) -> TokenStream 
 
 struct Primal<'a> {
     f: &'a Function,
+    act: &'a Activity,
     saves: &'a Saves,
 }
 
@@ -249,6 +251,49 @@ impl Primal<'_> {
                             }
                         });
                         quote_spanned!(*span=> let #lhs = #callee(#(#args),*);)
+                    }
+                    Prim::Call { callee, args } => {
+                        let pullback = self.act.differentiates(args);
+                        let args = args.iter().map(|a| {
+                            let v = self.op(&a.value);
+                            if a.by_ref {
+                                quote!(&#v)
+                            } else {
+                                v
+                            }
+                        });
+                        let rename = |name: &proc_macro2::Ident| {
+                            if pullback {
+                                crate::names::pullback_fn(name)
+                            } else {
+                                name.clone()
+                            }
+                        };
+                        let call = match callee {
+                            Callee::Path(path) => {
+                                let mut path = path.clone();
+                                if let Some(last) = path.segments.last_mut() {
+                                    last.ident = rename(&last.ident);
+                                }
+                                quote_spanned!(*span=> #path(#(#args),*))
+                            }
+                            Callee::Method(m) => {
+                                let m = rename(m);
+                                quote_spanned!(*span=> self.#m(#(#args),*))
+                            }
+                        };
+                        if pullback {
+                            let (v, gs) = (self.f.ident(outs[0]), self.f.ident(outs[1]));
+                            let ty = self.f.vars[outs[0].0]
+                                .ty
+                                .as_ref()
+                                .map(|t| quote!(: (#t, _)));
+                            quote!(let (#v, #gs) #ty = #call;)
+                        } else {
+                            let v = self.f.ident(outs[0]);
+                            let ty = self.f.vars[outs[0].0].ty.as_ref().map(|t| quote!(: #t));
+                            quote!(let #v #ty = #call;)
+                        }
                     }
                     // Items are hoisted to the top of the function (see `emit`).
                     Prim::Opaque(o) if o.is_item => TokenStream::new(),

@@ -18,7 +18,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use proc_macro2::{Ident, TokenStream, TokenTree};
-use quote::quote;
+use quote::{quote, quote_spanned};
 
 use crate::activity::Activity;
 use crate::ir::*;
@@ -224,6 +224,33 @@ impl Sweep<'_> {
         code
     }
 
+    /// A call through the callee's pullback: each argument gets the callee's
+    /// gradient for its parameter, scaled by the adjoint of the call's value.
+    fn call(&mut self, value: VarId, grads: VarId, args: &[CallArg]) -> TokenStream {
+        let mut code = TokenStream::new();
+        for k in 0..self.act.classes {
+            if !self.declared.contains(&(value, k)) {
+                continue;
+            }
+            let g = self.adjoint(value, k);
+            for (i, arg) in args.iter().enumerate() {
+                let Some(a) = arg.value.var().filter(|a| self.act.is_varied(*a, k)) else {
+                    continue;
+                };
+                self.referenced.insert(grads);
+                // Located at the argument: a missing gradient is reported there.
+                let at = proc_macro2::Span::mixed_site().located_at(arg.span);
+                let mut gs = self.f.ident(grads).clone();
+                gs.set_span(at);
+                let i = syn::Index::from(i);
+                let krate = Ident::new(crate::symbol::CRATE, at);
+                let share = quote_spanned!(at=> ::#krate::__private::scale(#g, &#gs.#i));
+                code.extend(self.accumulate(a, k, share));
+            }
+        }
+        code
+    }
+
     fn is_local(&self, a: VarId) -> bool {
         self.locals.last().is_some_and(|l| l.contains(&a))
     }
@@ -236,6 +263,11 @@ impl Sweep<'_> {
                 },
                 ..
             } => self.store(*base, index, value),
+            Stmt::Let {
+                outs,
+                prim: Prim::Call { args, .. },
+                ..
+            } => self.call(outs[0], outs[1], args),
             Stmt::Let { outs, prim, .. } => {
                 let [o] = outs[..] else {
                     return TokenStream::new();
@@ -372,6 +404,7 @@ impl Sweep<'_> {
                         "x" => args.first().map(|a| self.operand(a)),
                         "y" => args.get(1).map(|a| self.operand(a)),
                         "z" => args.get(2).map(|a| self.operand(a)),
+                        "w" => args.get(3).map(|a| self.operand(a)),
                         "__rt" => Some(runtime()),
                         _ => None,
                     };
@@ -814,6 +847,7 @@ fn uses_in_block(b: &Block, v: VarId) -> usize {
                     usize::from(*base == v) + index.iter().map(count).sum::<usize>() + count(value)
                 }
                 Prim::NewArray(new) => new.elems().into_iter().map(count).sum(),
+                Prim::Call { args, .. } => args.iter().map(|a| count(&a.value)).sum(),
                 Prim::ArrayFn { args, .. } => args.iter().filter(|(a, _)| *a == v).count(),
                 Prim::Opaque(o) => {
                     o.reads.iter().filter(|(r, _)| *r == v).count()

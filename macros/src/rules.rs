@@ -9,7 +9,7 @@
 //! Templates are Rust expressions over these slots:
 //!
 //! * `g`: the adjoint (or tangent) being propagated;
-//! * `x`, `y`, `z`: the arguments, in order (the receiver of a method is `x`);
+//! * `x`, `y`, `z`, `w`: the arguments, in order (the receiver of a method is `x`);
 //! * `ans`: the primitive's result, so `exp` reuses its own value;
 //! * `__rt::`: the runtime's `__private` module; formulas that need constants
 //!   or case analysis live in `runtime/src/private/partials.rs`.
@@ -153,8 +153,50 @@ pub fn method(name: &str, arity: usize) -> Option<&'static Rule> {
 
 // Functions of the runtime, called by path: `sgrad::sigmoid(x)`. Only the
 // `sgrad::` path is recognised: a bare `sigmoid(x)` may be the user's own.
+// Their formulas are in `runtime/src/private/stats_partials.rs`.
 rules! {
     FUNCTIONS:
+    "student_t_log_pdf" 4 General [
+        "__rt::stats_partials::student_t_log_pdf_x(g, x, y, z, w)",
+        "__rt::stats_partials::student_t_log_pdf_nu(g, x, y, z, w)",
+        "__rt::stats_partials::student_t_log_pdf_mu(g, x, y, z, w)",
+        "__rt::stats_partials::student_t_log_pdf_sigma(g, x, y, z, w)"
+    ];
+    "sigmoid" 1 General ["__rt::stats_partials::sigmoid(g, x)"];
+    "softplus" 1 General ["__rt::stats_partials::softplus(g, x)"];
+    "log1p_exp" 1 General ["__rt::stats_partials::log1p_exp(g, x)"];
+    "log_sigmoid" 1 General ["__rt::stats_partials::log_sigmoid(g, x)"];
+    "ln_gamma" 1 General ["__rt::stats_partials::ln_gamma(g, x)"];
+    "digamma" 1 General ["__rt::stats_partials::digamma(g, x)"];
+    "trigamma" 1 General ["__rt::stats_partials::trigamma(g, x)"];
+    "erf" 1 General ["__rt::stats_partials::erf(g, x)"];
+    "erfc" 1 General ["__rt::stats_partials::erfc(g, x)"];
+    "normal_cdf" 1 General ["__rt::stats_partials::normal_cdf(g, x)"];
+    "normal_log_cdf" 1 General ["__rt::stats_partials::normal_log_cdf(g, x)"];
+    "normal_log_pdf" 3 General [
+        "__rt::stats_partials::normal_log_pdf_x(g, x, y, z)",
+        "__rt::stats_partials::normal_log_pdf_mu(g, x, y, z)",
+        "__rt::stats_partials::normal_log_pdf_sigma(g, x, y, z)"
+    ];
+    "lognormal_log_pdf" 3 General [
+        "__rt::stats_partials::lognormal_log_pdf_x(g, x, y, z)",
+        "__rt::stats_partials::lognormal_log_pdf_mu(g, x, y, z)",
+        "__rt::stats_partials::lognormal_log_pdf_sigma(g, x, y, z)"
+    ];
+    "gamma_log_pdf" 3 General [
+        "__rt::stats_partials::gamma_log_pdf_x(g, x, y, z)",
+        "__rt::stats_partials::gamma_log_pdf_shape(g, x, y, z)",
+        "__rt::stats_partials::gamma_log_pdf_rate(g, x, y, z)"
+    ];
+    "beta_log_pdf" 3 General [
+        "__rt::stats_partials::beta_log_pdf_x(g, x, y, z)",
+        "__rt::stats_partials::beta_log_pdf_a(g, x, y, z)",
+        "__rt::stats_partials::beta_log_pdf_b(g, x, y, z)"
+    ];
+    "exponential_log_pdf" 2 General [
+        "__rt::stats_partials::exponential_log_pdf_x(g, x, y)",
+        "__rt::stats_partials::exponential_log_pdf_rate(g, x, y)"
+    ];
 }
 
 /// A function of the runtime (`sgrad::name(..)`) by name and number of arguments.
@@ -185,7 +227,7 @@ mod tests {
 
     #[test]
     fn every_template_parses_and_uses_known_slots() {
-        let slots = ["g", "x", "y", "z", "ans", "__rt"];
+        let slots = ["g", "x", "y", "z", "w", "ans", "__rt"];
         for rule in RULES.iter().chain(FUNCTIONS) {
             assert_eq!(rule.partials.len(), rule.arity, "{}", rule.name);
             for p in rule.partials.iter().flatten() {
@@ -196,7 +238,7 @@ mod tests {
                         assert!(slots.contains(&word), "{}: unknown slot {word}", rule.name);
                     }
                 }
-                let arg_slots = ["x", "y", "z"];
+                let arg_slots = ["x", "y", "z", "w"];
                 for (i, s) in arg_slots.iter().enumerate() {
                     if i >= rule.arity {
                         assert!(

@@ -30,7 +30,21 @@ fn expand_file(source: &str) -> String {
                         };
                         let out = crate::expand::differentiable(args, f.into_token_stream());
                         let parsed: syn::File = syn::parse2(out).expect("expansion parses");
-                        items.extend(parsed.items);
+                        // `<name>_pullback` repeats `<name>_grad`'s sweeps with the
+                        // gradients per parameter: only its signature is kept.
+                        items.extend(parsed.items.into_iter().map(|item| match item {
+                            syn::Item::Fn(mut f)
+                                if f.sig.ident.to_string().ends_with("_pullback") =>
+                            {
+                                f.block = syn::parse_quote!({
+                                    snapshot_omits!(
+                                        "the sweeps of `_grad`, gradients per parameter"
+                                    )
+                                });
+                                syn::Item::Fn(f)
+                            }
+                            other => other,
+                        }));
                     }
                     None => items.push(syn::Item::Fn(f)),
                 }

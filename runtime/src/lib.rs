@@ -27,13 +27,23 @@
 //!
 //! The macros are [`differentiable`] (an attribute on functions) and [`grad!`]
 //! (on closures). The derivative rules for the float methods, with the
-//! conventions used at non-smooth points, are listed in [`rules`].
+//! conventions used at non-smooth points, are listed in [`rules`], with those
+//! of the statistics functions ([`sigmoid`], [`softplus`], [`ln_gamma`],
+//! [`digamma`], [`erf`], [`normal_cdf`], [`normal_log_pdf`], [`gamma_log_pdf`],
+//! ...), which differentiated code calls by path: `sgrad::sigmoid(x)`.
 #![warn(missing_docs)]
 
 pub mod rules;
 
 mod real;
 pub use real::Real;
+
+mod stats;
+pub use stats::{
+    beta_log_pdf, digamma, erf, erfc, exponential_log_pdf, gamma_log_pdf, ln_gamma, log1p_exp,
+    log_sigmoid, lognormal_log_pdf, normal_cdf, normal_log_cdf, normal_log_pdf, sigmoid, softplus,
+    student_t_log_pdf, trigamma,
+};
 
 /// Marks a function for differentiation and generates `<name>_grad` beside it.
 ///
@@ -66,10 +76,14 @@ pub use real::Real;
 /// `as` casts between floats, comparisons and boolean logic, and the float
 /// methods listed in [`rules`].
 ///
-/// Listed variables may also be arrays, slices or `Vec`s of floats; their
-/// gradients have the same shape (slices become `Vec`s). Bodies index them and
-/// loop with `for i in a..b`, `for v in x.iter()` (with `.rev()`,
-/// `.enumerate()`, `.zip(..)`), `while` or `loop`, with `break` and `continue`:
+/// Listed variables may also be arrays, slices or `Vec`s of floats, or of
+/// arrays (`[[f64; N]; M]`, `Vec<Vec<f64>>`); their gradients have the same
+/// shape (slices become `Vec`s). Bodies index them (`x[i]`, `x[i][j]`, rows
+/// `&x[i]`), build local arrays (`[0.0; N]`, `vec![..]`, `Vec::new()` and
+/// `push`, `a[i] = ..`, `a[i] += ..`), and loop with `for i in a..b` (also
+/// `..=`, `.rev()`, `.step_by(k)`), `for v in x.iter()` (with `.rev()`,
+/// `.enumerate()`, `.zip(..)`), `while` or `loop`, with `break`, `continue`,
+/// labels, `break` with a value and `return`:
 ///
 /// ```
 /// use sgrad::differentiable;
@@ -87,11 +101,81 @@ pub use real::Real;
 /// assert_eq!((v, g), (0.0, vec![0.0, 0.0, 0.0]));
 /// ```
 ///
+/// A differentiated function may call another `#[differentiable]` function:
+/// the chain rule uses the callee's own derivative, through the
+/// `<name>_pullback` generated next to `<name>_grad` (its value and gradient
+/// with respect to every parameter, [`NoGradient`] for the others). So the
+/// callee's `sg_for!` sites refer to the callee's parameters. Passing a value
+/// that carries a derivative to a parameter the callee does not differentiate
+/// is a compile error at that argument; calling a function that is not
+/// `#[differentiable]` (and has no [`pullback_of`] rule) with such a value is
+/// rustc's "cannot find function `<name>_pullback`": annotate the function,
+/// give it a rule, or wrap the call in [`sg`].
+///
+/// ```
+/// use sgrad::{differentiable, sg_for};
+///
+/// #[differentiable(x, mu)]
+/// fn log_normal(x: f64, mu: f64, sigma: f64) -> f64 {
+///     let z = (x - mu) / sigma;
+///     -0.5 * z * z - sigma.ln()
+/// }
+///
+/// #[differentiable(mu)]
+/// fn log_lik(mu: f64, data: &[f64]) -> f64 {
+///     let mut s = 0.0;
+///     for i in 0..data.len() {
+///         s += log_normal(data[i], mu, 1.0);
+///     }
+///     s
+/// }
+///
+/// let (_, d_mu) = log_lik_grad(0.5, &[1.0, 2.0]);
+/// assert_eq!(d_mu, (1.0 - 0.5) + (2.0 - 0.5));
+/// ```
+///
 /// Code that carries no derivative may use any Rust; code that carries one
-/// and that the macro cannot differentiate (a `return` inside a loop, a
-/// closure, a call to a function without a rule) is a compile error at that
-/// code.
+/// and that the macro cannot differentiate (a closure, a `match`, an
+/// iterator adaptor) is a compile error at that code.
 pub use sgrad_macros::differentiable;
+
+/// Gives a function a derivative written by hand: the rule is used wherever
+/// a differentiated function calls that function.
+///
+/// `#[pullback_of(f)]` on a function `rule` with the same parameters as `f`
+/// (defined in the same module) that returns `(value, (gradient, ..))`, one
+/// gradient per parameter ([`NoGradient`] for a parameter with none), adds
+/// `f_pullback`, which differentiated callers of `f` use. Use it for library
+/// or FFI functions the macro cannot see into, or for a formula that is more
+/// accurate than differentiating the code. A rule whose parameters or value do
+/// not match `f`'s signature is a type error at the rule.
+///
+/// This is reverse mode's `custom_vjp` (JAX) or `rrule` (ChainRules) for
+/// functions that return one number: the gradient is the whole derivative,
+/// so one rule serves every caller and every sweep.
+///
+/// ```
+/// use sgrad::{differentiable, pullback_of};
+///
+/// /// ln(1 + eˣ), as some library computes it.
+/// fn log1pexp(x: f64) -> f64 {
+///     if x > 30.0 { x } else { x.exp().ln_1p() }
+/// }
+///
+/// #[pullback_of(log1pexp)]
+/// fn log1pexp_rule(x: f64) -> (f64, (f64,)) {
+///     (log1pexp(x), (1.0 / (1.0 + (-x).exp()),))
+/// }
+///
+/// #[differentiable(w)]
+/// fn loss(w: f64, x: f64) -> f64 {
+///     log1pexp(w * x)
+/// }
+///
+/// let (_, dw) = loss_grad(2.0, 50.0);
+/// assert_eq!(dw, 50.0); // sigmoid(100) · 50, without overflow
+/// ```
+pub use sgrad_macros::pullback_of;
 
 /// Turns a closure into one that returns its value and gradient.
 ///
@@ -171,6 +255,27 @@ macro_rules! sg_for {
         }
     };
 }
+
+/// The gradient a `<name>_pullback` function returns for a parameter its
+/// `#[differentiable(..)]` does not list: there is none.
+///
+/// A differentiated function that calls another uses the callee's pullback
+/// (`<name>_pullback`, generated next to `<name>_grad`): the callee's value
+/// and its gradient with respect to every parameter, in order.
+///
+/// ```
+/// use sgrad::{differentiable, NoGradient};
+///
+/// #[differentiable(x)]
+/// fn scaled(x: f64, k: f64) -> f64 {
+///     k * x * x
+/// }
+///
+/// let (value, (dx, NoGradient)) = scaled_pullback(3.0, 2.0);
+/// assert_eq!((value, dx), (18.0, 12.0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoGradient;
 
 #[doc(hidden)]
 #[path = "private/mod.rs"]

@@ -46,6 +46,40 @@
 //! (gradient softmax(x), computed with the same max shift as the value),
 //! [`dot`](crate::dot) and [`sum`](crate::sum).
 //!
+//! # Statistics functions
+//!
+//! Functions of the runtime, generic over `f32`/`f64`, differentiable when
+//! called by their path, `sgrad::sigmoid(x)` (a bare `sigmoid(x)` could be
+//! the user's own function). Values are computed in `f64` and rounded once;
+//! the accuracies are maximum relative errors of the `f64` values, measured
+//! against 50-digit references (details in each function's documentation).
+//! `ψ` is [`digamma`](crate::digamma), `φ` the standard normal density.
+//!
+//! | function | derivative | conventions | accuracy |
+//! |---|---|---|---|
+//! | [`sigmoid`](crate::sigmoid) | `σ(x) σ(−x)` | from `e^(−abs(x))`: exact in both tails (`σ′(40) = 4.2e-18`, not `σ(1 − σ) = 0`) | 3e-16 |
+//! | [`softplus`](crate::softplus), [`log1p_exp`](crate::log1p_exp) | `σ(x)` | two names, one function; no overflow at `x = 1000` | 2.5e-16 |
+//! | [`log_sigmoid`](crate::log_sigmoid) | `σ(−x)` | | 2.5e-16 |
+//! | [`ln_gamma`](crate::ln_gamma) | `ψ(x)` | `x > 0`; NaN below | 6e-16, near the zeros at 1 and 2 too |
+//! | [`digamma`](crate::digamma) | `ψ′(x)` ([`trigamma`](crate::trigamma)) | `x > 0` | 4e-16, near its zero too |
+//! | [`trigamma`](crate::trigamma) | `ψ″(x)` | `x > 0` | 4e-16 (`ψ″`: 5e-16) |
+//! | [`erf`](crate::erf), [`erfc`](crate::erfc) | `±2/√π · e^(−x²)` | `e^(−x²)` with `x²` split exactly | 6e-16 (erfc to 26.5) |
+//! | [`normal_cdf`](crate::normal_cdf) | `φ(x)` | | 6e-16 down to −37.5 |
+//! | [`normal_log_cdf`](crate::normal_log_cdf) | `φ(x)/Φ(x)` | no underflow: `√(2/π)/erfcx(−x/√2)` in the left tail (≈ −x) | 7e-16 on [−10⁵, 37] |
+//! | [`normal_log_pdf(x, mu, sigma)`](crate::normal_log_pdf) | `x`: `−(x−μ)/σ²`; `mu`: `(x−μ)/σ²`; `sigma`: `(z²−1)/σ` | `sigma ≤ 0`: NaN | 6e-16 of the largest term |
+//! | [`lognormal_log_pdf(x, mu, sigma)`](crate::lognormal_log_pdf) | `x`: `−(1 + (ln x−μ)/σ²)/x`; `mu`, `sigma`: as the normal's at `ln x` | | 2e-15 of the largest term |
+//! | [`gamma_log_pdf(x, shape, rate)`](crate::gamma_log_pdf) | `x`: `(shape−1)/x − rate`; `shape`: `ln rate + ln x − ψ(shape)`; `rate`: `shape/rate − x` | at `x = 0`, `shape = 1`: the exponential's | 7e-16 of the largest term |
+//! | [`beta_log_pdf(x, a, b)`](crate::beta_log_pdf) | `x`: `(a−1)/x − (b−1)/(1−x)`; `a`: `ln x − ψ(a) + ψ(a+b)`; `b`: `ln(1−x) − ψ(b) + ψ(a+b)` | | 6e-16 of the largest term |
+//! | [`exponential_log_pdf(x, rate)`](crate::exponential_log_pdf) | `x`: `−rate`; `rate`: `1/rate − x` | at `x = 0`: the one-sided (interior) values | exact to rounding |
+//! | [`student_t_log_pdf(x, nu, mu, sigma)`](crate::student_t_log_pdf) | `x`: `−(ν+1) z / (σ (ν + z²))`; `mu`: its negative; `sigma`: `((ν+1) z² / (ν + z²) − 1)/σ`; `nu`: `½(ψ((ν+1)/2) − ψ(ν/2) − 1/ν − ln(1 + z²/ν) + (ν+1) z²/(ν(ν + z²)))` | `ν = ∞` is the normal | 9e-16 of the largest term |
+//!
+//! For every density: a parameter outside its domain gives NaN for the value
+//! and for every partial; a point outside the support gives `−∞` and zero
+//! partials; at the ends of the support (`x = 0` for the gamma, 0 and 1 for
+//! the beta) the interior formulas are used, with `(shape − 1)/x = 0` and
+//! `(shape − 1) ln x = 0` when `shape = 1`. The partial for a `sigma`,
+//! `shape` or `rate` is not clamped at the edge of its domain.
+//!
 //! # Stopping gradients
 //!
 //! [`sg`](crate::sg) and [`sg_for!`](crate::sg_for) are the identity on

@@ -4,6 +4,7 @@
 pub use crate::{sum, Real};
 
 pub mod partials;
+pub mod stats_partials;
 
 /// The branch an `if` took in the forward sweep, with the values its backward
 /// sweep needs. The backward sweep matches on it instead of re-testing the
@@ -116,6 +117,59 @@ impl<G: Accumulate> Accumulate for Vec<G> {
 #[inline(always)]
 pub fn add_to<G: Accumulate>(acc: &mut G, g: G) {
     acc.add_to(g);
+}
+
+/// `g · ∂f/∂arg` for a call `f(.., arg, ..)` of a differentiated function:
+/// the callee's gradient for that parameter (from its pullback) scaled by the
+/// adjoint of the call's value.
+#[diagnostic::on_unimplemented(
+    message = "this argument carries a derivative, but the function it is passed to does not differentiate with respect to that parameter",
+    label = "this value depends on a differentiation variable",
+    note = "list the parameter in the called function's `#[differentiable(..)]`, or wrap the argument in `sg(..)` if it is a constant here"
+)]
+pub trait Pullback<S> {
+    /// The scaled gradient, shaped like the argument's adjoint.
+    type Output;
+    /// `g · self`.
+    fn scale(&self, g: S) -> Self::Output;
+}
+
+macro_rules! pullback_float {
+    ($($t:ty)*) => {$(
+        #[diagnostic::do_not_recommend]
+        impl Pullback<$t> for $t {
+            type Output = $t;
+            #[inline(always)]
+            fn scale(&self, g: $t) -> $t {
+                g * *self
+            }
+        }
+    )*};
+}
+pullback_float!(f32 f64);
+
+#[diagnostic::do_not_recommend]
+impl<S: Copy, G: Pullback<S>, const N: usize> Pullback<S> for [G; N] {
+    type Output = [G::Output; N];
+    #[inline]
+    fn scale(&self, g: S) -> Self::Output {
+        ::core::array::from_fn(|i| self[i].scale(g))
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<S: Copy, G: Pullback<S>> Pullback<S> for Vec<G> {
+    type Output = Vec<G::Output>;
+    #[inline]
+    fn scale(&self, g: S) -> Self::Output {
+        self.iter().map(|x| x.scale(g)).collect()
+    }
+}
+
+/// `g · grad`: what an argument of a call receives from the callee's gradient.
+#[inline(always)]
+pub fn scale<S, G: Pullback<S>>(g: S, grad: &G) -> G::Output {
+    grad.scale(g)
 }
 
 /// The tape of a loop: one entry per iteration, holding the values the

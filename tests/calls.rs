@@ -1,0 +1,193 @@
+//! Calls between differentiated functions: the caller's chain rule uses the
+//! callee's own derivative (its `_pullback`), so the callee's `sg_for!` sites
+//! refer to the callee's parameters (SEMANTICS.md, consequence 4). Gradients
+//! are checked against central differences of hand-frozen programs.
+
+#![allow(clippy::needless_range_loop)]
+
+use sgrad::{differentiable, sg_for, NoGradient};
+
+/// Central differences, h = 1e-6; the programs are O(1) and smooth, so the
+/// error is ~1e-10 and 1e-6 (relative) cannot hide a wrong term.
+fn assert_fd(what: &str, f: &dyn Fn(&[f64]) -> f64, x: &[f64], g: &[f64]) {
+    assert_eq!(x.len(), g.len(), "{what}");
+    for i in 0..x.len() {
+        let h = 1e-6;
+        let (mut a, mut b) = (x.to_vec(), x.to_vec());
+        a[i] += h;
+        b[i] -= h;
+        let fd = (f(&a) - f(&b)) / (2.0 * h);
+        assert!(
+            (fd - g[i]).abs() <= 1e-6 * fd.abs().max(1.0),
+            "{what}[{i}]: gradient {} vs central difference {fd}",
+            g[i]
+        );
+    }
+}
+
+#[differentiable(x, mu)]
+fn log_normal(x: f64, mu: f64, sigma: f64) -> f64 {
+    let z = (x - mu) / sigma;
+    -0.5 * z * z - sigma.ln()
+}
+
+/// ⊥_a[a·b] + a²: the site blocks the callee's own `a`.
+#[differentiable(a, b)]
+fn blocked(a: f64, b: f64) -> f64 {
+    sg_for!(a, a * b) + a * a
+}
+
+mod shapes {
+    use sgrad::differentiable;
+
+    #[differentiable(v)]
+    pub fn weighted_sq_norm(v: &[f64], w: f64) -> f64 {
+        let mut s = 0.0;
+        for i in 0..v.len() {
+            s += v[i] * v[i] * w;
+        }
+        s
+    }
+
+    #[differentiable(p)]
+    pub fn pair<const N: usize>(p: [f64; N]) -> f64 {
+        p[0] * p[N - 1]
+    }
+}
+
+#[differentiable(x, y)]
+fn caller(x: f64, y: f64, v: &[f64]) -> f64 {
+    let a = log_normal(x, y, 2.0);
+    let b = blocked(x, x * y);
+    a * b + shapes::weighted_sq_norm(v, 3.0) + blocked(y, 1.0)
+}
+
+/// `caller` with each of `blocked`'s sites frozen where it blocks `a`:
+/// blocked(a, b) seen as a₀·b + a² with a₀ the value at the base point.
+fn caller_frozen(x: f64, y: f64, x0: f64, y0: f64, v: &[f64]) -> f64 {
+    let a = log_normal(x, y, 2.0);
+    a * (x0 * (x * y) + x * x) + shapes::weighted_sq_norm(v, 3.0) + (y0 + y * y)
+}
+
+#[differentiable(v)]
+fn in_a_loop(v: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += shapes::weighted_sq_norm(v, i as f64) * v[i];
+    }
+    s + shapes::pair([v[0], v[2]])
+}
+
+struct Model {
+    data: Vec<f64>,
+    scale: f64,
+}
+
+impl Model {
+    #[differentiable(mu)]
+    fn loglik(&self, mu: f64) -> f64 {
+        let mut s = 0.0;
+        for i in 0..self.data.len() {
+            s += log_normal(self.data[i], mu, self.scale);
+        }
+        s
+    }
+
+    #[differentiable(mu, tau)]
+    fn posterior(&self, mu: f64, tau: f64) -> f64 {
+        self.loglik(mu) + log_normal(mu, 0.0, 1.0) * tau
+    }
+}
+
+/// A recursive function differentiates through its own pullback.
+#[differentiable(x)]
+fn power(x: f64, n: u32) -> f64 {
+    if n == 0 {
+        return 1.0;
+    }
+    x * power(x, n - 1)
+}
+
+#[test]
+fn pullbacks_have_one_gradient_per_parameter() {
+    let (v, (dx, db)) = blocked_pullback(1.5, 2.0);
+    assert_eq!(v, blocked(1.5, 2.0));
+    assert_eq!((dx, db), (3.0, 1.5));
+    let (v, (dx, dmu, NoGradient)) = log_normal_pullback(1.0, 0.5, 2.0);
+    assert_eq!(v, log_normal(1.0, 0.5, 2.0));
+    assert_eq!((dx, dmu), (-0.125, 0.125));
+}
+
+#[test]
+fn a_callee_sg_for_blocks_the_callee_parameter() {
+    let v = [0.3, 0.4, 0.5];
+    let (x, y) = (0.7, 1.3);
+    let (value, (gx, gy)) = caller_grad(x, y, &v);
+    assert_eq!(value.to_bits(), caller(x, y, &v).to_bits());
+    assert_fd(
+        "caller",
+        &|p| caller_frozen(p[0], p[1], x, y, &v),
+        &[x, y],
+        &[gx, gy],
+    );
+}
+
+#[test]
+fn calls_in_loops_with_array_arguments_and_const_generics() {
+    let v = [0.3, -0.4, 0.5];
+    let (value, g) = in_a_loop_grad(&v);
+    assert_eq!(value.to_bits(), in_a_loop(&v).to_bits());
+    assert_fd("in_a_loop", &|p| in_a_loop(p), &v, &g);
+}
+
+#[test]
+fn methods_call_methods_and_functions() {
+    let m = Model {
+        data: vec![0.5, -0.2, 1.1],
+        scale: 0.8,
+    };
+    let (value, (dmu, dtau)) = m.posterior_grad(0.3, 2.0);
+    assert_eq!(value.to_bits(), m.posterior(0.3, 2.0).to_bits());
+    assert_fd(
+        "posterior",
+        &|p| m.posterior(p[0], p[1]),
+        &[0.3, 2.0],
+        &[dmu, dtau],
+    );
+}
+
+#[test]
+fn recursion() {
+    let (value, d) = power_grad(1.3, 5);
+    assert_eq!(value.to_bits(), power(1.3, 5).to_bits());
+    assert!((d - 5.0 * 1.3f64.powi(4)).abs() < 1e-12);
+}
+
+/// A function the macro cannot see into (an iterator chain), with a rule.
+fn soft_max_norm(v: &[f64], t: f64) -> f64 {
+    t * v.iter().map(|x| (x / t).exp()).sum::<f64>().ln()
+}
+
+#[sgrad::pullback_of(soft_max_norm)]
+fn soft_max_norm_rule(v: &[f64], t: f64) -> (f64, (Vec<f64>, NoGradient)) {
+    let total: f64 = v.iter().map(|x| (x / t).exp()).sum();
+    let grad = v.iter().map(|x| (x / t).exp() / total).collect();
+    (soft_max_norm(v, t), (grad, NoGradient))
+}
+
+#[differentiable(w)]
+fn uses_a_rule(w: &[f64], t: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..2 {
+        s += soft_max_norm(w, t) * (i as f64 + 1.0);
+    }
+    s * w[0]
+}
+
+#[test]
+fn a_hand_written_rule_is_used_by_callers() {
+    let w = [0.3, -0.5, 1.2];
+    let (value, g) = uses_a_rule_grad(&w, 0.7);
+    assert_eq!(value.to_bits(), uses_a_rule(&w, 0.7).to_bits());
+    assert_fd("uses_a_rule", &|p| uses_a_rule(p, 0.7), &w, &g);
+}
