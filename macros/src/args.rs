@@ -3,6 +3,7 @@
 //! ```text
 //! #[differentiable]                 every parameter of type f64 / f32
 //! #[differentiable(x, y)]           these parameters, in this order
+//! #[differentiable(x, y; forward)]  also `<name>_jvp` (forward mode)
 //! grad!(|x: f64, y: f64| body)      every float parameter of the closure
 //! grad!(|x: f64, y: f64| body, wrt(x))
 //! ```
@@ -14,18 +15,41 @@ use syn::{ExprClosure, Token};
 
 use crate::symbol::WRT;
 
-/// The differentiation variables a user listed, or `None` for "every float parameter".
+/// The differentiation variables a user listed, or `None` for "every float
+/// parameter"; and whether forward mode was asked for.
 pub struct Wrt {
     pub names: Option<Vec<Ident>>,
+    pub forward: bool,
 }
 
 impl Parse for Wrt {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        if input.is_empty() {
-            return Ok(Wrt { names: None });
+        let names = if input.is_empty() || input.peek(Token![;]) {
+            None
+        } else {
+            Some(parse_names(input)?)
+        };
+        let mut forward = false;
+        if input.peek(Token![;]) {
+            input.parse::<Token![;]>()?;
+            let option: Ident = input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected an option after `;`, as in `#[differentiable(x; forward)]`",
+                )
+            })?;
+            if option != "forward" {
+                return Err(syn::Error::new(
+                    option.span(),
+                    format!("unknown option `{option}`; the only option is `forward`, as in `#[differentiable(x; forward)]`, which also generates `<name>_jvp`"),
+                ));
+            }
+            forward = true;
+            if !input.is_empty() {
+                return Err(input.error("expected nothing after `forward`"));
+            }
         }
-        let names = parse_names(input)?;
-        Ok(Wrt { names: Some(names) })
+        Ok(Wrt { names, forward })
     }
 }
 
@@ -41,7 +65,7 @@ fn parse_names(input: ParseStream) -> syn::Result<Vec<Ident>> {
                 "expected the name of a parameter, as in `#[differentiable(x, y)]`",
             ));
         }
-        if input.is_empty() {
+        if input.is_empty() || input.peek(Token![;]) {
             break;
         }
         if !input.peek(Token![,]) {

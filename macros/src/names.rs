@@ -38,6 +38,19 @@ pub fn adjoint(stem: &str, class: usize, classes: usize) -> Ident {
     }
 }
 
+/// The tangent of a value in forward mode (`__tan_…`), per class like adjoints.
+pub fn tangent(stem: &str, class: usize, classes: usize) -> Ident {
+    if classes == 1 {
+        Ident::new(&format!("__tan_{stem}"), Span::mixed_site())
+    } else {
+        Ident::new(&format!("__tan_{stem}_c{class}"), Span::mixed_site())
+    }
+}
+
+pub fn jvp_fn(name: &Ident) -> Ident {
+    format_ident!("{}_jvp", name)
+}
+
 /// Hands out unique stems, so that primal and adjoint names never collide.
 #[derive(Default)]
 pub struct Stems {

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 
 use crate::activity::Activity;
@@ -25,7 +25,12 @@ use crate::ir::*;
 use crate::reverse::{runtime, Saves};
 
 pub fn emit(f: &Function, act: &Activity, saves: &Saves) -> TokenStream {
-    let mut p = Primal { f, act, saves };
+    let mut p = Primal {
+        f,
+        act,
+        saves,
+        tangents: false,
+    };
     // Nested items (`const K`, `use`, `fn`) go first: the backward sweep may
     // name them outside the block that declared them.
     let mut items = TokenStream::new();
@@ -139,10 +144,47 @@ pub fn value_tokens(vars: &[Var], ops: &[Operand], scalar: bool) -> TokenStream 
     }
 }
 
+/// The body of `<name>_jvp`: the forward sweep with, after each statement,
+/// the tangents of what it defines, one per sweep class it is varied in
+/// (forward mode: the rule templates with `g` = an argument's tangent, summed
+/// over the arguments). `seeds` binds each differentiation variable's tangent
+/// parameter. Returns the sweep and the directional derivative.
+pub fn emit_jvp(f: &Function, act: &Activity, seeds: &[Ident]) -> (TokenStream, TokenStream) {
+    let saves = Saves::new();
+    let mut p = Primal {
+        f,
+        act,
+        saves: &saves,
+        tangents: true,
+    };
+    let mut items = TokenStream::new();
+    collect_items(&f.body.stmts, &mut items);
+    let mut bind = TokenStream::new();
+    for (j, (param, seed)) in f.wrt.iter().zip(seeds).enumerate() {
+        let t = p.tan(param.var, act.class_of[j]);
+        bind.extend(quote!(let #t = #seed;));
+    }
+    let body = p.block(&f.body.stmts);
+    let result = &f.body.yields[0];
+    let terms: Vec<TokenStream> = (0..act.classes)
+        .filter_map(|k| p.tan_of(result, k))
+        .collect();
+    let derivative = if terms.is_empty() {
+        let rt = runtime();
+        let value = p.op(result);
+        quote!(#rt::zero_like(&#value))
+    } else {
+        quote!(#(#terms)+*)
+    };
+    (quote!(#items #bind #body), derivative)
+}
+
 struct Primal<'a> {
     f: &'a Function,
     act: &'a Activity,
     saves: &'a Saves,
+    /// Print tangents too (`emit_jvp`).
+    tangents: bool,
 }
 
 impl Primal<'_> {
@@ -155,6 +197,19 @@ impl Primal<'_> {
     }
 
     fn stmt(&mut self, s: &Stmt) -> TokenStream {
+        match s {
+            Stmt::Let { outs, prim, .. } if self.tangents => {
+                let mut code = self.let_stmt(s);
+                code.extend(self.tangent_let(outs, prim));
+                code
+            }
+            Stmt::Let { .. } => self.let_stmt(s),
+            Stmt::If(i) => self.if_stmt(i),
+            Stmt::Loop(l) => self.loop_stmt(l),
+        }
+    }
+
+    fn let_stmt(&mut self, s: &Stmt) -> TokenStream {
         match s {
             Stmt::Let { outs, prim, span } => {
                 let lhs = match &outs[..] {
@@ -318,9 +373,193 @@ impl Primal<'_> {
                     }
                 }
             }
-            Stmt::If(i) => self.if_stmt(i),
-            Stmt::Loop(l) => self.loop_stmt(l),
+            Stmt::If(_) | Stmt::Loop(_) => unreachable!("let statements only"),
         }
+    }
+
+    // ----- tangents (forward mode) -----
+
+    /// The tangent of `v` in class `k`.
+    fn tan(&self, v: VarId, k: usize) -> Ident {
+        crate::names::tangent(&self.f.vars[v.0].stem, k, self.act.classes)
+    }
+
+    /// The tangent of an operand, if it can be nonzero in class `k`.
+    fn tan_of(&self, o: &Operand, k: usize) -> Option<TokenStream> {
+        let v = o.var().filter(|v| self.act.is_varied(*v, k))?;
+        let t = self.tan(v, k);
+        Some(quote!(#t))
+    }
+
+    /// The tangent of a number, or a zero of its type.
+    fn tan_or_zero(&self, o: &Operand, k: usize) -> TokenStream {
+        self.tan_of(o, k).unwrap_or_else(|| {
+            let rt = runtime();
+            let v = self.value_of(o);
+            quote!(#rt::zero_like(&#v))
+        })
+    }
+
+    /// An operand as a number (`*v` for an element bound by reference).
+    fn value_of(&self, o: &Operand) -> TokenStream {
+        match o {
+            Operand::Var(v) if self.f.vars[v.0].reference => {
+                let ident = self.f.ident(*v);
+                quote!((*#ident))
+            }
+            o => self.op(o),
+        }
+    }
+
+    /// `let t = ..;` for what a statement defines, per class.
+    fn tangent_let(&self, outs: &[VarId], prim: &Prim) -> TokenStream {
+        let rt = runtime();
+        let mut code = TokenStream::new();
+        for k in 0..self.act.classes {
+            if let Prim::Store {
+                base,
+                index,
+                value,
+                push,
+            } = prim
+            {
+                if self.act.is_varied(*base, k) {
+                    let t = self.tan(*base, k);
+                    let tv = self.tan_or_zero(value, k);
+                    let index = index.iter().map(|i| self.op(i));
+                    code.extend(if *push {
+                        quote!(#t.push(#tv);)
+                    } else {
+                        quote!(#t #([#index])* = #tv;)
+                    });
+                }
+                continue;
+            }
+            let Some(&o) = outs.first() else { continue };
+            if !self.act.is_varied(o, k) {
+                continue;
+            }
+            let t_o = self.tan(o, k);
+            let rhs = match prim {
+                Prim::Copy(a) | Prim::Stop { arg: a, .. } => self.tan_or_zero(a, k),
+                Prim::Apply {
+                    rule: Some(rule),
+                    args,
+                    ..
+                } => {
+                    let terms: Vec<TokenStream> = args
+                        .iter()
+                        .zip(rule.partials)
+                        .filter_map(|(a, p)| {
+                            let g = self.tan_of(a, k)?;
+                            let template = (*p)?;
+                            let vars = &self.f.vars;
+                            let mut operand = |o: &Operand| match o {
+                                Operand::Var(v) if vars[v.0].reference => {
+                                    let ident = &vars[v.0].ident;
+                                    quote!((*#ident))
+                                }
+                                o => operand(vars, o),
+                            };
+                            let share =
+                                crate::rules::instantiate(template, &g, args, o, &mut operand);
+                            Some(quote!((#share)))
+                        })
+                        .collect();
+                    quote!(#(#terms)+*)
+                }
+                Prim::Index { base, index, .. } => {
+                    let t = self.tan(*base, k);
+                    let index = index.iter().map(|i| self.op(i));
+                    if self.f.vars[o.0].is_array() {
+                        quote!(&#t #([#index])*)
+                    } else {
+                        quote!(#t #([#index])*)
+                    }
+                }
+                Prim::NewArray(new) => match new {
+                    NewArray::Repeat { elem, len, vec } => {
+                        let (t, len) = (self.tan_or_zero(elem, k), self.op(len));
+                        if *vec {
+                            quote!(::std::vec![#t; #len])
+                        } else {
+                            quote!([#t; #len])
+                        }
+                    }
+                    NewArray::List { elems, vec } => {
+                        let ts = elems.iter().map(|e| self.tan_or_zero(e, k));
+                        if *vec {
+                            quote!(::std::vec![#(#ts),*])
+                        } else {
+                            quote!([#(#ts),*])
+                        }
+                    }
+                    NewArray::Empty { ctor, capacity } => {
+                        let capacity = capacity.as_ref().map(|c| self.op(c));
+                        quote!(#ctor(#capacity))
+                    }
+                },
+                Prim::ArrayFn { name, args, .. } => {
+                    let terms: Vec<TokenStream> = args
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (a, _))| self.act.is_varied(*a, k))
+                        .map(|(i, (a, _))| {
+                            let (x, t) = (self.f.ident(*a), self.tan(*a, k));
+                            let ans = self.f.ident(o);
+                            match *name {
+                                "log_sum_exp" => {
+                                    quote!(#rt::partials::log_sum_exp_jvp(&#x[..], #ans, &#t[..]))
+                                }
+                                "log_softmax" => {
+                                    quote!(#rt::partials::log_softmax_jvp(&#x[..], &#t[..]))
+                                }
+                                "dot" => {
+                                    let other = self.f.ident(args[1 - i].0);
+                                    quote!(#rt::dot(&#t[..], &#other[..]))
+                                }
+                                _ => quote!(#rt::sum(&#t[..])),
+                            }
+                        })
+                        .collect();
+                    quote!(#(#terms)+*)
+                }
+                Prim::Call { args, .. } => {
+                    let gs = self.f.ident(outs[1]);
+                    let terms: Vec<TokenStream> = args
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, a)| {
+                            let t = self.tan_of(&a.value, k)?;
+                            let i = syn::Index::from(i);
+                            // Located at the argument, as in the backward sweep.
+                            let at = proc_macro2::Span::mixed_site().located_at(a.span);
+                            let mut gs = gs.clone();
+                            gs.set_span(at);
+                            let krate = Ident::new(crate::symbol::CRATE, at);
+                            Some(quote_spanned!(at=> ::#krate::__private::along(&#gs.#i, &#t)))
+                        })
+                        .collect();
+                    quote!(#(#terms)+*)
+                }
+                // Not varied (activity analysis).
+                Prim::Apply { rule: None, .. } | Prim::Opaque(_) | Prim::Store { .. } => continue,
+            };
+            let mutable = self.f.vars[o.0].storage.then(|| quote!(mut));
+            code.extend(quote!(let #mutable #t_o = #rhs;));
+        }
+        code
+    }
+
+    /// Tangent outputs of an `if` or a loop: (tangent, value) per varied (var, class).
+    fn tangent_lanes(&self, vars: &[VarId]) -> Vec<(VarId, usize)> {
+        if !self.tangents {
+            return Vec::new();
+        }
+        vars.iter()
+            .flat_map(|v| (0..self.act.classes).map(move |k| (*v, k)))
+            .filter(|(v, k)| self.act.is_varied(*v, *k))
+            .collect()
     }
 
     /// `: (f32, _, ..)` when some output of an `if` or loop has a type on
@@ -340,17 +579,24 @@ impl Primal<'_> {
     fn if_stmt(&mut self, i: &If) -> TokenStream {
         let rt = runtime();
         let cond = self.op(&i.cond);
-        let outs: Vec<_> = i.outs.iter().map(|o| self.f.ident(*o)).collect();
+        let mut outs: Vec<Ident> = i.outs.iter().map(|o| self.f.ident(*o).clone()).collect();
         let then_stmts = self.block(&i.then_branch.stmts);
         let else_stmts = self.block(&i.else_branch.stmts);
-        let then_yields: Vec<_> = i.then_branch.yields.iter().map(|y| self.op(y)).collect();
-        let else_yields: Vec<_> = i.else_branch.yields.iter().map(|y| self.op(y)).collect();
+        let mut then_yields: Vec<_> = i.then_branch.yields.iter().map(|y| self.op(y)).collect();
+        let mut else_yields: Vec<_> = i.else_branch.yields.iter().map(|y| self.op(y)).collect();
+        // Forward mode: each varied output's tangent is an output too.
+        for (o, k) in self.tangent_lanes(&i.outs) {
+            let n = i.outs.iter().position(|x| *x == o).expect("an output");
+            outs.push(self.tan(o, k));
+            then_yields.push(self.tan_or_zero(&i.then_branch.yields[n], k));
+            else_yields.push(self.tan_or_zero(&i.else_branch.yields[n], k));
+        }
         match self.saves.get(&i.record) {
             Some((then_saved, else_saved)) => {
                 let record = self.f.ident(i.record);
                 let ts = self.idents(then_saved);
                 let es = self.idents(else_saved);
-                let types = self.out_types(&i.outs, 1);
+                let types = self.out_types(&i.outs, 1 + outs.len() - i.outs.len());
                 quote! {
                     let (#(#outs,)* #record) #types = if #cond {
                         #then_stmts
@@ -362,7 +608,7 @@ impl Primal<'_> {
                 }
             }
             None => {
-                let types = self.out_types(&i.outs, 0);
+                let types = self.out_types(&i.outs, outs.len() - i.outs.len());
                 quote! {
                 let (#(#outs,)*) #types = if #cond {
                     #then_stmts
@@ -395,8 +641,12 @@ impl Primal<'_> {
             range = quote!(#range.step_by(#k));
         }
         let index = self.f.ident(l.index);
-        let holders: Vec<_> = l.carried.iter().map(|c| self.f.ident(c.out)).collect();
-        let holder_decls: Vec<_> = l
+        let mut holders: Vec<Ident> = l
+            .carried
+            .iter()
+            .map(|c| self.f.ident(c.out).clone())
+            .collect();
+        let mut holder_decls: Vec<_> = l
             .carried
             .iter()
             .map(|c| {
@@ -407,9 +657,28 @@ impl Primal<'_> {
                 }
             })
             .collect();
-        let inputs: Vec<_> = l.carried.iter().map(|c| self.op(&c.input)).collect();
-        let starts: Vec<_> = l.carried.iter().map(|c| self.f.ident(c.start)).collect();
-        let ends: Vec<_> = l.carried.iter().map(|c| self.op(&c.end)).collect();
+        let mut inputs: Vec<_> = l.carried.iter().map(|c| self.op(&c.input)).collect();
+        let mut starts: Vec<Ident> = l
+            .carried
+            .iter()
+            .map(|c| self.f.ident(c.start).clone())
+            .collect();
+        let mut ends: Vec<_> = l.carried.iter().map(|c| self.op(&c.end)).collect();
+        // Forward mode: the tangents of carried variables are carried too.
+        let starts_of: Vec<VarId> = l.carried.iter().map(|c| c.start).collect();
+        for (start, k) in self.tangent_lanes(&starts_of) {
+            let c = l
+                .carried
+                .iter()
+                .find(|c| c.start == start)
+                .expect("carried");
+            let holder = self.tan(c.out, k);
+            holder_decls.push(quote!(#holder));
+            holders.push(holder);
+            inputs.push(self.tan_or_zero(&c.input, k));
+            starts.push(self.tan(c.start, k));
+            ends.push(self.tan_or_zero(&c.end, k));
+        }
         let body = self.block(&l.body.stmts);
         // A `while` loop always keeps its tape: its length is the trip count.
         let (tape_init, tape_push) = match self.saves.get(&l.record) {
@@ -461,7 +730,6 @@ impl Primal<'_> {
                         #tape_push
                         #(#holders = #ends;)*
                         #stop
-                    #stop
                     }
                 }
             }

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use proc_macro2::{Ident, TokenStream, TokenTree};
+use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 
 use crate::activity::Activity;
@@ -377,50 +377,8 @@ impl Sweep<'_> {
         args: &[Operand],
         ans: VarId,
     ) -> TokenStream {
-        let tokens: TokenStream = template
-            .parse()
-            .expect("rule templates parse (tested in rules.rs)");
-        self.fill(tokens, g, args, ans)
-    }
-
-    fn fill(
-        &mut self,
-        tokens: TokenStream,
-        g: &Ident,
-        args: &[Operand],
-        ans: VarId,
-    ) -> TokenStream {
-        let mut out = TokenStream::new();
-        let mut after_path_or_dot = false;
-        for tt in tokens {
-            let next_after =
-                matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
-            match &tt {
-                TokenTree::Ident(i) if !after_path_or_dot => {
-                    let slot = i.to_string();
-                    let operand = match slot.as_str() {
-                        "g" => Some(quote!(#g)),
-                        "ans" => Some(self.operand(&Operand::Var(ans))),
-                        "x" => args.first().map(|a| self.operand(a)),
-                        "y" => args.get(1).map(|a| self.operand(a)),
-                        "z" => args.get(2).map(|a| self.operand(a)),
-                        "w" => args.get(3).map(|a| self.operand(a)),
-                        "__rt" => Some(runtime()),
-                        _ => None,
-                    };
-                    out.extend(operand.unwrap_or_else(|| quote!(#tt)));
-                }
-                TokenTree::Group(group) => {
-                    let inner = self.fill(group.stream(), g, args, ans);
-                    let mut new = proc_macro2::Group::new(group.delimiter(), inner);
-                    new.set_span(group.span());
-                    out.extend([TokenTree::Group(new)]);
-                }
-                _ => out.extend([tt.clone()]),
-            }
-            after_path_or_dot = next_after;
-        }
-        out
+        let g = quote!(#g);
+        crate::rules::instantiate(template, &g, args, ans, &mut |o| self.operand(o))
     }
 
     fn operand(&mut self, o: &Operand) -> TokenStream {

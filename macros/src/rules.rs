@@ -18,6 +18,10 @@
 //! Non-smooth points follow JAX; the conventions are documented in the
 //! runtime's `rules` module.
 
+use proc_macro2::{TokenStream, TokenTree};
+
+use crate::ir::{Operand, VarId};
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Shape {
     /// The output is a linear function of the inputs (`+`, `-`, casts).
@@ -209,6 +213,62 @@ pub fn function(name: &str, arity: usize) -> Option<&'static Rule> {
 /// Whether the runtime has a differentiable function of this name.
 pub fn is_runtime_function(name: &str) -> bool {
     FUNCTIONS.iter().any(|r| r.name == name)
+}
+
+/// A template with its slots filled: `g` as given, the arguments and `ans`
+/// (the primitive's output) as `operand` prints them, `__rt` the runtime.
+pub fn instantiate(
+    template: &str,
+    g: &TokenStream,
+    args: &[Operand],
+    ans: VarId,
+    operand: &mut dyn FnMut(&Operand) -> TokenStream,
+) -> TokenStream {
+    let tokens: TokenStream = template
+        .parse()
+        .expect("rule templates parse (tested below)");
+    fill(tokens, g, args, ans, operand)
+}
+
+fn fill(
+    tokens: TokenStream,
+    g: &TokenStream,
+    args: &[Operand],
+    ans: VarId,
+    operand: &mut dyn FnMut(&Operand) -> TokenStream,
+) -> TokenStream {
+    let mut out = TokenStream::new();
+    // `x` after `.` or `::` is a name, not a slot.
+    let mut after_path_or_dot = false;
+    for tt in tokens {
+        let next_after =
+            matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
+        match &tt {
+            TokenTree::Ident(i) if !after_path_or_dot => {
+                let arg = |k: usize| args.get(k);
+                let filled = match i.to_string().as_str() {
+                    "g" => Some(g.clone()),
+                    "ans" => Some(operand(&Operand::Var(ans))),
+                    "x" => arg(0).map(&mut *operand),
+                    "y" => arg(1).map(&mut *operand),
+                    "z" => arg(2).map(&mut *operand),
+                    "w" => arg(3).map(&mut *operand),
+                    "__rt" => Some(crate::reverse::runtime()),
+                    _ => None,
+                };
+                out.extend(filled.unwrap_or_else(|| quote::quote!(#tt)));
+            }
+            TokenTree::Group(group) => {
+                let inner = fill(group.stream(), g, args, ans, operand);
+                let mut new = proc_macro2::Group::new(group.delimiter(), inner);
+                new.set_span(group.span());
+                out.extend([TokenTree::Group(new)]);
+            }
+            _ => out.extend([tt.clone()]),
+        }
+        after_path_or_dot = next_after;
+    }
+    out
 }
 
 pub fn find(name: &str, arity: usize) -> Option<&'static Rule> {

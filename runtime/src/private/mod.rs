@@ -1,7 +1,7 @@
 //! Everything generated code calls. Not a public API: names and signatures
 //! change without notice.
 
-pub use crate::{sum, Real};
+pub use crate::{dot, sum, Real};
 
 pub mod partials;
 pub mod stats_partials;
@@ -164,6 +164,58 @@ impl<S: Copy, G: Pullback<S>> Pullback<S> for Vec<G> {
     fn scale(&self, g: S) -> Self::Output {
         self.iter().map(|x| x.scale(g)).collect()
     }
+}
+
+/// `grad · tangent`: the directional derivative of a call in forward mode,
+/// from the callee's gradient for one argument and that argument's tangent.
+#[diagnostic::on_unimplemented(
+    message = "this argument carries a derivative, but the function it is passed to does not differentiate with respect to that parameter",
+    label = "this value depends on a differentiation variable",
+    note = "list the parameter in the called function's `#[differentiable(..)]`, or wrap the argument in `sg(..)` if it is a constant here"
+)]
+pub trait Along<T: ?Sized> {
+    /// The scalar type.
+    type Output;
+    /// `Σ gradᵢ tangentᵢ`.
+    fn along(&self, tangent: &T) -> Self::Output;
+}
+
+macro_rules! along_float {
+    ($($t:ty)*) => {$(
+        #[diagnostic::do_not_recommend]
+        impl Along<$t> for $t {
+            type Output = $t;
+            #[inline(always)]
+            fn along(&self, t: &$t) -> $t {
+                *self * *t
+            }
+        }
+    )*};
+}
+along_float!(f32 f64);
+
+#[diagnostic::do_not_recommend]
+impl<T: Real, A: AsRef<[T]> + ?Sized> Along<A> for Vec<T> {
+    type Output = T;
+    #[inline]
+    fn along(&self, t: &A) -> T {
+        crate::dot(self, t.as_ref())
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Real, A: AsRef<[T]> + ?Sized, const N: usize> Along<A> for [T; N] {
+    type Output = T;
+    #[inline]
+    fn along(&self, t: &A) -> T {
+        crate::dot(self, t.as_ref())
+    }
+}
+
+/// `grad · tangent` (see [`Along`]).
+#[inline(always)]
+pub fn along<G: Along<T>, T: ?Sized>(grad: &G, tangent: &T) -> G::Output {
+    grad.along(tangent)
 }
 
 /// `g · grad`: what an argument of a call receives from the callee's gradient.

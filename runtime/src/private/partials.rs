@@ -282,6 +282,25 @@ pub fn shifted_exp_sum<T: Real>(x: &[T]) -> (T, T) {
     (m, total)
 }
 
+/// `Σ softmax(x)ᵢ tᵢ`: the directional derivative of `log_sum_exp` along `t`.
+#[inline]
+pub fn log_sum_exp_jvp<T: Real>(x: &[T], ans: T, t: &[T]) -> T {
+    let mut dx = vec![T::zero(); x.len()];
+    log_sum_exp_vjp(T::one(), x, ans, &mut dx);
+    crate::dot(&dx, t)
+}
+
+/// `tᵢ − Σⱼ softmax(x)ⱼ tⱼ` for every `i`: the tangent of `log_softmax(x)`.
+#[inline]
+pub fn log_softmax_jvp<T: Real>(x: &[T], t: &[T]) -> Vec<T> {
+    let (m, total) = shifted_exp_sum(x);
+    let mean = x
+        .iter()
+        .zip(t)
+        .fold(T::zero(), |s, (&v, &ti)| s + (v - m).exp() / total * ti);
+    t.iter().map(|&ti| ti - mean).collect()
+}
+
 /// Adds `gᵢ − softmax(x)ᵢ · Σⱼ gⱼ` into `dx`: the gradient of `log_softmax(x)`
 /// pulled back from `g`.
 #[inline]
