@@ -37,250 +37,36 @@
 )]
 
 use sgrad::{differentiable, dot, log_softmax, log_sum_exp, sg, sg_for, sum};
-use std::f64::consts::PI;
 use std::hint::black_box;
 
+mod common;
+use common::per_occurrence::{Body, Oracle, Sites};
+use common::{assert_bits, Cut, Rng, F32, F64};
+
 // ---------------------------------------------------------------------------
-// Helpers (compact copies of those in `fd_loops.rs`).
+// Helpers of this file's own (the shared ones are in `common`).
 
-/// Seeded xorshift64*.
-struct Rng(u64);
+/// Draws of this file's own, on the shared generator.
+trait Draws {
+    /// In `0..n`, by scaling `unit()` (not `Rng::below`'s remainder: this
+    /// file's points are drawn this way).
+    fn index_below(&mut self, n: usize) -> usize;
+    /// Numbers representable in `f32`, as `f64`.
+    fn vec32(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64>;
+}
 
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn unit(&mut self) -> f64 {
-        let mut s = self.0;
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        self.0 = s;
-        (s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn below(&mut self, n: usize) -> usize {
+impl Draws for Rng {
+    fn index_below(&mut self, n: usize) -> usize {
         (self.unit() * n as f64) as usize % n
     }
-    fn normal(&mut self) -> f64 {
-        let u = 1.0 - self.unit();
-        (-2.0 * u.ln()).sqrt() * (2.0 * PI * self.unit()).cos()
-    }
-    fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
-        (0..n).map(|_| self.uniform(lo, hi)).collect()
-    }
-    fn array<const N: usize>(&mut self, lo: f64, hi: f64) -> [f64; N] {
-        std::array::from_fn(|_| self.uniform(lo, hi))
-    }
-    /// Numbers representable in `f32`, as `f64`.
     fn vec32(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
         (0..n).map(|_| self.uniform(lo, hi) as f32 as f64).collect()
     }
 }
 
-/// Which differentiation variables (indices in the attribute's order) a site
-/// blocks.
-#[derive(Clone, Copy)]
-enum Cut {
-    All,
-    For(&'static [usize]),
-}
-
 /// A branch marker: a site that blocks nothing, reached only to record the
-/// path.
+/// path (`Sites::mark`).
 const MARK: Cut = Cut::For(&[]);
-
-impl Cut {
-    fn blocks(self, k: usize) -> bool {
-        match self {
-            Cut::All => true,
-            Cut::For(vars) => vars.contains(&k),
-        }
-    }
-}
-
-/// The sites one evaluation of a copy reaches, in order, and which of those
-/// occurrences are frozen.
-#[derive(Default)]
-struct Sites {
-    frozen: Vec<Option<f64>>,
-    seen: Vec<(usize, f64)>,
-}
-
-impl Sites {
-    fn cut(&mut self, site: usize, e: f64) -> f64 {
-        let j = self.seen.len();
-        self.seen.push((site, e));
-        self.frozen.get(j).copied().flatten().unwrap_or(e)
-    }
-    /// Records that a branch was taken (`site` must be a `MARK`).
-    fn mark(&mut self, site: usize) {
-        self.cut(site, 0.0);
-    }
-}
-
-type Body<'a> = &'a dyn Fn(&[f64], &mut Sites) -> f64;
-
-#[derive(Clone, Copy)]
-struct Tol {
-    rel: f64,
-    abs: f64,
-}
-
-const F64: Tol = Tol {
-    rel: 1e-6,
-    abs: 0.0,
-};
-const F32: Tol = Tol {
-    rel: 2e-4,
-    abs: 2e-4,
-};
-
-struct Oracle<'a> {
-    name: &'a str,
-    copy: Body<'a>,
-    sites: &'a [Cut],
-    /// Components of each differentiation variable, in order.
-    shape: &'a [usize],
-}
-
-impl Oracle<'_> {
-    fn eval(&self, x: &[f64], frozen: Vec<Option<f64>>) -> (f64, Vec<(usize, f64)>) {
-        let mut s = Sites {
-            frozen,
-            seen: Vec::new(),
-        };
-        let v = (self.copy)(x, &mut s);
-        (v, s.seen)
-    }
-
-    fn var_of(&self, c: usize) -> usize {
-        let mut start = 0;
-        for (k, &n) in self.shape.iter().enumerate() {
-            if c < start + n {
-                return k;
-            }
-            start += n;
-        }
-        panic!("{}: component {c} out of range", self.name)
-    }
-
-    fn blocked_for(&self, k: usize) -> Vec<bool> {
-        self.sites.iter().map(|c| c.blocks(k)).collect()
-    }
-
-    /// Pₖ: the copy with every occurrence of the blocked sites frozen at its
-    /// value at `base`; panics if a perturbed point takes another path.
-    fn program(&self, base: &[f64], blocked: &[bool]) -> impl Fn(&[f64]) -> f64 + '_ {
-        let (_, seen) = self.eval(base, Vec::new());
-        let path: Vec<usize> = seen.iter().map(|&(site, _)| site).collect();
-        let frozen: Vec<Option<f64>> = seen
-            .iter()
-            .map(|&(site, v)| blocked[site].then_some(v))
-            .collect();
-        move |x: &[f64]| {
-            let (v, seen) = self.eval(x, frozen.clone());
-            assert!(
-                seen.iter().map(|&(site, _)| site).eq(path.iter().copied()),
-                "{}: the perturbed point takes another path",
-                self.name
-            );
-            v
-        }
-    }
-
-    /// Value (to `rel`, the copy may be in another precision), every
-    /// component, and a random direction per group of variables that see the
-    /// same program.
-    #[track_caller]
-    fn check(&self, x: &[f64], value: f64, grad: &[f64], rng: &mut Rng, tol: Tol, rel: f64) {
-        let name = self.name;
-        let n: usize = self.shape.iter().sum();
-        assert_eq!((x.len(), grad.len()), (n, n), "{name}: shape");
-        let (v0, _) = self.eval(x, Vec::new());
-        assert!(
-            (v0 - value).abs() <= rel * v0.abs().max(1e-300),
-            "{name}: the copy computes {v0:e}, the function {value:e} (the copy is wrong)"
-        );
-        for c in 0..n {
-            let mut e = vec![0.0; n];
-            e[c] = 1.0;
-            let k = self.var_of(c);
-            let p = self.program(x, &self.blocked_for(k));
-            let what = format!("{name} d/dx[{c}] (variable {k})");
-            assert_directional(&what, &p, x, &e, grad[c], tol);
-        }
-        let mut groups: Vec<(Vec<bool>, Vec<usize>)> = Vec::new();
-        for k in 0..self.shape.len() {
-            let b = self.blocked_for(k);
-            match groups.iter_mut().find(|(g, _)| *g == b) {
-                Some((_, vars)) => vars.push(k),
-                None => groups.push((b, vec![k])),
-            }
-        }
-        for (blocked, vars) in groups {
-            let v: Vec<f64> = (0..n)
-                .map(|c| {
-                    if vars.contains(&self.var_of(c)) {
-                        rng.normal()
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            let dot: f64 = grad.iter().zip(&v).map(|(g, v)| g * v).sum();
-            let p = self.program(x, &blocked);
-            let what = format!("{name} along a random direction (variables {vars:?})");
-            assert_directional(&what, &p, x, &v, dot, tol);
-        }
-    }
-}
-
-#[track_caller]
-fn assert_directional(
-    what: &str,
-    p: &dyn Fn(&[f64]) -> f64,
-    x: &[f64],
-    v: &[f64],
-    got: f64,
-    tol: Tol,
-) {
-    let scale = x.iter().fold(1.0f64, |m, a| m.max(a.abs()));
-    let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
-    if norm == 0.0 {
-        return;
-    }
-    let h = 1e-6 * scale / norm;
-    let plus: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
-    let minus: Vec<f64> = x.iter().zip(v).map(|(a, b)| a - h * b).collect();
-    let (fp, fm) = (p(&plus), p(&minus));
-    let fd = (fp - fm) / (2.0 * h);
-    let noise = 16.0 * f64::EPSILON * (fp.abs() + fm.abs()) / (2.0 * h);
-    let bound = tol.rel * fd.abs() + tol.abs + noise;
-    assert!(
-        (got - fd).abs() <= bound,
-        "{what} at {x:?}: gradient {got:e}, central difference {fd:e} (|diff| {:e} > {bound:e})",
-        (got - fd).abs()
-    );
-}
-
-#[track_caller]
-fn assert_bits(what: &str, f: f64, g: f64) {
-    assert!(
-        f.to_bits() == g.to_bits(),
-        "{what}: f = {f:e}, f_grad.0 = {g:e}"
-    );
-}
-
-#[track_caller]
-fn assert_bits32(what: &str, f: f32, g: f32) {
-    assert!(
-        f.to_bits() == g.to_bits(),
-        "{what}: f = {f:e}, f_grad.0 = {g:e}"
-    );
-}
 
 /// A program without sites against itself, at `f64` tolerance.
 #[track_caller]
@@ -300,7 +86,7 @@ fn check_plain(
         sites: &[],
         shape,
     };
-    oracle.check(x, v, g, rng, F64, 0.0);
+    oracle.check_with(x, v, g, rng, F64, 0.0);
 }
 
 /// A program with sites against its copy, at `f64` tolerance.
@@ -320,7 +106,7 @@ fn check_sites(
         sites,
         shape,
     };
-    oracle.check(x, v, g, rng, F64, 1e-12);
+    oracle.check_with(x, v, g, rng, F64, 1e-12);
 }
 
 fn rows(p: &[f64], cols: usize) -> Vec<Vec<f64>> {
@@ -382,7 +168,7 @@ fn softmax_regression_nested_slice_of_vecs() {
             let w: Vec<Vec<f64>> = (0..k).map(|_| rng.vec(d, -1.5, 1.5)).collect();
             let b = rng.vec(k, -1.0, 1.0);
             let xs: Vec<Vec<f64>> = (0..n).map(|_| rng.vec(d, -2.0, 2.0)).collect();
-            let ys: Vec<usize> = (0..n).map(|_| rng.below(k)).collect();
+            let ys: Vec<usize> = (0..n).map(|_| rng.index_below(k)).collect();
             let (v, (gw, gb)) = softmax_regression_grad(&w, &b, &xs, &ys, 0.01);
             assert_eq!(gw.len(), k);
             assert!(gw.iter().all(|r| r.len() == d));
@@ -472,7 +258,7 @@ fn mlp_classifier_nested_arrays_by_value() {
         let w1: [[f64; 3]; 4] = mat(&rng.vec(12, -1.0, 1.0));
         let w2: [[f64; 4]; 3] = mat(&rng.vec(12, -1.0, 1.0));
         let x: [f64; 3] = rng.array(-2.0, 2.0);
-        let label = rng.below(3);
+        let label = rng.index_below(3);
         let (v, (g1, g2)): (f64, ([[f64; 3]; 4], [[f64; 4]; 3])) =
             mlp_classifier_grad(w1, w2, x, label);
         let f = |p: &[f64]| mlp_classifier(mat(&p[..12]), mat(&p[12..]), x, label);
@@ -1139,9 +925,9 @@ fn f32_local_arrays() {
         let w64 = rng.vec32(6, -1.5, 1.5);
         let w: [[f32; 2]; 3] = mat::<3, 2>(&w64).map(|r| r.map(|a| a as f32));
         let x: [f32; 2] = [rng.uniform(-2.0, 2.0) as f32, rng.uniform(-2.0, 2.0) as f32];
-        let label = rng.below(3);
+        let label = rng.index_below(3);
         let (v, g) = softmax_ce32_grad(w, x, label);
-        assert_bits32("softmax_ce32", softmax_ce32(black_box(w), x, label), v);
+        assert_bits("softmax_ce32", softmax_ce32(black_box(w), x, label), v);
         let copy = |p: &[f64], _: &mut Sites| softmax_ce32_copy(p, x, label);
         let oracle = Oracle {
             name: "softmax_ce32",
@@ -1150,14 +936,14 @@ fn f32_local_arrays() {
             shape: &[6],
         };
         let g64 = to64(&g.concat());
-        oracle.check(&w64, v as f64, &g64, &mut rng, F32, 1e-5);
+        oracle.check_with(&w64, v as f64, &g64, &mut rng, F32, 1e-5);
     }
     for n in [1usize, 3, 8] {
         for _ in 0..6 {
             let x64 = rng.vec32(n, -1.5, 1.5);
             let x = to32(&x64);
             let (v, g) = features32_grad(&x);
-            assert_bits32("features32", features32(black_box(&x)), v);
+            assert_bits("features32", features32(black_box(&x)), v);
             let copy = |p: &[f64], _: &mut Sites| features32_copy(p);
             let oracle = Oracle {
                 name: "features32",
@@ -1165,7 +951,7 @@ fn f32_local_arrays() {
                 sites: &[],
                 shape: &[n],
             };
-            oracle.check(&x64, v as f64, &to64(&g), &mut rng, F32, 1e-5);
+            oracle.check_with(&x64, v as f64, &to64(&g), &mut rng, F32, 1e-5);
         }
     }
 }
@@ -1178,7 +964,7 @@ fn f32_running_statistics() {
             let x64 = rng.vec32(n, -1.5, 1.5);
             let x = to32(&x64);
             let (v, g) = running_stats32_grad(&x);
-            assert_bits32("running_stats32", running_stats32(black_box(&x)), v);
+            assert_bits("running_stats32", running_stats32(black_box(&x)), v);
             let copy = |p: &[f64], _: &mut Sites| running_stats32_copy(p);
             let oracle = Oracle {
                 name: "running_stats32",
@@ -1186,7 +972,7 @@ fn f32_running_statistics() {
                 sites: &[],
                 shape: &[n],
             };
-            oracle.check(&x64, v as f64, &to64(&g), &mut rng, F32, 1e-5);
+            oracle.check_with(&x64, v as f64, &to64(&g), &mut rng, F32, 1e-5);
         }
     }
 }
@@ -1241,14 +1027,14 @@ fn f32_data_in_f64_arrays_and_f32_recurrence() {
                 sites: &[],
                 shape: &[n],
             };
-            oracle.check(&x64, v, &to64(&g), &mut rng, F32, 1e-15);
+            oracle.check_with(&x64, v, &to64(&g), &mut rng, F32, 1e-15);
         }
     }
     for _ in 0..15 {
         let x64 = rng.vec32(4, -1.5, 1.5);
         let x: [f32; 4] = to32(&x64).try_into().unwrap();
         let (v, g) = recurrence32_grad(x);
-        assert_bits32("recurrence32", recurrence32(black_box(x)), v);
+        assert_bits("recurrence32", recurrence32(black_box(x)), v);
         let copy = |p: &[f64], _: &mut Sites| recurrence32_copy(p);
         let oracle = Oracle {
             name: "recurrence32",
@@ -1256,7 +1042,7 @@ fn f32_data_in_f64_arrays_and_f32_recurrence() {
             sites: &[],
             shape: &[4],
         };
-        oracle.check(&x64, v as f64, &to64(&g), &mut rng, F32, 1e-5);
+        oracle.check_with(&x64, v as f64, &to64(&g), &mut rng, F32, 1e-5);
     }
 }
 
@@ -1431,7 +1217,7 @@ fn policy_gradient_with_stopped_advantages() {
         for _ in 0..6 {
             let logits = rng.vec(k, -2.0, 2.0);
             let b = rng.uniform(-1.0, 1.0);
-            let actions: Vec<usize> = (0..n).map(|_| rng.below(k)).collect();
+            let actions: Vec<usize> = (0..n).map(|_| rng.index_below(k)).collect();
             let rewards = rng.vec(n, -1.0, 2.0);
             let (v, (gl, gb)) = policy_gradient_grad(&logits, b, &actions, &rewards);
             assert_bits(
@@ -1511,7 +1297,13 @@ fn factorization_sg_for_on_nested_elements() {
             let v: Vec<Vec<f64>> = (0..nv).map(|_| rng.vec(rank, -1.0, 1.0)).collect();
             let c = rng.uniform(-1.0, 1.0);
             let obs: Vec<(usize, usize, f64)> = (0..n)
-                .map(|_| (rng.below(nu), rng.below(nv), rng.uniform(-1.0, 1.0)))
+                .map(|_| {
+                    (
+                        rng.index_below(nu),
+                        rng.index_below(nv),
+                        rng.uniform(-1.0, 1.0),
+                    )
+                })
                 .collect();
             let (val, (gu, gv, gc)) = factorization_grad(&u, &v, c, &obs);
             assert_bits(
@@ -2156,7 +1948,7 @@ fn dynamic_programming_scatter_gather() {
     for (n, cap) in [(1usize, 3usize), (4, 5), (8, 12)] {
         for _ in 0..6 {
             let vals = rng.vec(n, 0.1, 3.0);
-            let wts: Vec<usize> = (0..n).map(|_| 1 + rng.below(4)).collect();
+            let wts: Vec<usize> = (0..n).map(|_| 1 + rng.index_below(4)).collect();
             let (v, g) = knapsack_grad(&vals, &wts, cap);
             assert_bits("knapsack", knapsack(black_box(&vals), &wts, cap), v);
             let copy = |p: &[f64], st: &mut Sites| knapsack_copy(p, &wts, cap, st);
@@ -2192,7 +1984,7 @@ fn dynamic_programming_scatter_gather() {
     for (n, segments) in [(1usize, 1usize), (5, 3), (12, 4)] {
         for _ in 0..5 {
             let x = rng.vec(n, -1.5, 1.5);
-            let idx: Vec<usize> = (0..n).map(|_| rng.below(segments)).collect();
+            let idx: Vec<usize> = (0..n).map(|_| rng.index_below(segments)).collect();
             let (v, g) = scatter_gather_grad(&x, &idx, segments);
             let f = |p: &[f64]| scatter_gather(p, &idx, segments);
             check_plain("scatter_gather", &f, &[n], &x, (v, &g), &mut rng);

@@ -14,81 +14,13 @@
 use sgrad::{differentiable, grad, sg, sg_for};
 use std::hint::black_box;
 
-// ---------------------------------------------------------------------------
-// A seeded random number generator (xorshift64*), no dependencies.
-
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next_u64(&mut self) -> u64 {
-        let mut s = self.0;
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        self.0 = s;
-        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    /// A standard normal (Box–Muller).
-    fn normal(&mut self) -> f64 {
-        let u = 1.0 - self.unit();
-        let v = self.unit();
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
+mod common;
+use common::per_site::{self, Body, Sites};
+use common::{assert_bits, assert_close, assert_directional, directional, Cut, Rng, Tol};
 
 // ---------------------------------------------------------------------------
-// The oracle: a hand-written copy with its sites, frozen per variable.
-
-/// Which differentiation variables (indices into the gradient) a site blocks.
-#[derive(Clone, Copy, Debug)]
-enum Cut {
-    /// `sg(e)`: every variable.
-    All,
-    /// `sg_for!([..], e)`: the listed ones.
-    For(&'static [usize]),
-}
-
-impl Cut {
-    fn blocks(self, k: usize) -> bool {
-        match self {
-            Cut::All => true,
-            Cut::For(vars) => vars.contains(&k),
-        }
-    }
-}
-
-/// The sites of one evaluation of a hand-written copy: which are frozen (and
-/// to what), and what value each site's expression had.
-#[derive(Default)]
-struct Sites {
-    frozen: Vec<Option<f64>>,
-    seen: Vec<Option<f64>>,
-}
-
-impl Sites {
-    /// Site `id` with expression value `e`: `e`, or its frozen value.
-    fn cut(&mut self, id: usize, e: f64) -> f64 {
-        if self.seen.len() <= id {
-            self.seen.resize(id + 1, None);
-        }
-        self.seen[id] = Some(e);
-        self.frozen.get(id).copied().flatten().unwrap_or(e)
-    }
-}
-
-/// A hand-written copy of a differentiated function's body, as a function of
-/// its differentiation variables.
-type Body<'a> = &'a dyn Fn(&[f64], &mut Sites) -> f64;
+// The oracle: a hand-written copy with its sites (`common::per_site`), frozen
+// per variable.
 
 struct Oracle<'a> {
     name: &'a str,
@@ -101,12 +33,7 @@ const REL: f64 = 1e-6;
 
 impl Oracle<'_> {
     fn eval(&self, x: &[f64], frozen: Vec<Option<f64>>) -> (f64, Vec<Option<f64>>) {
-        let mut s = Sites {
-            frozen,
-            seen: Vec::new(),
-        };
-        let v = (self.copy)(x, &mut s);
-        (v, s.seen)
+        per_site::eval(self.copy, x, frozen)
     }
 
     /// The sites blocked for variable `k`.
@@ -137,7 +64,7 @@ impl Oracle<'_> {
     /// share a program.
     #[track_caller]
     fn check(&self, x: &[f64], value: f64, grad: &[f64], rng: &mut Rng, rel: f64) {
-        let name = self.name;
+        let (name, tol) = (self.name, Tol::rel(rel));
         assert_eq!(grad.len(), x.len(), "{name}");
         let (v0, _) = self.eval(x, Vec::new());
         assert!(
@@ -150,7 +77,7 @@ impl Oracle<'_> {
             e[k] = 1.0;
             let blocked = self.blocked_for(k);
             let p = self.program(x, &blocked);
-            assert_directional(&format!("{name} d/dx{k}"), &p, x, &e, grad[k], rel);
+            assert_directional(&format!("{name} d/dx{k}"), &p, x, &e, grad[k], tol);
         }
         let mut groups: Vec<(Vec<bool>, Vec<usize>)> = Vec::new();
         for k in 0..n {
@@ -173,49 +100,10 @@ impl Oracle<'_> {
                 x,
                 &v,
                 dot,
-                rel,
+                tol,
             );
         }
     }
-}
-
-/// Central difference of `p` at `x` along `v`.
-fn directional(p: &impl Fn(&[f64]) -> f64, x: &[f64], v: &[f64], h: f64) -> (f64, f64) {
-    let plus: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
-    let minus: Vec<f64> = x.iter().zip(v).map(|(a, b)| a - h * b).collect();
-    let (fp, fm) = (p(&plus), p(&minus));
-    let d = (fp - fm) / (2.0 * h);
-    let noise = 16.0 * f64::EPSILON * (fp.abs() + fm.abs()) / (2.0 * h);
-    (d, noise)
-}
-
-#[track_caller]
-fn assert_directional(
-    what: &str,
-    p: &impl Fn(&[f64]) -> f64,
-    x: &[f64],
-    v: &[f64],
-    got: f64,
-    rel: f64,
-) {
-    let scale = x.iter().fold(1.0f64, |m, a| m.max(a.abs()));
-    let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
-    let h = 1e-6 * scale / norm;
-    let (fd, noise) = directional(p, x, v, h);
-    let tol = rel * fd.abs() + noise;
-    assert!(
-        (got - fd).abs() <= tol,
-        "{what} at {x:?}: gradient gives {got:e}, central difference {fd:e} (|diff| {:e} > tol {tol:e})",
-        (got - fd).abs()
-    );
-}
-
-#[track_caller]
-fn assert_close(what: &str, got: f64, want: f64, rel: f64) {
-    assert!(
-        (got - want).abs() <= rel * want.abs().max(1e-300),
-        "{what}: got {got:e}, want {want:e}"
-    );
 }
 
 // ---------------------------------------------------------------------------
@@ -988,101 +876,91 @@ fn small_bodies_by_hand() {
 #[test]
 fn rule3_values_are_bit_for_bit_the_function() {
     let mut rng = Rng::new(13);
-    let bits = |what: &str, f: f64, g: f64| {
-        assert!(
-            f.to_bits() == g.to_bits(),
-            "{what}: f = {f:e}, f_grad.0 = {g:e}"
-        );
-    };
     for _ in 0..200 {
-        let x: [f64; 5] = std::array::from_fn(|_| rng.uniform(-2.0, 2.0));
+        let x: [f64; 5] = rng.array(-2.0, 2.0);
         let x = black_box(x);
-        bits(
+        assert_bits(
             "two_stage",
             two_stage(x[0], x[1], x[2], x[3], x[4]),
             two_stage_grad(x[0], x[1], x[2], x[3], x[4]).0,
         );
-        bits(
+        assert_bits(
             "split",
             split(x[0], x[1], x[2]),
             split_grad(x[0], x[1], x[2]).0,
         );
-        bits(
+        assert_bits(
             "listed",
             listed(x[0], x[1], x[2]),
             listed_grad(x[0], x[1], x[2]).0,
         );
-        bits(
+        assert_bits(
             "nested",
             nested(x[0], x[1], x[2]),
             nested_grad(x[0], x[1], x[2]).0,
         );
-        bits("reuse", reuse(x[0], x[1]), reuse_grad(x[0], x[1]).0);
-        bits("shadow", shadow(x[0], x[1]), shadow_grad(x[0], x[1]).0);
-        bits(
+        assert_bits("reuse", reuse(x[0], x[1]), reuse_grad(x[0], x[1]).0);
+        assert_bits("shadow", shadow(x[0], x[1]), shadow_grad(x[0], x[1]).0);
+        assert_bits(
             "shadow_unrelated",
             shadow_unrelated(x[0], x[1]),
             shadow_unrelated_grad(x[0], x[1]).0,
         );
-        bits(
+        assert_bits(
             "branchy",
             branchy(x[0], x[1], x[2]),
             branchy_grad(x[0], x[1], x[2]).0,
         );
-        bits("early", early(x[0], x[1]), early_grad(x[0], x[1]).0);
-        bits(
+        assert_bits("early", early(x[0], x[1]), early_grad(x[0], x[1]).0);
+        assert_bits(
             "gated",
             gated(x[0], x[1], x[2]),
             gated_grad(x[0], x[1], x[2]).0,
         );
-        bits(
+        assert_bits(
             "rosen",
             rosen(x[0], x[1], x[2]),
             rosen_grad(x[0], x[1], x[2]).0,
         );
-        bits(
+        assert_bits(
             "lse",
             lse(x[0], x[1], x[2], x[3]),
             lse_grad(x[0], x[1], x[2], x[3]).0,
         );
-        bits(
+        assert_bits(
             "kitchen_sink",
             kitchen_sink(x[0], x[1], x[2]),
             kitchen_sink_grad(x[0], x[1], x[2]).0,
         );
         let n = if x[3] > 0.0 { 1 } else { 4 };
         let c = x[4] as f32;
-        bits(
+        assert_bits(
             "syntax_mix",
             syntax_mix(x[0], x[1], c, n),
             syntax_mix_grad(x[0], x[1], c, n).0,
         );
-        bits(
+        assert_bits(
             "uninitialised_let",
             uninitialised_let(x[0], x[1]),
             uninitialised_let_grad(x[0], x[1]).0,
         );
-        bits(
+        assert_bits(
             "nested_return",
             nested_return(x[0], x[1]),
             nested_return_grad(x[0], x[1]).0,
         );
-        bits(
+        assert_bits(
             "same_site_read_twice",
             same_site_read_twice(x[0], x[1]),
             same_site_read_twice_grad(x[0], x[1]).0,
         );
-        bits(
+        assert_bits(
             "compare_stopped",
             compare_stopped(x[0], x[1]),
             compare_stopped_grad(x[0], x[1]).0,
         );
         let (a, b, c) = (x[0] as f32, x[1] as f32, x[2] as f32);
-        let (f32v, g32v) = (mixed32(a, b, c), mixed32_grad(a, b, c).0);
-        assert!(
-            f32v.to_bits() == g32v.to_bits(),
-            "mixed32: {f32v} vs {g32v}"
-        );
+        assert_bits("mixed32", mixed32(a, b, c), mixed32_grad(a, b, c).0);
     }
 }
 
@@ -1123,10 +1001,10 @@ fn reverse_mode_passes_the_directional_derivative_check() {
     let check =
         |what: &str, f: &dyn Fn(&[f64]) -> f64, x: &[f64], grad: &[f64], v: &[f64], rel: f64| {
             let dot: f64 = grad.iter().zip(v).map(|(g, v)| g * v).sum();
-            assert_directional(what, &|p: &[f64]| f(p), x, v, dot, rel);
+            assert_directional(what, &|p: &[f64]| f(p), x, v, dot, Tol::rel(rel));
         };
     for _ in 0..50 {
-        let x: [f64; 4] = std::array::from_fn(|_| rng.uniform(-1.5, 1.5));
+        let x: [f64; 4] = rng.array(-1.5, 1.5);
         let v3: Vec<f64> = (0..3).map(|_| rng.normal()).collect();
         let v4: Vec<f64> = (0..4).map(|_| rng.normal()).collect();
 

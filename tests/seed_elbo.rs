@@ -49,6 +49,9 @@ use sgrad::{differentiable, sg_for};
 use std::f64::consts::PI;
 use std::hint::black_box;
 
+mod common;
+use common::{assert_close_scaled, Rng};
+
 /// σ², the likelihood's noise variance.
 const NOISE_VAR: f64 = 0.25;
 
@@ -98,31 +101,6 @@ fn elbo_plain(mu1: f64, s1: f64, mu2: f64, s2: f64, eps1: f64, eps2: f64, y1: f6
 }
 
 // ---------------------------------------------------------------------------
-
-/// xorshift64*, seeded.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn unit(&mut self) -> f64 {
-        let mut s = self.0;
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        self.0 = s;
-        (s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn normal(&mut self) -> f64 {
-        let u = 1.0 - self.unit();
-        let v = self.unit();
-        (-2.0 * u.ln()).sqrt() * (2.0 * PI * v).cos()
-    }
-}
 
 /// One point: parameters, noise, data.
 #[derive(Clone, Copy, Debug)]
@@ -195,15 +173,12 @@ impl Point {
     }
 }
 
+/// Reverse mode (`got`) against the hand formula (`want`) at `p`.
 #[track_caller]
 fn assert_close(what: &str, got: f64, want: f64, p: &Point) {
     // Hand formula and reverse mode round differently; 1e-12 relative to the
-    // size of the terms involved.
-    let scale = want.abs().max(1.0);
-    assert!(
-        (got - want).abs() <= 1e-12 * scale,
-        "{what}: reverse mode {got:e}, by hand {want:e}, at {p:?}"
-    );
+    // size of the terms involved (at least 1).
+    assert_close_scaled(&format!("{what} at {p:?}"), got, want, 1.0, 1e-12);
 }
 
 #[test]

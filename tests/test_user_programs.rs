@@ -15,30 +15,19 @@
 use sgrad::{differentiable, grad, sg, sg_for};
 use std::hint::black_box as bb;
 
+mod common;
+use common::per_site::{eval, Body, Sites};
+use common::{Cut, Rng};
+
 // ---------------------------------------------------------------------------
-// A seeded random number generator (xorshift64*), no dependencies.
+// Random points, on the shared generator.
 
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next_u64(&mut self) -> u64 {
-        let mut s = self.0;
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        self.0 = s;
-        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
+trait Points {
     /// A point with each coordinate uniform in its range.
+    fn point(&mut self, ranges: &[(f64, f64)]) -> Vec<f64>;
+}
+
+impl Points for Rng {
     fn point(&mut self, ranges: &[(f64, f64)]) -> Vec<f64> {
         ranges
             .iter()
@@ -49,57 +38,14 @@ impl Rng {
 
 // ---------------------------------------------------------------------------
 // The oracle: a hand-written copy whose `sg` / `sg_for!` sites are calls
-// `s.cut(id, e)`; the sites blocking variable k are frozen at their base
-// value and the copy is differentiated by central differences.
-
-/// Which differentiation variables (indices into the gradient) a site blocks.
-#[derive(Clone, Copy)]
-enum Cut {
-    /// `sg(e)`.
-    All,
-    /// `sg_for!([..], e)`.
-    For(&'static [usize]),
-}
-
-#[derive(Default)]
-struct Sites {
-    frozen: Vec<Option<f64>>,
-    seen: Vec<Option<f64>>,
-}
-
-impl Sites {
-    fn cut(&mut self, id: usize, e: f64) -> f64 {
-        if self.seen.len() <= id {
-            self.seen.resize(id + 1, None);
-        }
-        self.seen[id] = Some(e);
-        self.frozen.get(id).copied().flatten().unwrap_or(e)
-    }
-}
-
-type CopyFn<'a> = &'a dyn Fn(&[f64], &mut Sites) -> f64;
-
-fn eval(copy: CopyFn, x: &[f64], frozen: Vec<Option<f64>>) -> (f64, Vec<Option<f64>>) {
-    let mut s = Sites {
-        frozen,
-        seen: Vec::new(),
-    };
-    let v = copy(x, &mut s);
-    (v, s.seen)
-}
+// `s.cut(id, e)` (`common::per_site`); the sites blocking variable k are
+// frozen at their base value and the copy is differentiated by central
+// differences.
 
 /// Compares the gradient `grad` at `x` with central differences of the copy,
 /// one variable at a time. `tol` is relative to `1 + |fd|`.
 #[track_caller]
-fn check_fd(
-    name: &str,
-    copy: CopyFn,
-    sites: &[Cut],
-    x: &[f64],
-    value: f64,
-    grad: &[f64],
-    tol: f64,
-) {
+fn check_fd(name: &str, copy: Body, sites: &[Cut], x: &[f64], value: f64, grad: &[f64], tol: f64) {
     assert_eq!(grad.len(), x.len(), "{name}");
     let (v0, seen) = eval(copy, x, Vec::new());
     assert!(
@@ -111,8 +57,7 @@ fn check_fd(
             .iter()
             .enumerate()
             .map(|(i, v)| match sites.get(i) {
-                Some(Cut::All) => *v,
-                Some(Cut::For(vars)) if vars.contains(&k) => *v,
+                Some(c) if c.blocks(k) => *v,
                 _ => None,
             })
             .collect();

@@ -45,7 +45,7 @@ pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
             None
         }
     };
-    let out = expand_fn(&func, wrt, &errors);
+    let out = crate::symbol::with_scalars(&func.sig.generics, || expand_fn(&func, wrt, &errors));
     match errors.finish() {
         Ok(()) => out,
         Err(e) => {
@@ -104,7 +104,7 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
                 errors.push_spanned(
                     ty,
                     format!(
-                        "a differentiated function must return `f64` or `f32`, not `{}`",
+                        "a differentiated function must return `f64`, `f32` or a type parameter bounded by `sgrad::Real`, not `{}`",
                         type_name(ty)
                     ),
                 );

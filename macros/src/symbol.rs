@@ -71,13 +71,53 @@ fn vec_elem(ty: &syn::Type) -> Option<&syn::Type> {
     }
 }
 
-/// Whether `ty` is `f64` or `f32`.
+thread_local! {
+    /// The type parameters of the function being expanded that are bounded by
+    /// `Real` (`fn f<T: Real>`): scalars like `f64`. Set for the length of one
+    /// expansion (`with_scalars`), so every type check below sees them without
+    /// threading them through each call.
+    static SCALARS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with the `Real`-bounded type parameters of `generics` counted as floats.
+pub fn with_scalars<R>(generics: &syn::Generics, f: impl FnOnce() -> R) -> R {
+    let bounded_by_real =
+        |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
+            bounds.iter().any(|b| {
+                matches!(b, syn::TypeParamBound::Trait(t)
+                if t.path.segments.last().is_some_and(|s| s.ident == "Real"))
+            })
+        };
+    let mut names: Vec<String> = generics
+        .type_params()
+        .filter(|t| bounded_by_real(&t.bounds))
+        .map(|t| t.ident.to_string())
+        .collect();
+    if let Some(w) = &generics.where_clause {
+        for p in &w.predicates {
+            if let syn::WherePredicate::Type(t) = p {
+                if let syn::Type::Path(tp) = &t.bounded_ty {
+                    if let Some(i) = tp.path.get_ident() {
+                        if bounded_by_real(&t.bounds) {
+                            names.push(i.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let previous = SCALARS.with(|s| std::mem::replace(&mut *s.borrow_mut(), names));
+    let result = f();
+    SCALARS.with(|s| *s.borrow_mut() = previous);
+    result
+}
+
+/// Whether `ty` is `f64`, `f32`, or a type parameter bounded by `Real`.
 pub fn is_float_type(ty: &syn::Type) -> bool {
     match ty {
-        syn::Type::Path(p) if p.qself.is_none() => p
-            .path
-            .get_ident()
-            .is_some_and(|i| FLOATS.iter().any(|f| i == f)),
+        syn::Type::Path(p) if p.qself.is_none() => p.path.get_ident().is_some_and(|i| {
+            FLOATS.iter().any(|f| i == f) || SCALARS.with(|s| s.borrow().iter().any(|n| i == n))
+        }),
         syn::Type::Paren(p) => is_float_type(&p.elem),
         syn::Type::Group(g) => is_float_type(&g.elem),
         _ => false,

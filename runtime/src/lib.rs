@@ -36,7 +36,10 @@
 pub mod rules;
 
 mod real;
-pub use real::Real;
+pub use real::{Primitive, Real};
+
+mod dual;
+pub use dual::{hessian, hvp, Dual};
 
 mod stats;
 pub use stats::{
@@ -199,7 +202,9 @@ pub use sgrad_macros::grad;
 /// Stops the gradient: `sg(e)` has the value of `e` and is a constant for
 /// every differentiation variable (JAX's `stop_gradient`, PyTorch's `detach`).
 ///
-/// Outside differentiated code it is the identity.
+/// Outside differentiated code it is the identity on values. On [`Dual`]
+/// numbers it also drops the perturbation, so a stopped value is constant at
+/// every order of differentiation (as JAX's `stop_gradient`).
 ///
 /// ```
 /// use sgrad::{grad, sg};
@@ -208,8 +213,80 @@ pub use sgrad_macros::grad;
 /// assert_eq!(g(3.0), (9.0, 3.0));
 /// ```
 #[inline(always)]
-pub fn sg<T>(e: T) -> T {
-    e
+pub fn sg<T: Stop>(e: T) -> T {
+    e.stop()
+}
+
+/// What [`sg`] accepts: numbers, [`Dual`] numbers, and arrays, `Vec`s,
+/// tuples and references of them. `stop` is the identity on values and
+/// drops dual perturbations.
+#[diagnostic::on_unimplemented(
+    message = "`sg` cannot stop the gradient of a `{Self}`",
+    note = "`sg` takes numbers, arrays, `Vec`s, tuples and references of them"
+)]
+pub trait Stop {
+    /// The same value, with no derivative at any order.
+    fn stop(self) -> Self;
+}
+
+macro_rules! stop_identity {
+    ($($t:ty)*) => {$(
+        impl Stop for $t {
+            #[inline(always)]
+            fn stop(self) -> Self {
+                self
+            }
+        }
+    )*};
+}
+stop_identity!(f32 f64 i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize bool);
+
+impl<T: Real + Stop> Stop for Dual<T> {
+    #[inline(always)]
+    fn stop(self) -> Self {
+        Dual::constant(self.re.stop())
+    }
+}
+
+impl<T: Stop, const N: usize> Stop for [T; N] {
+    #[inline(always)]
+    fn stop(self) -> Self {
+        self.map(Stop::stop)
+    }
+}
+
+impl<T: Stop> Stop for Vec<T> {
+    #[inline]
+    fn stop(self) -> Self {
+        self.into_iter().map(Stop::stop).collect()
+    }
+}
+
+/// A reference is passed through: only its dual numbers, if any, would have
+/// a perturbation to drop, and a reference cannot be changed.
+impl<T: ?Sized> Stop for &T {
+    #[inline(always)]
+    fn stop(self) -> Self {
+        self
+    }
+}
+
+macro_rules! stop_tuples {
+    ($(($($t:ident $i:tt),*))*) => {$(
+        impl<$($t: Stop),*> Stop for ($($t,)*) {
+            #[inline(always)]
+            fn stop(self) -> Self {
+                ($(self.$i.stop(),)*)
+            }
+        }
+    )*};
+}
+stop_identity!(());
+stop_tuples! {
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
 }
 
 /// Stops the gradient for some variables only: `sg_for!(v, e)` or

@@ -5,7 +5,7 @@ use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, Sub, S
 
 macro_rules! declare_real {
     (unary: $($u:ident)*; binary: $($b:ident)*;) => {
-        /// A real scalar: `f32` and `f64`.
+        /// A real scalar: `f32`, `f64` and [`Dual`](crate::Dual) numbers.
         ///
         /// It carries the float methods that differentiated code may call, with the
         /// same names and meaning as the inherent methods of `f64`, so that code
@@ -27,6 +27,11 @@ macro_rules! declare_real {
             + SubAssign
             + MulAssign
             + DivAssign
+            + crate::Stop
+            + crate::__private::Differentiable<Gradient = Self>
+            + crate::__private::Accumulate
+            + crate::__private::Pullback<Self, Output = Self>
+            + crate::__private::Along<Self, Output = Self>
             + 'static
         {
             /// The value of an `f64`, rounded as `as` does.
@@ -105,3 +110,11 @@ declare_real! {
 
 impl_real!(f32);
 impl_real!(f64);
+
+/// `f32` and `f64`: the [`Real`]s that are machine numbers. The statistics
+/// functions compute in `f64` and round once, so they take these only (not
+/// [`Dual`](crate::Dual) numbers, whose derivative that would drop).
+pub trait Primitive: Real {}
+
+impl Primitive for f32 {}
+impl Primitive for f64 {}

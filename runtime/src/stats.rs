@@ -22,7 +22,7 @@
 //! `rate ≤ 0`, ...) gives NaN; a point outside the support has log-density
 //! `-∞`; NaN arguments give NaN.
 
-use crate::Real;
+use crate::Primitive;
 
 /// The logistic function `σ(x) = 1 / (1 + e⁻ˣ)`.
 ///
@@ -36,7 +36,7 @@ use crate::Real;
 /// assert!((sgrad::sigmoid(-40.0) / 4.248354255291589e-18 - 1.0f64).abs() < 1e-15);
 /// assert_eq!(sgrad::sigmoid(1000.0), 1.0);
 /// ```
-pub fn sigmoid<T: Real>(x: T) -> T {
+pub fn sigmoid<T: Primitive>(x: T) -> T {
     T::from_f64(kernel::sigmoid(x.to_f64()))
 }
 
@@ -52,21 +52,21 @@ pub fn sigmoid<T: Real>(x: T) -> T {
 /// assert_eq!(sgrad::softplus(1000.0), 1000.0);
 /// assert!((sgrad::softplus(0.0) - std::f64::consts::LN_2).abs() < 1e-16);
 /// ```
-pub fn softplus<T: Real>(x: T) -> T {
+pub fn softplus<T: Primitive>(x: T) -> T {
     T::from_f64(kernel::softplus(x.to_f64()))
 }
 
 /// `ln(1 + eˣ)`: another name for [`softplus`] (the name used by
 /// numerically minded code, as `log1p(exp(x))` written stably). Same values,
 /// same derivative ([`sigmoid`]).
-pub fn log1p_exp<T: Real>(x: T) -> T {
+pub fn log1p_exp<T: Primitive>(x: T) -> T {
     T::from_f64(kernel::softplus(x.to_f64()))
 }
 
 /// `ln σ(x) = -softplus(-x)`: the log of the [`sigmoid`], accurate where
 /// `σ(x)` underflows (`log_sigmoid(-1000) = -1000`) and where it rounds to 1
 /// (`log_sigmoid(40) = -4.248354255291589e-18`). Max relative error 2.5e-16.
-pub fn log_sigmoid<T: Real>(x: T) -> T {
+pub fn log_sigmoid<T: Primitive>(x: T) -> T {
     T::from_f64(-kernel::softplus(-x.to_f64()))
 }
 
@@ -86,7 +86,7 @@ pub fn log_sigmoid<T: Real>(x: T) -> T {
 /// assert_eq!(sgrad::ln_gamma(1.0), 0.0);
 /// assert!((sgrad::ln_gamma(5.0) - 24f64.ln()).abs() < 1e-15);
 /// ```
-pub fn ln_gamma<T: Real>(x: T) -> T {
+pub fn ln_gamma<T: Primitive>(x: T) -> T {
     T::from_f64(kernel::ln_gamma(x.to_f64()))
 }
 
@@ -105,7 +105,7 @@ pub fn ln_gamma<T: Real>(x: T) -> T {
 /// let euler_gamma = 0.5772156649015329_f64;
 /// assert!((sgrad::digamma(1.0) + euler_gamma).abs() < 1e-16);
 /// ```
-pub fn digamma<T: Real>(x: T) -> T {
+pub fn digamma<T: Primitive>(x: T) -> T {
     T::from_f64(kernel::digamma(x.to_f64()))
 }
 
@@ -116,7 +116,7 @@ pub fn digamma<T: Real>(x: T) -> T {
 /// terms), then the asymptotic series. Max relative error 4e-16 on
 /// [10⁻¹⁵⁴, 10⁶] (below, `1/x²` overflows to `+∞`).
 /// `ψ′(1) = π²/6`; `trigamma(0) = +∞`, `trigamma(+∞) = 0`; NaN for `x < 0`.
-pub fn trigamma<T: Real>(x: T) -> T {
+pub fn trigamma<T: Primitive>(x: T) -> T {
     T::from_f64(kernel::trigamma(x.to_f64()))
 }
 
@@ -130,7 +130,7 @@ pub fn trigamma<T: Real>(x: T) -> T {
 /// assert!((sgrad::erf(1.0_f64) - 0.8427007929497149).abs() < 2e-16);
 /// assert_eq!(sgrad::erf(-1.0), -sgrad::erf(1.0));
 /// ```
-pub fn erf<T: Real>(x: T) -> T {
+pub fn erf<T: Primitive>(x: T) -> T {
     T::from_f64(kernel::erf(x.to_f64()))
 }
 
@@ -143,7 +143,7 @@ pub fn erf<T: Real>(x: T) -> T {
 /// `2 − erfc(−x)` for x ≤ −0.5. Max relative error 6e-16 on [-6, 26.5]
 /// (`erfc(26) = 5.663192408856143e-296`), then gradual underflow to 0 at
 /// x ≈ 27.2.
-pub fn erfc<T: Real>(x: T) -> T {
+pub fn erfc<T: Primitive>(x: T) -> T {
     T::from_f64(kernel::erfc(x.to_f64()))
 }
 
@@ -160,7 +160,7 @@ pub fn erfc<T: Real>(x: T) -> T {
 /// assert_eq!(sgrad::normal_cdf(0.0), 0.5);
 /// assert!((sgrad::normal_cdf(1.0) + sgrad::normal_cdf(-1.0) - 1.0f64).abs() < 2e-16);
 /// ```
-pub fn normal_cdf<T: Real>(x: T) -> T {
+pub fn normal_cdf<T: Primitive>(x: T) -> T {
     T::from_f64(kernel::normal_cdf(x.to_f64()))
 }
 
@@ -169,7 +169,7 @@ pub fn normal_cdf<T: Real>(x: T) -> T {
 /// `erfc`) and full relative precision in the right tail, where it is
 /// `ln(1 − Φ(−x)) ≈ −Φ(−x)` (`normal_log_cdf(10) = -7.61985302416e-24`).
 /// Max relative error 7e-16 on [-10⁵, 37].
-pub fn normal_log_cdf<T: Real>(x: T) -> T {
+pub fn normal_log_cdf<T: Primitive>(x: T) -> T {
     T::from_f64(kernel::normal_log_cdf(x.to_f64()))
 }
 
@@ -178,7 +178,7 @@ pub fn normal_log_cdf<T: Real>(x: T) -> T {
 /// `−½ ((x − μ)/σ)² − ln σ − ½ ln 2π`. NaN for `sigma ≤ 0`. The error is
 /// at most 6e-16 times the largest of the three terms (measured); where
 /// they cancel, relative to the result it can be larger.
-pub fn normal_log_pdf<T: Real>(x: T, mu: T, sigma: T) -> T {
+pub fn normal_log_pdf<T: Primitive>(x: T, mu: T, sigma: T) -> T {
     T::from_f64(kernel::normal_log_pdf(
         x.to_f64(),
         mu.to_f64(),
@@ -192,7 +192,7 @@ pub fn normal_log_pdf<T: Real>(x: T, mu: T, sigma: T) -> T {
 /// `x ≤ 0`, NaN for `sigma ≤ 0`. The error is at most 2e-15 times the
 /// largest of the terms (measured), more when `ln x − μ` cancels (the
 /// rounding of `ln x` is then magnified by `|ln x| / |ln x − μ|`).
-pub fn lognormal_log_pdf<T: Real>(x: T, mu: T, sigma: T) -> T {
+pub fn lognormal_log_pdf<T: Primitive>(x: T, mu: T, sigma: T) -> T {
     T::from_f64(kernel::lognormal_log_pdf(
         x.to_f64(),
         mu.to_f64(),
@@ -208,7 +208,7 @@ pub fn lognormal_log_pdf<T: Real>(x: T, mu: T, sigma: T) -> T {
 /// for `shape = 1`, `−∞` for `shape > 1`); NaN for `shape ≤ 0` or `rate ≤ 0`.
 /// The error is at most 7e-16 times the largest of the four terms (measured
 /// for shape in [0.01, 10⁴]).
-pub fn gamma_log_pdf<T: Real>(x: T, shape: T, rate: T) -> T {
+pub fn gamma_log_pdf<T: Primitive>(x: T, shape: T, rate: T) -> T {
     T::from_f64(kernel::gamma_log_pdf(
         x.to_f64(),
         shape.to_f64(),
@@ -226,7 +226,7 @@ pub fn gamma_log_pdf<T: Real>(x: T, shape: T, rate: T) -> T {
 /// of the terms, `ln Γ(a + b)` included (measured for a, b in [0.01, 10⁴]):
 /// for large `a` and `b`, `ln B` loses about `log₁₀(ln Γ(a + b) / |ln B|)`
 /// digits to cancellation.
-pub fn beta_log_pdf<T: Real>(x: T, a: T, b: T) -> T {
+pub fn beta_log_pdf<T: Primitive>(x: T, a: T, b: T) -> T {
     T::from_f64(kernel::beta_log_pdf(x.to_f64(), a.to_f64(), b.to_f64()))
 }
 
@@ -247,7 +247,7 @@ pub fn beta_log_pdf<T: Real>(x: T, a: T, b: T) -> T {
 /// templates have three argument slots): inside `#[differentiable]` code,
 /// only constant arguments may be passed. The four partial derivatives are
 /// implemented and tested in the runtime.
-pub fn student_t_log_pdf<T: Real>(x: T, nu: T, mu: T, sigma: T) -> T {
+pub fn student_t_log_pdf<T: Primitive>(x: T, nu: T, mu: T, sigma: T) -> T {
     T::from_f64(kernel::student_t_log_pdf(
         x.to_f64(),
         nu.to_f64(),
@@ -258,7 +258,7 @@ pub fn student_t_log_pdf<T: Real>(x: T, nu: T, mu: T, sigma: T) -> T {
 
 /// The log-density at `x` of the exponential distribution with `rate > 0`:
 /// `ln rate − rate · x` for `x ≥ 0`, `−∞` for `x < 0`, NaN for `rate ≤ 0`.
-pub fn exponential_log_pdf<T: Real>(x: T, rate: T) -> T {
+pub fn exponential_log_pdf<T: Primitive>(x: T, rate: T) -> T {
     T::from_f64(kernel::exponential_log_pdf(x.to_f64(), rate.to_f64()))
 }
 

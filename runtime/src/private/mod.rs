@@ -39,6 +39,14 @@ macro_rules! differentiable_float {
 }
 differentiable_float!(f32 f64);
 
+impl<T: Real> Differentiable for crate::Dual<T> {
+    type Gradient = crate::Dual<T>;
+    #[inline(always)]
+    fn zero_gradient(&self) -> Self {
+        <Self as Real>::zero()
+    }
+}
+
 impl<D: Differentiable, const N: usize> Differentiable for [D; N] {
     type Gradient = [D::Gradient; N];
     #[inline(always)]
@@ -95,6 +103,13 @@ macro_rules! accumulate_float {
 }
 accumulate_float!(f32 f64);
 
+impl<T: Real> Accumulate for crate::Dual<T> {
+    #[inline(always)]
+    fn add_to(&mut self, g: Self) {
+        *self += g;
+    }
+}
+
 impl<G: Accumulate, const N: usize> Accumulate for [G; N] {
     #[inline]
     fn add_to(&mut self, g: [G; N]) {
@@ -149,6 +164,15 @@ macro_rules! pullback_float {
 pullback_float!(f32 f64);
 
 #[diagnostic::do_not_recommend]
+impl<T: Real> Pullback<crate::Dual<T>> for crate::Dual<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn scale(&self, g: Self) -> Self {
+        g * *self
+    }
+}
+
+#[diagnostic::do_not_recommend]
 impl<S: Copy, G: Pullback<S>, const N: usize> Pullback<S> for [G; N] {
     type Output = [G::Output; N];
     #[inline]
@@ -193,6 +217,15 @@ macro_rules! along_float {
     )*};
 }
 along_float!(f32 f64);
+
+#[diagnostic::do_not_recommend]
+impl<T: Real> Along<crate::Dual<T>> for crate::Dual<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn along(&self, t: &Self) -> Self {
+        *self * *t
+    }
+}
 
 #[diagnostic::do_not_recommend]
 impl<T: Real, A: AsRef<[T]> + ?Sized> Along<A> for Vec<T> {

@@ -13,13 +13,13 @@
 //! for an exponent `shape − 1 = 0`.
 
 use crate::stats::kernel as k;
-use crate::Real;
+use crate::Primitive;
 
 macro_rules! partials {
     ($($(#[$doc:meta])* $name:ident($($arg:ident),*) => $partial:expr;)*) => {$(
         $(#[$doc])*
         #[inline]
-        pub fn $name<T: Real>(g: T, $($arg: T),*) -> T {
+        pub fn $name<T: Primitive>(g: T, $($arg: T),*) -> T {
             $(let $arg = $arg.to_f64();)*
             T::from_f64(g.to_f64() * $partial)
         }
