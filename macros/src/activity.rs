@@ -36,6 +36,8 @@ pub struct Activity {
     /// Which variables are storage arrays: their classes only grow, as
     /// stores add to them.
     storage: Vec<bool>,
+    /// The classes in which each variable reaches the output.
+    useful: Vec<Mask>,
 }
 
 impl Activity {
@@ -43,10 +45,12 @@ impl Activity {
         self.varied[v.0] & (1 << class) != 0
     }
 
-    /// Whether a call (`Prim::Call`) passes a derivative to its callee, and
-    /// so goes through the callee's pullback.
-    pub fn differentiates(&self, args: &[CallArg]) -> bool {
-        args.iter().any(|a| self.of(&a.value) != 0)
+    /// Whether a call (`Prim::Call`, its value `value`) passes a derivative
+    /// through its callee to the output, and so goes through the callee's
+    /// pullback: `sg(plain(x))` or an unused `plain(x)` need none.
+    pub fn differentiates(&self, value: VarId, args: &[CallArg]) -> bool {
+        let useful = self.useful.get(value.0).copied().unwrap_or(0);
+        args.iter().any(|a| self.of(&a.value) & useful != 0)
     }
 
     fn of(&self, o: &Operand) -> Mask {
@@ -72,6 +76,7 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
             site_mask: vec![0; f.sites.len()],
             varied: vec![0; f.vars.len()],
             storage: Vec::new(),
+            useful: vec![0; f.vars.len()],
         };
     }
     let all: Mask = if classes >= 64 {
@@ -93,6 +98,7 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
         site_mask,
         varied: vec![0; f.vars.len()],
         storage: f.vars.iter().map(|v| v.storage).collect(),
+        useful: vec![0; f.vars.len()],
     };
     for (j, p) in f.wrt.iter().enumerate() {
         act.varied[p.var.0] |= 1 << act.class_of[j];
@@ -125,6 +131,8 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
             break;
         }
     }
+    let useful = check.useful;
+    act.useful = useful;
     act
 }
 
@@ -378,7 +386,7 @@ impl Check<'_> {
         };
         let hint = match &o.construct {
             Construct::Loop(_) => "loops over a range, `x.iter()` (with `enumerate`, `zip` or `rev`), `while` and `loop` are differentiated, but not `while let` or other iterators; rewrite it with an index, or wrap its result in `sg(..)` if it is a constant here".to_owned(),
-            Construct::Method(m) => format!("sgrad has no derivative rule for the method `{m}` (the supported float methods are listed in `sgrad::rules`); if the value is a constant here, wrap it in `sg(..)`"),
+            Construct::Method(m) => format!("sgrad has no derivative rule for the method `{m}` (the supported float methods are listed in `sgrad::rules`); if `{m}` is a `#[differentiable]` method, call it as `self.{m}(..)` or `Type::{m}(receiver, ..)`; if the value is a constant here, wrap it in `sg(..)`"),
             Construct::Function(name) if rules::is_runtime_function(name) => format!("the derivative rule of `sgrad::{name}` applies when it is called by that path: write `sgrad::{name}(..)`"),
             Construct::Function(name) => format!("derivatives flow into calls of `#[differentiable]` functions (through their `_pullback`), and of functions of the rule table, with arguments that are values or `&` references; `{name}` is neither, or takes a tuple or `&mut` argument: write its body inline, or wrap the call in `sg(..)` if it is a constant here"),
             Construct::TupleCall(name) => format!("a differentiated function returns one number, so `{name}`, which returns a tuple, cannot carry a derivative to its caller; split it into functions that each return one number, or wrap the call in `sg(..)` if it is a constant here"),

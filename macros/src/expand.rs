@@ -140,12 +140,16 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
 
     // The pullback: the gradient with respect to every parameter, in order
     // (`NoGradient` for those not differentiated), for callers to compose.
-    let slots: Vec<Option<usize>> = params
-        .iter()
-        .map(|(p, _)| match p {
+    // A method's receiver has a slot too (`NoGradient`), so that
+    // `Type::method(receiver, ..)` lines its arguments up with the gradients.
+    let receiver = inputs.iter().any(|a| matches!(a, FnArg::Receiver(_)));
+    let slots: Vec<Option<usize>> = receiver
+        .then_some(None)
+        .into_iter()
+        .chain(params.iter().map(|(p, _)| match p {
             Pat::Ident(i) => wrt.iter().position(|(w, _)| *w == i.ident),
             _ => None,
-        })
+        }))
         .collect();
     let pullback_types = slots.iter().map(|slot| match slot {
         Some(j) => gradient_tokens(&wrt[*j].1),

@@ -989,7 +989,9 @@ impl Lower<'_> {
             }
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
-                match rules::method(&name, m.args.len() + 1) {
+                // `self.log(x)` is the user's method, never the float one.
+                let rule = rules::method(&name, m.args.len() + 1).filter(|_| !is_self(&m.receiver));
+                match rule {
                     Some(rule) if m.turbofish.is_none() => {
                         let mut args = vec![self.lower_operand(&m.receiver, out)];
                         for a in &m.args {
@@ -1384,7 +1386,13 @@ impl Lower<'_> {
         let local = path
             .get_ident()
             .is_some_and(|i| self.lookup(&i.to_string()).is_some());
+        // `Some(x)`, `Point(x, y)`: constructors, not functions.
+        let constructor = path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident.to_string().starts_with(char::is_uppercase));
         !local
+            && !constructor
             && !path
                 .segments
                 .iter()
@@ -1415,7 +1423,7 @@ impl Lower<'_> {
             // `&x[i]` of an array is lowered as the reference it is.
             let (value, by_ref) = match self.array_place(inner) {
                 Some((_, index)) if by_ref && !index.is_empty() => {
-                    (self.lower_element(inner, true, out), false)
+                    (self.lower_element(inner, true, out), true)
                 }
                 _ => (None, by_ref),
             };
@@ -1812,7 +1820,8 @@ impl Lower<'_> {
 
     /// The variable `e` names if it is an element bound by reference.
     fn reference_var(&self, e: &Expr) -> Option<VarId> {
-        self.path_var(e).filter(|v| self.vars[v.0].reference)
+        self.path_var(e)
+            .filter(|v| self.vars[v.0].reference && self.vars[v.0].rank == 0)
     }
 
     /// A tuple (`(a, b)`, a variable holding one) or a constant path
@@ -1907,7 +1916,9 @@ impl Lower<'_> {
         }
         let v = self.new_var(None);
         self.vars[v.0].rank = rank;
-        self.vars[v.0].reference = by_ref && rank == 0;
+        // What the user's code sees: a reference (`&x[i]`, `row` of `x.iter()`),
+        // or a value (`x[i]`, also a row `w[1]`, which the view borrows).
+        self.vars[v.0].reference = by_ref;
         if rank > 0 {
             self.vars[v.0].view = Some((root, index.clone()));
         }

@@ -19,6 +19,7 @@ use std::collections::BTreeSet;
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::activity::Activity;
 use crate::ir::*;
@@ -296,7 +297,20 @@ impl Primal<'_> {
                         };
                         quote_spanned!(*span=> let #lhs = #init;)
                     }
-                    Prim::ArrayFn { callee, args, .. } => {
+                    Prim::ArrayFn { name, callee, args } => {
+                        // A bare `sum(..)` gets sgrad's rule: it must be sgrad's
+                        // function (imported), not one of the user's own. Two
+                        // different functions have different types: a type error.
+                        let check = (callee.segments.len() == 1).then(|| {
+                            let krate = Ident::new(crate::symbol::CRATE, proc_macro2::Span::call_site());
+                            let own = Ident::new(name, callee.span());
+                            let first = self.f.ident(args[0].0);
+                            let witness = match args.len() {
+                                1 => quote!(is_runtime_fn1),
+                                _ => quote!(is_runtime_fn2),
+                            };
+                            quote_spanned!(callee.span()=> ::#krate::__private::#witness(#callee, ::#krate::#own, &#first[..]);)
+                        });
                         let args = args.iter().map(|(a, by_ref)| {
                             let a = self.f.ident(*a);
                             if *by_ref {
@@ -305,14 +319,21 @@ impl Primal<'_> {
                                 quote!(#a)
                             }
                         });
-                        quote_spanned!(*span=> let #lhs = #callee(#(#args),*);)
+                        quote_spanned!(*span=> #check let #lhs = #callee(#(#args),*);)
                     }
                     Prim::Call { callee, args } => {
-                        let pullback = self.act.differentiates(args);
+                        let pullback = self.act.differentiates(outs[0], args);
                         let args = args.iter().map(|a| {
                             let v = self.op(&a.value);
-                            if a.by_ref {
+                            let var = a.value.var().map(|v| &self.f.vars[v.0]);
+                            let reference = var.is_some_and(|v| v.reference);
+                            let row_by_value =
+                                var.is_some_and(|v| v.view.is_some() && !v.reference);
+                            if a.by_ref && !reference {
                                 quote!(&#v)
+                            } else if row_by_value {
+                                // `f(w[1])`: the row by value (its view borrows `&w[1]`).
+                                quote!(*#v)
                             } else {
                                 v
                             }
@@ -524,14 +545,20 @@ impl Primal<'_> {
                         .collect();
                     quote!(#(#terms)+*)
                 }
-                Prim::Call { args, .. } => {
+                // Its value reaches nothing: a zero tangent, never read.
+                Prim::Call { args, .. } if !self.act.differentiates(o, args) => {
+                    let v = self.f.ident(o);
+                    quote!(#rt::zero_like(&#v))
+                }
+                Prim::Call { callee, args } => {
                     let gs = self.f.ident(outs[1]);
+                    let first = usize::from(matches!(callee, Callee::Method(_)));
                     let terms: Vec<TokenStream> = args
                         .iter()
                         .enumerate()
                         .filter_map(|(i, a)| {
                             let t = self.tan_of(&a.value, k)?;
-                            let i = syn::Index::from(i);
+                            let i = syn::Index::from(first + i);
                             // Located at the argument, as in the backward sweep.
                             let at = proc_macro2::Span::mixed_site().located_at(a.span);
                             let mut gs = gs.clone();

@@ -226,7 +226,7 @@ impl Sweep<'_> {
 
     /// A call through the callee's pullback: each argument gets the callee's
     /// gradient for its parameter, scaled by the adjoint of the call's value.
-    fn call(&mut self, value: VarId, grads: VarId, args: &[CallArg]) -> TokenStream {
+    fn call(&mut self, value: VarId, grads: VarId, first: usize, args: &[CallArg]) -> TokenStream {
         let mut code = TokenStream::new();
         for k in 0..self.act.classes {
             if !self.declared.contains(&(value, k)) {
@@ -242,8 +242,17 @@ impl Sweep<'_> {
                 let at = proc_macro2::Span::mixed_site().located_at(arg.span);
                 let mut gs = self.f.ident(grads).clone();
                 gs.set_span(at);
-                let i = syn::Index::from(i);
+                let i = syn::Index::from(first + i);
                 let krate = Ident::new(crate::symbol::CRATE, at);
+                if self.f.vars[a.0].rank == 1 {
+                    // An array: added element by element, whatever its container
+                    // (`[f64; N]` argument, `Vec` gradient from a `&[f64]` parameter).
+                    let (root, path) = self.array_arg(a);
+                    code.extend(self.accumulate_array(root, k, |adj| {
+                        quote_spanned!(at=> ::#krate::__private::add_scaled(&mut #adj #path[..], #g, &#gs.#i);)
+                    }));
+                    continue;
+                }
                 let share = quote_spanned!(at=> ::#krate::__private::scale(#g, &#gs.#i));
                 code.extend(self.accumulate(a, k, share));
             }
@@ -265,9 +274,13 @@ impl Sweep<'_> {
             } => self.store(*base, index, value),
             Stmt::Let {
                 outs,
-                prim: Prim::Call { args, .. },
+                prim: Prim::Call { callee, args },
                 ..
-            } => self.call(outs[0], outs[1], args),
+            } => {
+                // `self.method(..)`: the pullback's first gradient is the receiver's.
+                let first = usize::from(matches!(callee, Callee::Method(_)));
+                self.call(outs[0], outs[1], first, args)
+            }
             Stmt::Let { outs, prim, .. } => {
                 let [o] = outs[..] else {
                     return TokenStream::new();

@@ -43,6 +43,7 @@ fn layer_grad(
         __ad_h[__ad_i] = __ad_11;
         __ad_tape_1.push((__ad_11,));
     }
+    ::sgrad::__private::is_runtime_fn1(log_sum_exp, ::sgrad::log_sum_exp, &__ad_h[..]);
     let __ad_12 = log_sum_exp(&__ad_h);
     let mut __adj_12 = ::sgrad::__private::one_like(&__ad_12);
     let mut __adj_h = ::sgrad::__private::zero_gradient(&__ad_h);

@@ -251,11 +251,59 @@ pub fn along<G: Along<T>, T: ?Sized>(grad: &G, tangent: &T) -> G::Output {
     grad.along(tangent)
 }
 
+/// A callee's gradient for an array parameter, added scaled into the
+/// argument's adjoint: `acc += g · grad`, element by element.
+#[diagnostic::on_unimplemented(
+    message = "this argument carries a derivative, but the function it is passed to does not differentiate with respect to that parameter",
+    label = "this value depends on a differentiation variable",
+    note = "list the parameter in the called function's `#[differentiable(..)]`, or wrap the argument in `sg(..)` if it is a constant here"
+)]
+pub trait AddScaled<T> {
+    /// `acc[i] += g · self[i]`.
+    fn add_scaled_to(&self, acc: &mut [T], g: T);
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Real> AddScaled<T> for Vec<T> {
+    #[inline]
+    fn add_scaled_to(&self, acc: &mut [T], g: T) {
+        for (a, &v) in acc.iter_mut().zip(self) {
+            *a += g * v;
+        }
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Real, const N: usize> AddScaled<T> for [T; N] {
+    #[inline]
+    fn add_scaled_to(&self, acc: &mut [T], g: T) {
+        for (a, &v) in acc.iter_mut().zip(self) {
+            *a += g * v;
+        }
+    }
+}
+
+/// `acc += g · grad` for an array argument of a call (see [`AddScaled`]).
+#[inline(always)]
+pub fn add_scaled<T, G: AddScaled<T>>(acc: &mut [T], g: T, grad: &G) {
+    grad.add_scaled_to(acc, g);
+}
+
 /// `g · grad`: what an argument of a call receives from the callee's gradient.
 #[inline(always)]
 pub fn scale<S, G: Pullback<S>>(g: S, grad: &G) -> G::Output {
     grad.scale(g)
 }
+
+/// Compiles only if `bare` is `sgrad`'s own one-array function `own`: a bare
+/// `sum(..)` in differentiated code gets the derivative of `sgrad::sum`, so a
+/// function of the user's with that name would be a type error here.
+#[inline(always)]
+pub fn is_runtime_fn1<T, R, F: Fn(&[T]) -> R>(_bare: F, _own: F, _x: &[T]) {}
+
+/// As [`is_runtime_fn1`], for `dot`.
+#[inline(always)]
+pub fn is_runtime_fn2<T, R, F: Fn(&[T], &[T]) -> R>(_bare: F, _own: F, _x: &[T]) {}
 
 /// The tape of a loop: one entry per iteration, holding the values the
 /// backward sweep needs, allocated once from the trip count.
