@@ -104,6 +104,25 @@ pub use stats::{
 /// assert_eq!((v, g), (0.0, vec![0.0, 0.0, 0.0]));
 /// ```
 ///
+/// `#[differentiable(x, y; forward)]` also generates forward mode,
+/// `<name>_jvp(<same parameters>, tangent_x, tangent_y) -> (value, derivative
+/// along the tangents)`, with the same `sg`/`sg_for!` meaning per variable:
+///
+/// ```
+/// use sgrad::differentiable;
+///
+/// #[differentiable(x, y; forward)]
+/// fn f(x: f64, y: f64) -> f64 {
+///     x * y.sin()
+/// }
+///
+/// let (v, d) = f_jvp(2.0, 0.0, 1.0, 1.0);
+/// assert_eq!((v, d), (0.0, 0.0 + 2.0)); // sin y + x cos y at y = 0
+/// ```
+///
+/// A function generic over `T: Real` gets generic `_grad` and `_jvp`; run on
+/// [`Dual`] numbers they give second derivatives ([`hvp`], [`hessian`]).
+///
 /// A differentiated function may call another `#[differentiable]` function:
 /// the chain rule uses the callee's own derivative, through the
 /// `<name>_pullback` generated next to `<name>_grad` (its value and gradient
