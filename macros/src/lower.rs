@@ -1371,7 +1371,8 @@ impl Lower<'_> {
         }
         let name = match path {
             Some(p) => p.to_token_stream().to_string().replace(' ', ""),
-            None => "this function".to_owned(),
+            // `(s.f)(x)`: named by its expression.
+            None => c.func.to_token_stream().to_string().replace(' ', ""),
         };
         self.opaque(e, Construct::Function(name), out)
     }
