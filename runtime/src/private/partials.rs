@@ -266,7 +266,25 @@ pub fn log_sum_exp_vjp<T: Real>(g: T, x: &[T], ans: T, dx: &mut [T]) {
     }
     // softmax(x) with the same shift as the value: exp(v - ans) would lose
     // what rounding dropped from `ans` (1e300 + ln 2 == 1e300).
-    let (m, total) = shifted_exp_sum(x);
+    let m = x
+        .iter()
+        .fold(T::from_f64(f64::NEG_INFINITY), |m, &v| m.max(v));
+    // Short inputs (a mixture's components) keep their exponentials on the
+    // stack, so each is computed once.
+    const SHORT: usize = 32;
+    if x.len() <= SHORT {
+        let mut e = [T::zero(); SHORT];
+        let mut total = T::zero();
+        for (ei, &v) in e.iter_mut().zip(x) {
+            *ei = (v - m).exp();
+            total += *ei;
+        }
+        for (d, &ei) in dx.iter_mut().zip(&e[..x.len()]) {
+            *d += g * (ei / total);
+        }
+        return;
+    }
+    let total = x.iter().fold(T::zero(), |s, &v| s + (v - m).exp());
     for (d, &v) in dx.iter_mut().zip(x) {
         *d += g * ((v - m).exp() / total);
     }
