@@ -196,3 +196,31 @@ fn forward_equals_reverse_through_calls_and_f32() {
     assert_eq!(v.to_bits(), v2.to_bits());
     assert!((g - j).abs() <= 1e-6 * g.abs());
 }
+
+fn bucket(x: f64) -> usize {
+    (x.abs() * 3.0) as usize
+}
+
+/// A plain helper on a differentiated value whose result reaches no output
+/// (it only picks a branch) needs no derivative, in either mode.
+#[differentiable(x; forward)]
+fn integer_helper(x: f64) -> f64 {
+    let k = bucket(x);
+    if k > 1 {
+        x * x
+    } else {
+        x.sin()
+    }
+}
+
+#[test]
+fn calls_that_reach_no_output_need_no_derivative() {
+    for x in [0.2, 0.9] {
+        let (v, g) = integer_helper_grad(x);
+        let (v2, j) = integer_helper_jvp(x, 1.0);
+        assert_eq!(v.to_bits(), v2.to_bits());
+        assert_eq!(g, j);
+        let want = if x > 0.5 { 2.0 * x } else { x.cos() };
+        assert!((g - want).abs() < 1e-15);
+    }
+}

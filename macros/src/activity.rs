@@ -38,6 +38,9 @@ pub struct Activity {
     storage: Vec<bool>,
     /// The classes in which each variable reaches the output.
     useful: Vec<Mask>,
+    /// Values of calls whose derivative reaches nothing (see `differentiates`):
+    /// constants, so that nothing downstream asks for their tangent.
+    quiet: std::collections::HashSet<VarId>,
 }
 
 impl Activity {
@@ -77,6 +80,7 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
             varied: vec![0; f.vars.len()],
             storage: Vec::new(),
             useful: vec![0; f.vars.len()],
+            quiet: Default::default(),
         };
     }
     let all: Mask = if classes >= 64 {
@@ -99,19 +103,9 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
         varied: vec![0; f.vars.len()],
         storage: f.vars.iter().map(|v| v.storage).collect(),
         useful: vec![0; f.vars.len()],
+        quiet: Default::default(),
     };
-    for (j, p) in f.wrt.iter().enumerate() {
-        act.varied[p.var.0] |= 1 << act.class_of[j];
-    }
-    // Storage arrays gather what is stored anywhere in them: repeat until
-    // a store late in the body has reached reads early in it.
-    loop {
-        let before = act.varied.clone();
-        varied_block(&mut act, &f.body);
-        if act.varied == before {
-            break;
-        }
-    }
+    varied_fixpoint(&mut act, f);
 
     let mut useful = vec![0; f.vars.len()];
     if let Some(r) = f.body.yields[0].var() {
@@ -133,7 +127,57 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
     }
     let useful = check.useful;
     act.useful = useful;
+    // A call whose value reaches nothing needs no pullback; its value is
+    // then a constant, and so is what is computed from it (none of which
+    // reaches the output either).
+    act.quiet = quiet_calls(&act, &f.body.stmts);
+    if !act.quiet.is_empty() {
+        varied_fixpoint(&mut act, f);
+    }
     act
+}
+
+fn varied_fixpoint(act: &mut Activity, f: &Function) {
+    act.varied.iter_mut().for_each(|m| *m = 0);
+    for (j, p) in f.wrt.iter().enumerate() {
+        act.varied[p.var.0] |= 1 << act.class_of[j];
+    }
+    // Storage arrays gather what is stored anywhere in them: repeat until
+    // a store late in the body has reached reads early in it.
+    loop {
+        let before = act.varied.clone();
+        varied_block(act, &f.body);
+        if act.varied == before {
+            break;
+        }
+    }
+}
+
+fn quiet_calls(act: &Activity, stmts: &[Stmt]) -> std::collections::HashSet<VarId> {
+    let mut out = std::collections::HashSet::new();
+    for s in stmts {
+        match s {
+            Stmt::Let {
+                outs,
+                prim: Prim::Call { args, .. },
+                ..
+            } if !act.differentiates(outs[0], args) => {
+                out.insert(outs[0]);
+            }
+            Stmt::Let { .. } => {}
+            Stmt::If(i) => {
+                out.extend(quiet_calls(act, &i.then_branch.stmts));
+                out.extend(quiet_calls(act, &i.else_branch.stmts));
+            }
+            Stmt::Loop(l) => {
+                if let Some((c, _)) = &l.cond {
+                    out.extend(quiet_calls(act, c));
+                }
+                out.extend(quiet_calls(act, &l.body.stmts));
+            }
+        }
+    }
+    out
 }
 
 /// Groups the differentiation variables by the set of sites that block them.
@@ -195,6 +239,7 @@ fn varied_stmts(act: &mut Activity, stmts: &[Stmt]) {
                         0
                     }
                     Prim::NewArray(new) => new.elems().into_iter().fold(0, |m, e| m | act.of(e)),
+                    Prim::Call { .. } if act.quiet.contains(&outs[0]) => 0,
                     Prim::Call { args, .. } => args.iter().fold(0, |m, a| m | act.of(&a.value)),
                     Prim::Opaque(_) => 0,
                 };
