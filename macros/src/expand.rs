@@ -91,6 +91,8 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
 
     let mut original = func.clone();
     StripSgFor.visit_block_mut(&mut original.block);
+    // Calling only `<name>_grad` uses the function as much as calling it.
+    original.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
 
     if let Some(a) = asyncness {
         errors.push_spanned(a, "`#[differentiable]` does not support `async fn`");

@@ -1,3 +1,4 @@
+#[allow(dead_code)]
 fn relu_sqrt(x: f64, floor: f64) -> f64 {
     if x < floor {
         return 0.0;

@@ -1,3 +1,4 @@
+#[allow(dead_code)]
 fn f2(a: &[f64]) -> f64 {
     let mut s = 0.0;
     for i in 0..a.len() {

@@ -1,3 +1,4 @@
+#[allow(dead_code)]
 fn layer(w: &[Vec<f64>], x: &[f64]) -> f64 {
     let mut h = vec![0.0; w.len()];
     for i in 0..w.len() {

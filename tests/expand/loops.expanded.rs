@@ -1,3 +1,4 @@
+#[allow(dead_code)]
 fn weighted(x: &[f64], w: f64, tol: f64) -> f64 {
     let mut s = 0.0;
     for (i, v) in x.iter().enumerate() {

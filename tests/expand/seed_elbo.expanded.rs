@@ -1,3 +1,4 @@
+#[allow(dead_code)]
 fn elbo(
     mu1: f64,
     rho1: f64,

@@ -1,3 +1,4 @@
+#[allow(dead_code)]
 fn f(x: f64, y: f64, c: f64) -> f64 {
     let t = x * y;
     sg_for!(@ within t.sin()) + sg(y).exp() * x + c

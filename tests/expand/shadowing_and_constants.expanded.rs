@@ -1,3 +1,4 @@
+#[allow(dead_code)]
 fn shadowed(x: f64, n: usize) -> f64 {
     let mut k = 0.0;
     for i in 0..n {
