@@ -155,28 +155,18 @@ fn varied_fixpoint(act: &mut Activity, f: &Function) {
 
 fn quiet_calls(act: &Activity, stmts: &[Stmt]) -> std::collections::HashSet<VarId> {
     let mut out = std::collections::HashSet::new();
-    for s in stmts {
-        match s {
-            Stmt::Let {
-                outs,
-                prim: Prim::Call { args, .. },
-                ..
-            } if !act.differentiates(outs[0], args) => {
+    walk(stmts, &mut |s| {
+        if let Stmt::Let {
+            outs,
+            prim: Prim::Call { args, .. },
+            ..
+        } = s
+        {
+            if !act.differentiates(outs[0], args) {
                 out.insert(outs[0]);
             }
-            Stmt::Let { .. } => {}
-            Stmt::If(i) => {
-                out.extend(quiet_calls(act, &i.then_branch.stmts));
-                out.extend(quiet_calls(act, &i.else_branch.stmts));
-            }
-            Stmt::Loop(l) => {
-                if let Some((c, _)) = &l.cond {
-                    out.extend(quiet_calls(act, c));
-                }
-                out.extend(quiet_calls(act, &l.body.stmts));
-            }
         }
-    }
+    });
     out
 }
 

@@ -368,6 +368,27 @@ impl Loop {
     }
 }
 
+/// Calls `f` on every statement, those inside branches and loops (a
+/// `while` condition's before the body) included, in program order.
+pub fn walk(stmts: &[Stmt], f: &mut impl FnMut(&Stmt)) {
+    for s in stmts {
+        f(s);
+        match s {
+            Stmt::Let { .. } => {}
+            Stmt::If(i) => {
+                walk(&i.then_branch.stmts, f);
+                walk(&i.else_branch.stmts, f);
+            }
+            Stmt::Loop(l) => {
+                if let Some((c, _)) = &l.cond {
+                    walk(c, f);
+                }
+                walk(&l.body.stmts, f);
+            }
+        }
+    }
+}
+
 impl Stmt {
     /// Variables this statement defines directly (not inside its branches).
     pub fn defines(&self) -> Vec<VarId> {

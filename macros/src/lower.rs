@@ -508,11 +508,7 @@ impl Lower<'_> {
                             if role == Role::Value {
                                 self.return_in_value(e);
                             }
-                            let mut rest: Vec<Item> = std::mem::take(&mut self.escapes)
-                                .into_iter()
-                                .map(|(flag, exit)| Item::Guard(flag, exit))
-                                .collect();
-                            rest.extend_from_slice(&items[i + 1..]);
+                            let mut rest = self.guards_before(&items[i + 1..]);
                             if role == Role::Return {
                                 // The loop's value is the result: `loop { .. break v; }`.
                                 rest.push(Item::Exit(Exit::Return(self.result_var(v, out))));
@@ -529,15 +525,21 @@ impl Lower<'_> {
             }
             if !self.escapes.is_empty() {
                 // A loop inside a `let` (or another statement) that may leave more.
-                let mut rest: Vec<Item> = std::mem::take(&mut self.escapes)
-                    .into_iter()
-                    .map(|(flag, exit)| Item::Guard(flag, exit))
-                    .collect();
-                rest.extend_from_slice(&items[i + 1..]);
+                let rest = self.guards_before(&items[i + 1..]);
                 return self.lower_seq(&rest, out);
             }
         }
         Flow::Fell(value)
+    }
+
+    /// The guards the loop just lowered asks for (`escapes`), then `rest`.
+    fn guards_before<'i>(&mut self, rest: &[Item<'i>]) -> Vec<Item<'i>> {
+        let mut items: Vec<Item> = std::mem::take(&mut self.escapes)
+            .into_iter()
+            .map(|(flag, exit)| Item::Guard(flag, exit))
+            .collect();
+        items.extend_from_slice(rest);
+        items
     }
 
     /// A value as a variable, for `Exit::Return`.

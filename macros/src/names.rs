@@ -47,6 +47,17 @@ pub fn tangent(stem: &str, class: usize, classes: usize) -> Ident {
     }
 }
 
+/// The span of a call's argument for generated code about it, the call's
+/// gradients (`grads`) renamed there, and the crate's name there: a type
+/// error in that code (a gradient the callee does not have) points at the
+/// argument, while names keep their hygiene.
+pub fn at_argument(grads: &Ident, argument: Span) -> (Span, Ident, Ident) {
+    let at = Span::mixed_site().located_at(argument);
+    let mut grads = grads.clone();
+    grads.set_span(at);
+    (at, grads, Ident::new(crate::symbol::CRATE, at))
+}
+
 pub fn jvp_fn(name: &Ident) -> Ident {
     format_ident!("{}_jvp", name)
 }

@@ -47,44 +47,28 @@ pub fn emit(f: &Function, act: &Activity, saves: &Saves) -> TokenStream {
 /// The tapes of nested loops (`Loop::hoisted`) that hold something.
 fn hoisted_tapes(stmts: &[Stmt], saves: &Saves) -> Vec<VarId> {
     let mut out = Vec::new();
-    for s in stmts {
-        match s {
-            Stmt::Let { .. } => {}
-            Stmt::If(i) => {
-                out.extend(hoisted_tapes(&i.then_branch.stmts, saves));
-                out.extend(hoisted_tapes(&i.else_branch.stmts, saves));
-            }
-            Stmt::Loop(l) => {
-                if l.hoisted && saves.get(&l.record).is_some_and(|s| !s.0.is_empty()) {
-                    out.push(l.record);
-                }
-                out.extend(hoisted_tapes(&l.body.stmts, saves));
+    walk(stmts, &mut |s| {
+        if let Stmt::Loop(l) = s {
+            if l.hoisted && saves.get(&l.record).is_some_and(|s| !s.0.is_empty()) {
+                out.push(l.record);
             }
         }
-    }
+    });
     out
 }
 
 fn collect_items(stmts: &[Stmt], items: &mut TokenStream) {
-    for s in stmts {
-        match s {
-            Stmt::Let {
-                prim: Prim::Opaque(o),
-                ..
-            } if o.is_item => items.extend(o.code.clone()),
-            Stmt::Let { .. } => {}
-            Stmt::If(i) => {
-                collect_items(&i.then_branch.stmts, items);
-                collect_items(&i.else_branch.stmts, items);
-            }
-            Stmt::Loop(l) => {
-                if let Some((c, _)) = &l.cond {
-                    collect_items(c, items);
-                }
-                collect_items(&l.body.stmts, items);
+    walk(stmts, &mut |s| {
+        if let Stmt::Let {
+            prim: Prim::Opaque(o),
+            ..
+        } = s
+        {
+            if o.is_item {
+                items.extend(o.code.clone());
             }
         }
-    }
+    });
 }
 
 /// `(a..b)` or `(a..=b)`, reversed if `rev`.
@@ -273,28 +257,7 @@ impl Primal<'_> {
                         }
                     }
                     Prim::NewArray(new) => {
-                        let init = match new {
-                            NewArray::Repeat { elem, len, vec } => {
-                                let (elem, len) = (self.op(elem), self.op(len));
-                                if *vec {
-                                    quote!(::std::vec![#elem; #len])
-                                } else {
-                                    quote!([#elem; #len])
-                                }
-                            }
-                            NewArray::List { elems, vec } => {
-                                let elems = elems.iter().map(|e| self.op(e));
-                                if *vec {
-                                    quote!(::std::vec![#(#elems),*])
-                                } else {
-                                    quote!([#(#elems),*])
-                                }
-                            }
-                            NewArray::Empty { ctor, capacity } => {
-                                let capacity = capacity.as_ref().map(|c| self.op(c));
-                                quote!(#ctor(#capacity))
-                            }
-                        };
+                        let init = self.new_array(new, |p, e| p.op(e));
                         quote_spanned!(*span=> let #lhs = #init;)
                     }
                     Prim::ArrayFn { name, callee, args } => {
@@ -398,6 +361,37 @@ impl Primal<'_> {
         }
     }
 
+    /// `[e; n]`, `vec![a, b]`, `Vec::new()`..: a new array as written, each
+    /// element printed by `elem` (its value, or its tangent).
+    fn new_array(
+        &self,
+        new: &NewArray,
+        elem: impl Fn(&Self, &Operand) -> TokenStream,
+    ) -> TokenStream {
+        match new {
+            NewArray::Repeat { elem: e, len, vec } => {
+                let (e, len) = (elem(self, e), self.op(len));
+                if *vec {
+                    quote!(::std::vec![#e; #len])
+                } else {
+                    quote!([#e; #len])
+                }
+            }
+            NewArray::List { elems, vec } => {
+                let elems = elems.iter().map(|e| elem(self, e));
+                if *vec {
+                    quote!(::std::vec![#(#elems),*])
+                } else {
+                    quote!([#(#elems),*])
+                }
+            }
+            NewArray::Empty { ctor, capacity } => {
+                let capacity = capacity.as_ref().map(|c| self.op(c));
+                quote!(#ctor(#capacity))
+            }
+        }
+    }
+
     // ----- tangents (forward mode) -----
 
     /// The tangent of `v` in class `k`.
@@ -498,28 +492,7 @@ impl Primal<'_> {
                         quote!(#t #([#index])*)
                     }
                 }
-                Prim::NewArray(new) => match new {
-                    NewArray::Repeat { elem, len, vec } => {
-                        let (t, len) = (self.tan_or_zero(elem, k), self.op(len));
-                        if *vec {
-                            quote!(::std::vec![#t; #len])
-                        } else {
-                            quote!([#t; #len])
-                        }
-                    }
-                    NewArray::List { elems, vec } => {
-                        let ts = elems.iter().map(|e| self.tan_or_zero(e, k));
-                        if *vec {
-                            quote!(::std::vec![#(#ts),*])
-                        } else {
-                            quote!([#(#ts),*])
-                        }
-                    }
-                    NewArray::Empty { ctor, capacity } => {
-                        let capacity = capacity.as_ref().map(|c| self.op(c));
-                        quote!(#ctor(#capacity))
-                    }
-                },
+                Prim::NewArray(new) => self.new_array(new, |p, e| p.tan_or_zero(e, k)),
                 Prim::ArrayFn { name, args, .. } => {
                     let terms: Vec<TokenStream> = args
                         .iter()
@@ -559,11 +532,7 @@ impl Primal<'_> {
                         .filter_map(|(i, a)| {
                             let t = self.tan_of(&a.value, k)?;
                             let i = syn::Index::from(first + i);
-                            // Located at the argument, as in the backward sweep.
-                            let at = proc_macro2::Span::mixed_site().located_at(a.span);
-                            let mut gs = gs.clone();
-                            gs.set_span(at);
-                            let krate = Ident::new(crate::symbol::CRATE, at);
+                            let (at, gs, krate) = crate::names::at_argument(gs, a.span);
                             Some(quote_spanned!(at=> ::#krate::__private::along(&#gs.#i, &#t)))
                         })
                         .collect();

@@ -238,12 +238,8 @@ impl Sweep<'_> {
                     continue;
                 };
                 self.referenced.insert(grads);
-                // Located at the argument: a missing gradient is reported there.
-                let at = proc_macro2::Span::mixed_site().located_at(arg.span);
-                let mut gs = self.f.ident(grads).clone();
-                gs.set_span(at);
+                let (at, gs, krate) = names::at_argument(self.f.ident(grads), arg.span);
                 let i = syn::Index::from(first + i);
-                let krate = Ident::new(crate::symbol::CRATE, at);
                 if self.f.vars[a.0].rank == 1 {
                     // An array: added element by element, whatever its container
                     // (`[f64; N]` argument, `Vec` gradient from a `&[f64]` parameter).
@@ -758,20 +754,15 @@ impl Sweep<'_> {
 /// The storage arrays a block (its branches and loops included) stores into.
 fn stored_arrays(stmts: &[Stmt]) -> Vec<VarId> {
     let mut out = Vec::new();
-    for s in stmts {
-        match s {
-            Stmt::Let {
-                prim: Prim::Store { base, .. },
-                ..
-            } => out.push(*base),
-            Stmt::Let { .. } => {}
-            Stmt::If(i) => {
-                out.extend(stored_arrays(&i.then_branch.stmts));
-                out.extend(stored_arrays(&i.else_branch.stmts));
-            }
-            Stmt::Loop(l) => out.extend(stored_arrays(&l.body.stmts)),
+    walk(stmts, &mut |s| {
+        if let Stmt::Let {
+            prim: Prim::Store { base, .. },
+            ..
+        } = s
+        {
+            out.push(*base);
         }
-    }
+    });
     out
 }
 
