@@ -116,7 +116,6 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
         act: &act,
         useful,
         errors,
-        reported: Default::default(),
     };
     loop {
         let before = check.useful.clone();
@@ -125,6 +124,9 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
             break;
         }
     }
+    // Only now, at the fixed point, is it known what each opaque value feeds
+    // (in a loop, a value may reach the output only through the next iteration).
+    check.report_opaque();
     let useful = check.useful;
     act.useful = useful;
     // A call whose value reaches nothing needs no pullback; its value is
@@ -289,7 +291,6 @@ struct Check<'a> {
     /// code propagated derivatives.
     useful: Vec<Mask>,
     errors: &'a Errors,
-    reported: std::cell::RefCell<std::collections::HashSet<usize>>,
 }
 
 impl Check<'_> {
@@ -339,9 +340,7 @@ impl Check<'_> {
                             }
                         }
                         Prim::Opaque(o) => {
-                            u |= o.writes.iter().fold(0, |m, w| m | self.useful[w.1 .0]);
-                            u |= o.mutates.iter().fold(0, |m, v| m | self.useful[v.0]);
-                            self.opaque(o, u);
+                            u |= self.written_useful(o);
                             for (r, _) in &o.reads {
                                 self.useful[r.0] |= u;
                             }
@@ -382,15 +381,30 @@ impl Check<'_> {
         }
     }
 
+    /// The classes in which what opaque code writes reaches the output.
+    fn written_useful(&self, o: &Opaque) -> Mask {
+        let writes = o.writes.iter().fold(0, |m, w| m | self.useful[w.1 .0]);
+        o.mutates.iter().fold(writes, |m, v| m | self.useful[v.0])
+    }
+
+    /// Every opaque statement, with what its outputs feed at the fixed point.
+    fn report_opaque(&self) {
+        walk(&self.f.body.stmts, &mut |s| {
+            if let Stmt::Let {
+                outs,
+                prim: Prim::Opaque(o),
+                ..
+            } = s
+            {
+                let u = outs.iter().fold(0, |m, v| m | self.useful[v.0]);
+                self.opaque(o, u | self.written_useful(o));
+            }
+        });
+    }
+
     /// An error if a derivative would flow through opaque code.
     fn opaque(&self, o: &Opaque, useful: Mask) {
-        // Loop bodies are visited until a fixed point: report each site once.
-        if o.reported
-            || !self
-                .reported
-                .borrow_mut()
-                .insert(o as *const Opaque as usize)
-        {
+        if o.reported {
             return;
         }
         match &o.construct {

@@ -235,8 +235,9 @@ enum Exit {
 
 /// A loop body being lowered.
 struct Frame {
-    /// The variables it carries, synthetic ones included.
-    carried: Vec<String>,
+    /// Where the variables it carries (synthetic ones included) live in
+    /// `scopes`: by position, not by name, since the body may shadow them.
+    carried: Vec<(usize, usize)>,
     label: Option<String>,
     /// Synthetic variables (named `#..`, which no user can write), carried
     /// like the user's: the value and flag of a `return`, ..
@@ -406,6 +407,14 @@ impl Lower<'_> {
             .rev()
             .flat_map(|s| s.iter().rev())
             .find(|e| e.name == name)
+    }
+
+    /// The position of the entry `name` denotes now, in `scopes`.
+    fn locate(&self, name: &str) -> Option<(usize, usize)> {
+        self.scopes.iter().enumerate().rev().find_map(|(i, scope)| {
+            let j = scope.iter().rposition(|e| e.name == name)?;
+            Some((i, j))
+        })
     }
 
     fn lookup_mut(&mut self, name: &str) -> Option<&mut Entry> {
@@ -1228,7 +1237,7 @@ impl Lower<'_> {
 
     /// (keep going?, the carried variables' current values): how an iteration ends.
     fn exit_tuple(&self, keep_going: bool) -> Value {
-        let names = self
+        let slots = self
             .frames
             .last()
             .map(|f| f.carried.clone())
@@ -1238,10 +1247,10 @@ impl Lower<'_> {
         } else {
             quote!(false)
         }))];
-        for name in names {
-            let v = self
-                .lookup(&name)
-                .and_then(|e| e.value.clone())
+        for (i, j) in slots {
+            let v = self.scopes[i][j]
+                .value
+                .clone()
                 .unwrap_or_else(|| Value::Scalar(placeholder()));
             parts.push(v);
         }
@@ -1370,6 +1379,14 @@ impl Lower<'_> {
                 }
                 return value;
             }
+        }
+        let mut callee = &*c.func;
+        while let Expr::Paren(p) = callee {
+            callee = &p.expr;
+        }
+        if matches!(callee, Expr::Closure(_)) {
+            // `(|t| t * t)(w)`: a closure, called where it is written.
+            return self.opaque(e, Construct::Closure, out);
         }
         let name = match path {
             Some(p) => p.to_token_stream().to_string().replace(' ', ""),
@@ -2194,7 +2211,8 @@ impl Lower<'_> {
             if let Some(entry) = self.lookup_mut(&name) {
                 entry.value = Some(Value::Scalar(Operand::Var(start_v)));
             }
-            carried.push((name, input, start_v, out_v));
+            let slot = self.locate(&name).expect("looked up above");
+            carried.push((name, input, start_v, out_v, slot));
         }
 
         self.scopes.push(Vec::new());
@@ -2242,7 +2260,7 @@ impl Lower<'_> {
         };
         let items = block_items(body_block, Role::Discard);
         self.frames.push(Frame {
-            carried: carried.iter().map(|c| c.0.clone()).collect(),
+            carried: carried.iter().map(|c| c.4).collect(),
             ..frame
         });
         self.loop_assigned
@@ -2267,12 +2285,12 @@ impl Lower<'_> {
                 None,
                 carried
                     .iter()
-                    .map(|(name, _, start_v, _)| {
-                        match self.lookup(name).and_then(|e| e.value.clone()) {
-                            Some(Value::Scalar(o)) => o,
-                            _ => Operand::Var(*start_v),
-                        }
-                    })
+                    .map(
+                        |&(_, _, start_v, _, (i, j))| match &self.scopes[i][j].value {
+                            Some(Value::Scalar(o)) => o.clone(),
+                            _ => Operand::Var(start_v),
+                        },
+                    )
                     .collect(),
             ),
         };
@@ -2280,10 +2298,8 @@ impl Lower<'_> {
         let carried = carried
             .into_iter()
             .zip(ends)
-            .map(|((name, input, start_v, out_v), end)| {
-                if let Some(entry) = self.lookup_mut(&name) {
-                    entry.value = Some(Value::Scalar(Operand::Var(out_v)));
-                }
+            .map(|((_, input, start_v, out_v, (i, j)), end)| {
+                self.scopes[i][j].value = Some(Value::Scalar(Operand::Var(out_v)));
                 Carried {
                     input: Operand::Var(input),
                     start: start_v,

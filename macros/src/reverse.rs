@@ -518,6 +518,22 @@ impl Sweep<'_> {
                 running_zeros.extend(quote!(let mut #adj = #rt::zero_gradient(&#ident);));
             }
         }
+        // An array the body stores into and that lives on after an iteration
+        // is carried too: its adjoint at the end of one iteration's backward
+        // code is what the next one (the previous iteration) starts from, so
+        // every store in the body, however deeply nested, must see it as live.
+        let mut inside = HashSet::new();
+        walk(&l.body.stmts, &mut |s| inside.extend(s.defines()));
+        for a in stored_arrays(&l.body.stmts) {
+            for &k in &active {
+                if !inside.contains(&a)
+                    && self.act.is_varied(a, k)
+                    && !self.declared.contains(&(a, k))
+                {
+                    self.pending.insert((a, k));
+                }
+            }
+        }
         let before = self.declared.clone();
         let locals: HashSet<VarId> = l.body_locals().into_iter().collect();
         self.locals.push(locals.clone());

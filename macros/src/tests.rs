@@ -59,6 +59,17 @@ fn expand_file(source: &str) -> String {
     })
 }
 
+/// A development aid, not a test: prints the expansion of the file named by
+/// `SGRAD_EXPAND` (`SGRAD_EXPAND=/tmp/f.rs cargo test -p sgrad-macros
+/// print_expansion -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn print_expansion() {
+    let path = std::env::var("SGRAD_EXPAND").expect("SGRAD_EXPAND names a file");
+    let source = std::fs::read_to_string(path).expect("readable file");
+    println!("{}", expand_file(&source));
+}
+
 /// `tests/expand/<case>.rs` → `<case>.expanded.rs`. Set `SGRAD_BLESS=1` to rewrite.
 #[test]
 fn expansion_snapshots() {
