@@ -609,8 +609,14 @@ impl Lower<'_> {
             Exit::Break(t) | Exit::Continue(t) if t == innermost => {
                 if let Some(e) = value {
                     let v = self.lower_expr(e, out);
-                    if let Some(name) = self.frames[innermost].value.clone() {
-                        self.set_synthetic(&name, v);
+                    match (v, self.frames[innermost].value.clone()) {
+                        (v @ Value::Scalar(_), Some(name)) => self.set_synthetic(&name, v),
+                        (Value::Tuple(_), _) => self.errors.push_spanned(
+                            e,
+                            "`break` with a tuple value is not supported in differentiated code; assign each part to a variable declared before the loop, then `break`",
+                        ),
+                        // `break s -= 1.0;`: a `()` value, computed for its effect.
+                        _ => {}
                     }
                 }
                 Flow::Returned(self.exit_tuple(matches!(exit, Exit::Continue(_))))
@@ -653,15 +659,30 @@ impl Lower<'_> {
         out: &mut Vec<Stmt>,
     ) -> Flow {
         let snapshot = self.scopes.clone();
+        let whole_read = self.whole_read.clone();
         let mut then_stmts = Vec::new();
         let then_flow = self.lower_seq(then_items, &mut then_stmts);
         // Read the branch's exit values before its scope is forgotten.
         let then_value = self.branch_result(then_flow);
         self.scopes = snapshot.clone();
+        // The other branch runs instead of this one, not after it.
+        let then_read = std::mem::replace(&mut self.whole_read, whole_read);
         let mut else_stmts = Vec::new();
         let else_flow = self.lower_seq(else_items, &mut else_stmts);
-        let else_value = self.branch_result(else_flow);
+        let mut else_value = self.branch_result(else_flow);
         self.scopes = snapshot;
+        self.whole_read.extend(then_read);
+        if !then_value.same_shape(&else_value) {
+            // The branches leave with different kinds of values; each way of
+            // leaving is checked where it is lowered, so this is a backstop.
+            if !self.errors.has_errors() {
+                self.errors.push(syn::Error::new(
+                    Span::call_site(),
+                    "sgrad cannot differentiate a branch of this function: its ways out leave with values of different shapes; assign the values to variables before leaving",
+                ));
+            }
+            else_value = then_value.rebuild(&mut std::iter::repeat_with(placeholder));
+        }
         let (then_ops, else_ops) = (then_value.operands(), else_value.operands());
         let outs: Vec<VarId> = then_ops.iter().map(|_| self.new_var(None)).collect();
         let record = self.new_var(Some("br"));
@@ -980,7 +1001,7 @@ impl Lower<'_> {
                 if matches!(m.method.to_string().as_str(), "sum" | "product")
                     && m.args.is_empty() =>
             {
-                match self.iter_of_array(&m.receiver) {
+                match self.iter_of_array(&m.receiver, out) {
                     Some(a) => self.lower_fold(a, m.method == "product", e.span(), out),
                     None => self.opaque(e, Construct::Method(m.method.to_string()), out),
                 }
@@ -1074,7 +1095,7 @@ impl Lower<'_> {
                 self.return_in_value(r);
                 Value::Scalar(placeholder())
             }
-            Expr::ForLoop(f) => match self.loop_source(&f.expr) {
+            Expr::ForLoop(f) => match self.loop_source(&f.expr, out) {
                 Some(source) => {
                     self.lower_loop(&f.pat, &f.body, source, f.label.as_ref(), f.span(), out)
                 }
@@ -1769,7 +1790,7 @@ impl Lower<'_> {
     }
 
     /// `for` over a range, or over the elements of variables.
-    fn loop_source<'e>(&self, e: &'e Expr) -> Option<LoopSource<'e>> {
+    fn loop_source<'e>(&mut self, e: &'e Expr, out: &mut Vec<Stmt>) -> Option<LoopSource<'e>> {
         // `(a..b).step_by(k)`, `(a..b).rev().step_by(k)`.
         if let Expr::MethodCall(m) = e {
             if m.method == "step_by" && m.args.len() == 1 && m.turbofish.is_none() {
@@ -1794,11 +1815,11 @@ impl Lower<'_> {
         let arrays = match e {
             Expr::MethodCall(m) if m.method == "zip" && m.args.len() == 1 => {
                 vec![
-                    self.iterated_var(&m.receiver)?,
-                    self.iterated_var(&m.args[0])?,
+                    self.iterated_var(&m.receiver, out)?,
+                    self.iterated_var(&m.args[0], out)?,
                 ]
             }
-            e => vec![self.iterated_var(e)?],
+            e => vec![self.iterated_var(e, out)?],
         };
         if rev && arrays.len() > 1 {
             // `zip(..).rev()` aligns the ends of unequal lengths: not modelled.
@@ -1811,24 +1832,45 @@ impl Lower<'_> {
         })
     }
 
-    /// The variable `x` in `x.iter()` or `&x`.
-    fn iterated_var(&self, e: &Expr) -> Option<VarId> {
+    /// The variable `x` in `x.iter()` or `&x`; a row `m[i]` there (`m[i].iter()`,
+    /// `&m[i]`) is read first, as a view.
+    fn iterated_var(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Option<VarId> {
         match e {
-            Expr::Paren(p) => self.iterated_var(&p.expr),
-            Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
-                self.path_var(&m.receiver)
+            Expr::Paren(p) => self.iterated_var(&p.expr, out),
+            Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => self
+                .path_var(&m.receiver)
+                .or_else(|| self.row(&m.receiver, out)),
+            Expr::Reference(r) if r.mutability.is_none() => {
+                self.path_var(&r.expr).or_else(|| self.row(&r.expr, out))
             }
-            Expr::Reference(r) if r.mutability.is_none() => self.path_var(&r.expr),
             _ => None,
         }
     }
 
-    /// The array variable `x` in `x.iter()`.
-    fn iter_of_array(&self, e: &Expr) -> Option<VarId> {
+    /// The array variable `x` in `x.iter()` (or a row, `m[i].iter()`).
+    fn iter_of_array(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Option<VarId> {
         match e {
             Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => self
                 .array_var(&m.receiver)
+                .or_else(|| self.row(&m.receiver, out))
                 .filter(|v| self.vars[v.0].rank == 1),
+            _ => None,
+        }
+    }
+
+    /// `m[i]` with `m` an array of arrays: the row, read as a view.
+    fn row(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Option<VarId> {
+        let e = match e {
+            Expr::Paren(p) => return self.row(&p.expr, out),
+            Expr::Reference(r) if r.mutability.is_none() => return self.row(&r.expr, out),
+            e => e,
+        };
+        let (array, index) = self.array_place(e)?;
+        if index.is_empty() || index.len() >= self.vars[array.0].rank {
+            return None;
+        }
+        match self.lower_element(e, true, out)? {
+            Value::Scalar(Operand::Var(v)) if self.vars[v.0].is_array() => Some(v),
             _ => None,
         }
     }
@@ -2453,10 +2495,14 @@ impl Lower<'_> {
         }
         let cond = self.lower_operand(&ifx.cond, out);
         let snapshot = self.scopes.clone();
+        let whole_read = self.whole_read.clone();
 
         let mut then_stmts = Vec::new();
         let then_value = self.lower_block_value(&ifx.then_branch, &mut then_stmts);
         let then_env = std::mem::replace(&mut self.scopes, snapshot.clone());
+        // A branch does not run after the other: its stores do not change
+        // what the other read whole.
+        let then_read = std::mem::replace(&mut self.whole_read, whole_read);
 
         let mut else_stmts = Vec::new();
         let else_value = match &ifx.else_branch {
@@ -2464,6 +2510,7 @@ impl Lower<'_> {
             None => Value::Unit,
         };
         let else_env = std::mem::replace(&mut self.scopes, snapshot.clone());
+        self.whole_read.extend(then_read);
 
         // Branches of different types are an error rustc reports.
         let value_shape = if then_value.same_shape(&else_value) {
@@ -2644,7 +2691,22 @@ impl Lower<'_> {
         construct: Construct,
         out: &mut Vec<Stmt>,
     ) -> Value {
-        let reported = find_return(node).is_some();
+        let escape = find_escape(node);
+        if let Some(exit) = &escape {
+            self.errors.push_spanned(
+                exit,
+                format!(
+                    "leaving a loop from inside {} is not supported in differentiated code; {}",
+                    construct.describe(),
+                    if matches!(construct, Construct::Loop(_)) {
+                        "set a flag, `break` out of this loop, and leave the outer one after it"
+                    } else {
+                        "compute a condition first, then `break` or `continue` in an `if` on it"
+                    }
+                ),
+            );
+        }
+        let reported = find_return(node).is_some() || escape.is_some();
         if let Some(ret) = find_return(node) {
             self.errors.push_spanned(
                 ret,
@@ -2958,12 +3020,12 @@ impl<'ast> Visit<'ast> for Escapes {
         match (&b.label, &b.expr) {
             (Some(l), value) => {
                 let name = l.ident.to_string();
-                if value.is_some() {
+                if value.as_deref().is_some_and(|v| !is_unit_expr(v)) {
                     self.values_labeled.insert(name.clone());
                 }
                 self.labeled.insert((name, false));
             }
-            (None, Some(_)) if self.depth == 0 => self.values_unlabeled = true,
+            (None, Some(v)) if self.depth == 0 && !is_unit_expr(v) => self.values_unlabeled = true,
             _ => {}
         }
         syn::visit::visit_expr_break(self, b);
@@ -2988,6 +3050,32 @@ impl<'ast> Visit<'ast> for Escapes {
     }
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Whether `e` has the value `()` by its syntax: `a = b`, `a += b`, `()`.
+fn is_unit_expr(e: &Expr) -> bool {
+    match e {
+        Expr::Assign(_) => true,
+        Expr::Binary(b) => {
+            use syn::BinOp::*;
+            matches!(
+                b.op,
+                AddAssign(_)
+                    | SubAssign(_)
+                    | MulAssign(_)
+                    | DivAssign(_)
+                    | RemAssign(_)
+                    | BitXorAssign(_)
+                    | BitAndAssign(_)
+                    | BitOrAssign(_)
+                    | ShlAssign(_)
+                    | ShrAssign(_)
+            )
+        }
+        Expr::Tuple(t) => t.elems.is_empty(),
+        Expr::Paren(p) => is_unit_expr(&p.expr),
+        _ => false,
+    }
 }
 
 /// Whether `e` holds a `break` or `continue` of the loop being lowered (not
@@ -3145,6 +3233,72 @@ impl Construct {
 /// Whether `e` contains a `return` of the function (not inside closures or items).
 fn contains_return(e: &Expr) -> bool {
     find_return(e).is_some()
+}
+
+/// A `break` or `continue` in `node` that leaves it (to a loop around it),
+/// as the tokens to point at.
+fn find_escape<T: OpaqueNode + ?Sized>(node: &T) -> Option<TokenStream> {
+    #[derive(Default)]
+    struct Find {
+        found: Option<TokenStream>,
+        /// The labels of the loops and blocks entered so far, and how many loops.
+        labels: Vec<String>,
+        loops: usize,
+    }
+    impl Find {
+        fn exit(&mut self, label: Option<&syn::Lifetime>, tokens: TokenStream) {
+            let escapes = match label {
+                None => self.loops == 0,
+                Some(l) => !self.labels.contains(&l.ident.to_string()),
+            };
+            if escapes && self.found.is_none() {
+                self.found = Some(tokens);
+            }
+        }
+        fn enter(
+            &mut self,
+            label: Option<&syn::Label>,
+            is_loop: bool,
+            visit: impl FnOnce(&mut Self),
+        ) {
+            let (labels, loops) = (self.labels.len(), self.loops);
+            self.labels.extend(label.map(|l| l.name.ident.to_string()));
+            self.loops += usize::from(is_loop);
+            visit(self);
+            self.labels.truncate(labels);
+            self.loops = loops;
+        }
+    }
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
+            self.exit(b.label.as_ref(), b.to_token_stream());
+            syn::visit::visit_expr_break(self, b);
+        }
+        fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
+            self.exit(c.label.as_ref(), c.to_token_stream());
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            self.visit_expr(&f.expr);
+            self.enter(f.label.as_ref(), true, |v| v.visit_block(&f.body));
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.enter(w.label.as_ref(), true, |v| {
+                v.visit_expr(&w.cond);
+                v.visit_block(&w.body);
+            });
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.enter(l.label.as_ref(), true, |v| v.visit_block(&l.body));
+        }
+        fn visit_expr_block(&mut self, b: &'ast syn::ExprBlock) {
+            self.enter(b.label.as_ref(), false, |v| v.visit_block(&b.block));
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut f = Find::default();
+    node.visit(&mut f);
+    f.found
 }
 
 fn find_return<T: OpaqueNode + ?Sized>(node: &T) -> Option<syn::ExprReturn> {
@@ -3586,7 +3740,43 @@ impl VisitMut for StripSgFor {
                 // Reported where the body is lowered.
                 Err(_) => m.tokens = quote!(@within 0.0),
             }
+        } else {
+            // `vec![sg_for!(x, e), y]`: other macros' tokens are not syntax
+            // trees, so their `sg_for!` calls are found token by token.
+            m.tokens = strip_sg_for_tokens(std::mem::take(&mut m.tokens));
         }
     }
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// `StripSgFor` on the `sg_for!(..)` calls among `tokens`, at any depth.
+fn strip_sg_for_tokens(tokens: TokenStream) -> TokenStream {
+    let tts: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(tts.len());
+    let mut i = 0;
+    while i < tts.len() {
+        if let (TokenTree::Ident(name), Some(TokenTree::Punct(bang)), Some(TokenTree::Group(g))) =
+            (&tts[i], tts.get(i + 1), tts.get(i + 2))
+        {
+            if name == SG_FOR && bang.as_char() == '!' {
+                if let Ok(mut mac) = syn::parse2::<syn::Macro>(quote!(#name ! #g)) {
+                    StripSgFor.visit_macro_mut(&mut mac);
+                    out.extend(mac.to_token_stream());
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        match &tts[i] {
+            TokenTree::Group(g) => {
+                let mut inner =
+                    proc_macro2::Group::new(g.delimiter(), strip_sg_for_tokens(g.stream()));
+                inner.set_span(g.span());
+                out.push(TokenTree::Group(inner));
+            }
+            other => out.push(other.clone()),
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
 }

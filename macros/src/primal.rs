@@ -492,6 +492,14 @@ impl Primal<'_> {
                         quote!(#t #([#index])*)
                     }
                 }
+                // An empty `Vec` gets its element type from the value's (the
+                // user's annotation may be all that fixes it).
+                Prim::NewArray(NewArray::Empty { capacity, .. }) => {
+                    let rt = runtime();
+                    let like = self.f.ident(o);
+                    let capacity = capacity.as_ref().map_or_else(|| quote!(0), |c| self.op(c));
+                    quote!(#rt::empty_like(&#like, #capacity))
+                }
                 Prim::NewArray(new) => self.new_array(new, |p, e| p.tan_or_zero(e, k)),
                 Prim::ArrayFn { name, args, .. } => {
                     let terms: Vec<TokenStream> = args

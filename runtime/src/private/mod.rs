@@ -335,6 +335,13 @@ pub fn zero_like<T: Real>(_like: &T) -> T {
     T::zero()
 }
 
+/// An empty `Vec` of the same element type as `like`: the tangent of a
+/// `Vec::new()` whose type only an annotation on the value fixes.
+#[inline(always)]
+pub fn empty_like<T>(_like: &Vec<T>, capacity: usize) -> Vec<T> {
+    Vec::with_capacity(capacity)
+}
+
 /// A one of the same type as `like`: the seed of the backward sweep.
 #[inline(always)]
 pub fn one_like<T: Real>(_like: &T) -> T {
