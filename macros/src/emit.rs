@@ -3,8 +3,9 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, ToTokens};
 
+use crate::ir::print::operand;
 use crate::ir::Function;
-use crate::reverse::Reverse;
+use crate::sweep::Sweeps;
 
 /// Lints the generated code may trip: A-normal form has unused temporaries,
 /// parenthesised constants and adjoints declared `mut` that receive one term.
@@ -23,14 +24,32 @@ pub fn value_and_gradient(value: &TokenStream, grads: &[TokenStream]) -> TokenSt
     }
 }
 
-/// The body of a generated gradient: forward sweep, backward sweep, result.
-pub fn emit_body(f: &Function, forward: TokenStream, reverse: Reverse) -> TokenStream {
-    let value = crate::primal::operand(&f.vars, &f.body.yields[0]);
-    let Reverse { code, grads, .. } = reverse;
-    let result = value_and_gradient(&value, &grads);
+/// The body of a generated gradient: forward sweep, backward sweep, and the
+/// `(value, gradient)` or `(value, (g1, g2, ..))` users destructure.
+pub fn emit_body(f: &Function, sweeps: &Sweeps) -> TokenStream {
+    let value = operand(&f.vars, &f.body.yields[0]);
+    let result = value_and_gradient(&value, &sweeps.grads);
+    emit_sweeps(sweeps, result)
+}
+
+/// The body of `<name>_pullback`: the same sweeps, and the value with one
+/// gradient per parameter (`NoGradient` for those not differentiated).
+pub fn emit_pullback(f: &Function, sweeps: &Sweeps, slots: &[Option<usize>]) -> TokenStream {
+    let value = operand(&f.vars, &f.body.yields[0]);
+    let per_param = slots.iter().map(|slot| match slot {
+        Some(j) => sweeps.grads[*j].clone(),
+        None => quote!(::sgrad::NoGradient),
+    });
+    emit_sweeps(sweeps, quote!((#value, (#(#per_param,)*))))
+}
+
+fn emit_sweeps(sweeps: &Sweeps, result: TokenStream) -> TokenStream {
+    let Sweeps {
+        forward, backward, ..
+    } = sweeps;
     quote! {
         #forward
-        #code
+        #backward
         #result
     }
 }

@@ -13,10 +13,11 @@ use crate::activity;
 use crate::args::{GradInput, Wrt};
 use crate::emit;
 use crate::errors::Errors;
+use crate::ir::print::operand;
+use crate::ir::Function;
 use crate::lower::{self, Body, Input, StripSgFor};
 use crate::names;
-use crate::primal;
-use crate::reverse;
+use crate::sweep::{self, Sweeps};
 use crate::symbol::{gradient_type, is_float_type};
 
 pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -221,52 +222,45 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
     }
 }
 
-/// Lower, analyse and emit; `None` if that found errors.
+/// The body of a closure's gradient; `None` after errors.
 fn gradient_body(input: Input, errors: &Errors) -> Option<TokenStream> {
-    let f = lower::from_syn(input, errors);
-    let act = activity::analyze(&f, errors);
-    if errors.has_errors() {
-        return None;
-    }
-    let rev = reverse::emit(&f, &act);
-    let forward = primal::emit(&f, &act, &rev.saves);
-    Some(emit::emit_body(&f, forward, rev))
+    let (f, sweeps) = differentiate(input, None, errors)?;
+    Some(emit::emit_body(&f, &sweeps))
 }
 
-/// The bodies of `<name>_grad` and `<name>_pullback`: the same sweeps, with
-/// the gradients arranged per differentiation variable or per parameter.
+/// The bodies of `<name>_grad` and `<name>_pullback` (the same sweeps, with
+/// the gradients arranged per differentiation variable or per parameter),
+/// and with `seeds`, of `<name>_jvp`.
 fn gradient_bodies(
     input: Input,
     slots: &[Option<usize>],
     seeds: Option<&[Ident]>,
     errors: &Errors,
 ) -> Option<(TokenStream, TokenStream, Option<TokenStream>)> {
+    let (f, sweeps) = differentiate(input, seeds, errors)?;
+    let value = operand(&f.vars, &f.body.yields[0]);
+    let jvp = sweeps
+        .jvp
+        .as_ref()
+        .map(|(sweep, derivative)| quote!(#sweep (#value, #derivative)));
+    let grad = emit::emit_body(&f, &sweeps);
+    let pullback = emit::emit_pullback(&f, &sweeps, slots);
+    Some((grad, pullback, jvp))
+}
+
+/// The pipeline, once: lower, analyse, print the sweeps; `None` after errors.
+fn differentiate(
+    input: Input,
+    seeds: Option<&[Ident]>,
+    errors: &Errors,
+) -> Option<(Function, Sweeps)> {
     let f = lower::from_syn(input, errors);
     let act = activity::analyze(&f, errors);
     if errors.has_errors() {
         return None;
     }
-    let rev = reverse::emit(&f, &act);
-    let forward = primal::emit(&f, &act, &rev.saves);
-    let per_param: Vec<TokenStream> = slots
-        .iter()
-        .map(|slot| match slot {
-            Some(j) => rev.grads[*j].clone(),
-            None => quote!(::sgrad::NoGradient),
-        })
-        .collect();
-    let value = primal::operand(&f.vars, &f.body.yields[0]);
-    let code = &rev.code;
-    let pullback = quote! {
-        #forward
-        #code
-        (#value, (#(#per_param,)*))
-    };
-    let jvp = seeds.map(|seeds| {
-        let (sweep, derivative) = primal::emit_jvp(&f, &act, seeds);
-        quote!(#sweep (#value, #derivative))
-    });
-    Some((emit::emit_body(&f, forward, rev), pullback, jvp))
+    let sweeps = sweep::run(&f, &act, seeds);
+    Some((f, sweeps))
 }
 
 /// The differentiation variables: the listed ones, or every float parameter.

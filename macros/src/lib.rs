@@ -2,8 +2,9 @@
 //! `grad!` macros. Depend on `sgrad`, not on this crate.
 //!
 //! Pipeline (see ARCHITECTURE.md at the repository root): `args` →
-//! `lower` (syn → A-normal form IR) → `activity` → `reverse` (backward sweep)
-//! and `primal` (forward sweep) → `emit`, orchestrated by `expand`.
+//! `lower` (syn → A-normal form IR) → `activity` → `sweep` (the backward
+//! sweep planned, then the forward and backward code printed) → `emit`,
+//! orchestrated by `expand`.
 
 mod activity;
 mod args;
@@ -13,11 +14,15 @@ mod expand;
 mod ir;
 mod lower;
 mod names;
-mod primal;
-mod reverse;
 mod rule_attr;
 mod rules;
+mod sweep;
 mod symbol;
+
+// TEMPORARY while `lower` moves into a folder: its old path to the printer.
+mod primal {
+    pub use crate::ir::print::*;
+}
 
 #[cfg(test)]
 mod tests;

@@ -15,8 +15,14 @@
 
 use std::collections::HashSet;
 
-use proc_macro2::{Ident, Span};
-use quote::format_ident;
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+/// `::sgrad::__private`: everything generated code calls.
+pub fn runtime() -> TokenStream {
+    let krate = Ident::new(crate::symbol::CRATE, Span::call_site());
+    quote!(::#krate::__private)
+}
 
 pub fn grad_fn(name: &Ident) -> Ident {
     format_ident!("{}_grad", name)

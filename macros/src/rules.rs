@@ -20,8 +20,6 @@
 
 use proc_macro2::{TokenStream, TokenTree};
 
-use crate::ir::{Operand, VarId};
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Shape {
     /// The output is a linear function of the inputs (`+`, `-`, casts).
@@ -215,27 +213,101 @@ pub fn is_runtime_function(name: &str) -> bool {
     FUNCTIONS.iter().any(|r| r.name == name)
 }
 
-/// A template with its slots filled: `g` as given, the arguments and `ans`
-/// (the primitive's output) as `operand` prints them, `__rt` the runtime.
+/// Primitives cheap enough that a loop's backward sweep computes them again
+/// from what it has, rather than reading them from the tape (Griewank's
+/// recomputation; `sweep/loops.rs`, `tape_or_recompute`).
+pub const RECOMPUTED: &[&str] = &[
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "deref",
+    "cmp",
+    "not",
+    "cast",
+    "cast_to_int",
+    "len",
+];
+
+/// The runtime's functions of whole arrays (`log_sum_exp(&x)`), called bare
+/// (checked to be sgrad's own) or by their `sgrad::` path. Their templates
+/// take the argument being differentiated as `x`, the other one (of `dot`)
+/// as `y`, the result as `ans`, and:
+///
+/// * forward mode: `t`, the tangent of `x`; the template is the result's tangent;
+/// * reverse mode: `g`, the result's adjoint, and `adj`, the adjoint of `x`
+///   (an array, or a row of one); the template is a statement adding `x`'s
+///   share to `adj`.
+pub struct ArrayRule {
+    pub name: &'static str,
+    pub arity: usize,
+    pub jvp: &'static str,
+    pub vjp: &'static str,
+}
+
+pub static ARRAY_FUNCTIONS: &[ArrayRule] = &[
+    ArrayRule {
+        name: "log_sum_exp",
+        arity: 1,
+        jvp: "__rt::partials::log_sum_exp_jvp(&x[..], ans, &t[..])",
+        vjp: "__rt::partials::log_sum_exp_vjp(g, &x[..], ans, &mut adj[..]);",
+    },
+    ArrayRule {
+        name: "log_softmax",
+        arity: 1,
+        jvp: "__rt::partials::log_softmax_jvp(&x[..], &t[..])",
+        vjp: "__rt::partials::log_softmax_vjp(&x[..], &g[..], &mut adj[..]);",
+    },
+    ArrayRule {
+        name: "dot",
+        arity: 2,
+        jvp: "__rt::dot(&t[..], &y[..])",
+        vjp: "__rt::partials::dot_vjp(g, &y[..], &mut adj[..]);",
+    },
+    ArrayRule {
+        name: "sum",
+        arity: 1,
+        jvp: "__rt::sum(&t[..])",
+        vjp: "__rt::partials::sum_vjp(g, &mut adj[..]);",
+    },
+];
+
+/// A function of whole arrays by name.
+pub fn array_function(name: &str) -> Option<&'static ArrayRule> {
+    ARRAY_FUNCTIONS.iter().find(|r| r.name == name)
+}
+
+/// A slot of a template that stands for something of the function.
+pub enum Slot {
+    /// An argument: `x` is 0, `y` 1, `z` 2, `w` 3.
+    Arg(usize),
+    /// `ans`: the primitive's result.
+    Ans,
+    /// `t`: an argument's tangent (array rules).
+    Tangent,
+    /// `adj`: an argument's adjoint (array rules).
+    Adjoint,
+}
+
+/// A rule's template with its slots filled: `g` by `g`, `__rt` by the
+/// runtime's path, the others by `slot` (`None` for an argument the
+/// primitive does not have, which leaves the name as written).
 pub fn instantiate(
     template: &str,
     g: &TokenStream,
-    args: &[Operand],
-    ans: VarId,
-    operand: &mut dyn FnMut(&Operand) -> TokenStream,
+    slot: &mut dyn FnMut(Slot) -> Option<TokenStream>,
 ) -> TokenStream {
     let tokens: TokenStream = template
         .parse()
         .expect("rule templates parse (tested below)");
-    fill(tokens, g, args, ans, operand)
+    fill(tokens, g, slot)
 }
 
 fn fill(
     tokens: TokenStream,
     g: &TokenStream,
-    args: &[Operand],
-    ans: VarId,
-    operand: &mut dyn FnMut(&Operand) -> TokenStream,
+    slot: &mut dyn FnMut(Slot) -> Option<TokenStream>,
 ) -> TokenStream {
     let mut out = TokenStream::new();
     // `x` after `.` or `::` is a name, not a slot.
@@ -245,21 +317,22 @@ fn fill(
             matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
         match &tt {
             TokenTree::Ident(i) if !after_path_or_dot => {
-                let arg = |k: usize| args.get(k);
                 let filled = match i.to_string().as_str() {
                     "g" => Some(g.clone()),
-                    "ans" => Some(operand(&Operand::Var(ans))),
-                    "x" => arg(0).map(&mut *operand),
-                    "y" => arg(1).map(&mut *operand),
-                    "z" => arg(2).map(&mut *operand),
-                    "w" => arg(3).map(&mut *operand),
-                    "__rt" => Some(crate::reverse::runtime()),
+                    "ans" => slot(Slot::Ans),
+                    "x" => slot(Slot::Arg(0)),
+                    "y" => slot(Slot::Arg(1)),
+                    "z" => slot(Slot::Arg(2)),
+                    "w" => slot(Slot::Arg(3)),
+                    "t" => slot(Slot::Tangent),
+                    "adj" => slot(Slot::Adjoint),
+                    "__rt" => Some(crate::names::runtime()),
                     _ => None,
                 };
                 out.extend(filled.unwrap_or_else(|| quote::quote!(#tt)));
             }
             TokenTree::Group(group) => {
-                let inner = fill(group.stream(), g, args, ans, operand);
+                let inner = fill(group.stream(), g, slot);
                 let mut new = proc_macro2::Group::new(group.delimiter(), inner);
                 new.set_span(group.span());
                 out.extend([TokenTree::Group(new)]);
@@ -313,6 +386,26 @@ mod tests {
             }
             if rule.shape == Shape::ZeroDerivative {
                 assert!(rule.partials.iter().all(Option::is_none), "{}", rule.name);
+            }
+        }
+    }
+
+    #[test]
+    fn array_templates_parse_and_use_known_slots() {
+        for rule in ARRAY_FUNCTIONS {
+            let jvp: syn::Expr = syn::parse_str(rule.jvp).expect("jvp parses");
+            let vjp: syn::Stmt = syn::parse_str(rule.vjp).expect("vjp parses");
+            for text in [
+                quote::quote!(#jvp).to_string(),
+                quote::quote!(#vjp).to_string(),
+            ] {
+                for word in text.split(|c: char| !c.is_alphanumeric() && c != '_') {
+                    if word.len() == 1 && word.chars().all(|c| c.is_alphabetic()) {
+                        let ok = ["g", "x", "t", "ans"].contains(&word)
+                            || (word == "y" && rule.arity == 2);
+                        assert!(ok, "{}: unknown slot {word}", rule.name);
+                    }
+                }
             }
         }
     }

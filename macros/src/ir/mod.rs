@@ -3,13 +3,23 @@
 //! Every binding applies one primitive to operands that are variables or
 //! constants; every variable is assigned once (reassignment and shadowing make
 //! new variables); `if` is a structured region whose branches yield the
-//! variables it defines. Lowering (`lower.rs`) produces it, activity analysis
-//! (`activity.rs`) annotates it, and the sweeps (`primal.rs`, `reverse.rs`)
-//! print it.
+//! variables it defines. Lowering (`lower/`) produces it, activity analysis
+//! (`activity.rs`) annotates it, and the sweeps (`sweep/`) print it, through
+//! the printer in `print.rs`.
+
+use std::collections::HashMap;
 
 use proc_macro2::{Ident, Span, TokenStream};
 
 use crate::rules::Rule;
+
+pub mod print;
+
+/// What the backward sweep reads of each `if` branch and each loop
+/// iteration, keyed by the region's record (`If::record`, `Loop::record`):
+/// the values the forward sweep stores in the branch record or on the tape
+/// (`Vec::new()` for a loop's second slot).
+pub type Saves = HashMap<VarId, (Vec<VarId>, Vec<VarId>)>;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct VarId(pub usize);

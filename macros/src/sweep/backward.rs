@@ -1,0 +1,226 @@
+//! The backward sweep's walk: adjoints accumulated in reverse order, each
+//! statement handed to the file of its construct.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use super::{defines, Backward};
+use crate::activity::Activity;
+use crate::ir::*;
+use crate::names::{self, runtime};
+
+/// The backward sweep of `f`: its code, one gradient expression per
+/// differentiation variable, and what the forward sweep must save for it.
+pub(super) fn emit(f: &Function, act: &Activity) -> (TokenStream, Vec<TokenStream>, Saves) {
+    let params: HashSet<VarId> = f.wrt.iter().map(|p| p.var).collect();
+    let mut sweep = Backward {
+        f,
+        act,
+        declared: HashSet::new(),
+        referenced: BTreeSet::new(),
+        saves: HashMap::new(),
+        locals: Vec::new(),
+        pending: BTreeSet::new(),
+        pops: false,
+    };
+    let mut top: HashSet<VarId> = defines(&f.body.stmts);
+    top.extend(params);
+    sweep.locals.push(top);
+
+    let rt = runtime();
+    let mut code = TokenStream::new();
+    if let Some(r) = f.body.yields[0].var() {
+        let ident = f.ident(r);
+        for k in 0..act.classes {
+            if act.is_varied(r, k) {
+                let adj = sweep.adjoint(r, k);
+                code.extend(quote!(let mut #adj = #rt::one_like(&#ident);));
+                sweep.declared.insert((r, k));
+                sweep.referenced.insert(r);
+            }
+        }
+    }
+    code.extend(sweep.block(&f.body.stmts));
+
+    let grads = f
+        .wrt
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            let k = act.class_of[j];
+            if sweep.declared.contains(&(p.var, k)) {
+                let adj = sweep.adjoint(p.var, k);
+                quote!(#adj)
+            } else {
+                let ident = &p.ident;
+                quote!(#rt::zero_gradient(&#ident))
+            }
+        })
+        .collect();
+    (code, grads, sweep.saves)
+}
+
+impl Backward<'_> {
+    pub(super) fn adjoint(&self, v: VarId, class: usize) -> Ident {
+        names::adjoint(&self.f.vars[v.0].stem, class, self.act.classes)
+    }
+
+    pub(super) fn block(&mut self, stmts: &[Stmt]) -> TokenStream {
+        stmts.iter().rev().map(|s| self.stmt(s)).collect()
+    }
+
+    /// `a̅ += contribution`, declaring `a̅` if this is its first contribution.
+    pub(super) fn accumulate(
+        &mut self,
+        a: VarId,
+        k: usize,
+        contribution: TokenStream,
+    ) -> TokenStream {
+        if let Some((root, path)) = self.f.vars[a.0].view.clone() {
+            // A row: its adjoint is part of the whole array's.
+            let path = self.indices(&path);
+            let rt = runtime();
+            return self.accumulate_array(
+                root,
+                k,
+                |adj| quote!(#rt::add_to(&mut #adj #path, #contribution);),
+            );
+        }
+        let adj = self.adjoint(a, k);
+        let add = if self.f.vars[a.0].is_array() {
+            // Arrays have no `+=`; the runtime adds element by element.
+            let rt = runtime();
+            quote!(#rt::add_to(&mut #adj, #contribution);)
+        } else {
+            quote!(#adj += #contribution;)
+        };
+        if self.declared.contains(&(a, k)) {
+            add
+        } else if self.is_local(a) {
+            self.declared.insert((a, k));
+            quote!(let mut #adj = #contribution;)
+        } else {
+            self.pending.insert((a, k));
+            add
+        }
+    }
+
+    /// An update of an array adjoint (`a̅[i] += ..`, or a runtime function on all of it), declaring
+    /// the adjoint (as zeros) if needed.
+    pub(super) fn accumulate_array(
+        &mut self,
+        a: VarId,
+        k: usize,
+        update: impl FnOnce(&Ident) -> TokenStream,
+    ) -> TokenStream {
+        let adj = self.adjoint(a, k);
+        let code = update(&adj);
+        if self.declared.contains(&(a, k)) {
+            code
+        } else if self.is_local(a) {
+            self.declared.insert((a, k));
+            self.referenced.insert(a);
+            let rt = runtime();
+            let ident = self.f.ident(a);
+            quote!(let mut #adj = #rt::zero_gradient(&#ident); #code)
+        } else {
+            self.pending.insert((a, k));
+            code
+        }
+    }
+
+    /// `[i][j]..` of index operands.
+    pub(super) fn indices(&mut self, index: &[Operand]) -> TokenStream {
+        index
+            .iter()
+            .map(|i| {
+                let i = self.operand(i);
+                quote!([#i])
+            })
+            .collect()
+    }
+
+    pub(super) fn is_local(&self, a: VarId) -> bool {
+        self.locals.last().is_some_and(|l| l.contains(&a))
+    }
+
+    pub(super) fn stmt(&mut self, s: &Stmt) -> TokenStream {
+        match s {
+            Stmt::Let { outs, prim, .. } => self.let_stmt(outs, prim),
+            Stmt::If(i) => self.if_stmt(i),
+            Stmt::Loop(l) => self.loop_stmt(l),
+        }
+    }
+
+    /// Every primitive is listed: a new one does not compile until its
+    /// adjoint is written.
+    pub(super) fn let_stmt(&mut self, outs: &[VarId], prim: &Prim) -> TokenStream {
+        match prim {
+            Prim::Copy(a) => self.per_class(outs, |s, k, g| s.copy(a, k, g)),
+            Prim::Apply { rule, args, .. } => {
+                let Some(rule) = rule else {
+                    // An operator without a rule: its value carries no derivative.
+                    return TokenStream::new();
+                };
+                self.per_class(outs, |s, k, g| s.apply(rule, args, outs[0], k, g))
+            }
+            Prim::Stop { site, arg, .. } => {
+                self.per_class(outs, |s, k, g| s.stop(*site, arg, k, g))
+            }
+            Prim::Index { base, index, .. } => {
+                self.per_class(outs, |s, k, g| s.index(*base, index, outs[0], k, g))
+            }
+            Prim::Store {
+                base, index, value, ..
+            } => self.store(*base, index, value),
+            Prim::NewArray(new) => self.per_class(outs, |s, k, g| s.new_array(new, k, g)),
+            Prim::ArrayFn { name, args, .. } => {
+                self.per_class(outs, |s, k, g| s.array_fn(name, args, outs[0], k, g))
+            }
+            Prim::Call { callee, args } => {
+                // `self.method(..)`: the pullback's first gradient is the receiver's.
+                let first = usize::from(matches!(callee, Callee::Method(_)));
+                self.call(outs[0], outs[1], first, args)
+            }
+            // No derivative flows through it (activity analysis rejects
+            // opaque code where one would).
+            Prim::Opaque(_) => TokenStream::new(),
+        }
+    }
+
+    /// `pull(k, o̅)` for each class in which the one output `o` has an adjoint.
+    pub(super) fn per_class(
+        &mut self,
+        outs: &[VarId],
+        mut pull: impl FnMut(&mut Self, usize, &Ident) -> TokenStream,
+    ) -> TokenStream {
+        let [o] = outs[..] else {
+            return TokenStream::new();
+        };
+        let mut code = TokenStream::new();
+        for k in 0..self.act.classes {
+            if self.declared.contains(&(o, k)) {
+                let g = self.adjoint(o, k);
+                code.extend(pull(self, k, &g));
+            }
+        }
+        code
+    }
+
+    pub(super) fn operand(&mut self, o: &Operand) -> TokenStream {
+        match o {
+            Operand::Var(v) => {
+                self.referenced.insert(*v);
+                let ident = self.f.ident(*v);
+                if self.f.vars[v.0].reference {
+                    quote!((*#ident))
+                } else {
+                    quote!(#ident)
+                }
+            }
+            Operand::Const(c) => c.clone(),
+        }
+    }
+}

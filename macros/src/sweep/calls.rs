@@ -1,0 +1,168 @@
+//! Calls of other differentiated functions, through their pullbacks
+//! (`<name>_pullback`: the value and the callee's gradient per parameter),
+//! and code passed through opaquely, which carries no derivative.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+
+use super::{Backward, Primal};
+use crate::ir::*;
+use crate::names::{self, runtime};
+
+impl Backward<'_> {
+    /// A call through the callee's pullback: each argument gets the callee's
+    /// gradient for its parameter, scaled by the adjoint of the call's value.
+    pub(super) fn call(
+        &mut self,
+        value: VarId,
+        grads: VarId,
+        first: usize,
+        args: &[CallArg],
+    ) -> TokenStream {
+        let mut code = TokenStream::new();
+        for k in 0..self.act.classes {
+            if !self.declared.contains(&(value, k)) {
+                continue;
+            }
+            let g = self.adjoint(value, k);
+            for (i, arg) in args.iter().enumerate() {
+                let Some(a) = arg.value.var().filter(|a| self.act.is_varied(*a, k)) else {
+                    continue;
+                };
+                self.referenced.insert(grads);
+                let (at, gs, krate) = names::at_argument(self.f.ident(grads), arg.span);
+                let i = syn::Index::from(first + i);
+                if self.f.vars[a.0].rank == 1 {
+                    // An array: added element by element, whatever its container
+                    // (`[f64; N]` argument, `Vec` gradient from a `&[f64]` parameter).
+                    let (root, path) = self.array_arg(a);
+                    code.extend(self.accumulate_array(root, k, |adj| {
+                        quote_spanned!(at=> ::#krate::__private::add_scaled(&mut #adj #path[..], #g, &#gs.#i);)
+                    }));
+                    continue;
+                }
+                let share = quote_spanned!(at=> ::#krate::__private::scale(#g, &#gs.#i));
+                code.extend(self.accumulate(a, k, share));
+            }
+        }
+        code
+    }
+}
+
+impl Primal<'_> {
+    /// `let v = f(args..);`, or, when a derivative flows through the call,
+    /// `let (v, grads) = f_pullback(args..);`.
+    pub(super) fn call(
+        &self,
+        outs: &[VarId],
+        callee: &Callee,
+        args: &[CallArg],
+        span: Span,
+    ) -> TokenStream {
+        let pullback = self.act.differentiates(outs[0], args);
+        let args = args.iter().map(|a| {
+            let v = self.op(&a.value);
+            let var = a.value.var().map(|v| &self.f.vars[v.0]);
+            let reference = var.is_some_and(|v| v.reference);
+            let row_by_value = var.is_some_and(|v| v.view.is_some() && !v.reference);
+            if a.by_ref && !reference {
+                quote!(&#v)
+            } else if row_by_value {
+                // `f(w[1])`: the row by value (its view borrows `&w[1]`).
+                quote!(*#v)
+            } else {
+                v
+            }
+        });
+        let rename = |name: &proc_macro2::Ident| {
+            if pullback {
+                crate::names::pullback_fn(name)
+            } else {
+                name.clone()
+            }
+        };
+        let call = match callee {
+            Callee::Path(path) => {
+                let mut path = path.clone();
+                if let Some(last) = path.segments.last_mut() {
+                    last.ident = rename(&last.ident);
+                }
+                quote_spanned!(span=> #path(#(#args),*))
+            }
+            Callee::Method(m) => {
+                let m = rename(m);
+                quote_spanned!(span=> self.#m(#(#args),*))
+            }
+        };
+        if pullback {
+            let (v, gs) = (self.f.ident(outs[0]), self.f.ident(outs[1]));
+            let ty = self.f.vars[outs[0].0]
+                .ty
+                .as_ref()
+                .map(|t| quote!(: (#t, _)));
+            quote!(let (#v, #gs) #ty = #call;)
+        } else {
+            let v = self.f.ident(outs[0]);
+            let ty = self.f.vars[outs[0].0].ty.as_ref().map(|t| quote!(: #t));
+            quote!(let #v #ty = #call;)
+        }
+    }
+
+    /// The tangent of a call: the callee's gradients along the arguments' tangents.
+    pub(super) fn call_tangent(
+        &self,
+        outs: &[VarId],
+        callee: &Callee,
+        args: &[CallArg],
+        k: usize,
+    ) -> TokenStream {
+        let o = outs[0];
+        if !self.act.differentiates(o, args) {
+            // Its value reaches nothing: a zero tangent, never read.
+            let rt = runtime();
+            let v = self.f.ident(o);
+            return quote!(#rt::zero_like(&#v));
+        }
+        let gs = self.f.ident(outs[1]);
+        let first = usize::from(matches!(callee, Callee::Method(_)));
+        let terms: Vec<TokenStream> = args
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let t = self.tan_of(&a.value, k)?;
+                let i = syn::Index::from(first + i);
+                let (at, gs, krate) = names::at_argument(gs, a.span);
+                Some(quote_spanned!(at=> ::#krate::__private::along(&#gs.#i, &#t)))
+            })
+            .collect();
+        quote!(#(#terms)+*)
+    }
+
+    /// Code passed through: the user's tokens, renamed, with the copies of
+    /// what it writes.
+    pub(super) fn opaque(&self, lhs: &TokenStream, o: &Opaque) -> TokenStream {
+        // Items are hoisted to the top of the function (see `emit`).
+        if o.is_item {
+            return TokenStream::new();
+        }
+        let mut code = TokenStream::new();
+        for v in &o.declares {
+            let ident = self.f.ident(*v);
+            let ty = self.f.vars[v.0].ty.as_ref().map(|t| quote!(: #t));
+            code.extend(quote!(let mut #ident #ty;));
+        }
+        for (old, new) in &o.writes {
+            let (old, new) = (self.f.ident(*old), self.f.ident(*new));
+            code.extend(quote!(let mut #new = #old;));
+        }
+        let (prelude, body, epilogue) = (&o.prelude, &o.code, &o.epilogue);
+        if epilogue.is_empty() {
+            code.extend(quote!(let #lhs = { #prelude #body };));
+        } else {
+            code.extend(
+                quote!(let #lhs = { #prelude let __ad_value = { #body }; #epilogue __ad_value };),
+            );
+        }
+        code
+    }
+}

@@ -1,0 +1,488 @@
+//! Loops: carried variables, the tape of what an iteration's backward code
+//! reads (or its recomputation), and the iterations replayed last first.
+//!
+//! Each variable the body assigns is carried (`ir::Loop`): `start` at the top
+//! of an iteration, `end` at the bottom, `out` after the loop; the adjoint of
+//! `out` is the running adjoint. A local array the body stores into is
+//! carried too, in place: one variable, one adjoint array.
+
+use std::collections::HashSet;
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use super::{Backward, Primal};
+use crate::ir::print::{apply_tokens, range_tokens};
+use crate::ir::*;
+use crate::names::runtime;
+use crate::rules;
+
+/// The tapes of nested loops (`Loop::hoisted`) that hold something.
+pub(super) fn hoisted_tapes(stmts: &[Stmt], saves: &Saves) -> Vec<VarId> {
+    let mut out = Vec::new();
+    walk(stmts, &mut |s| {
+        if let Stmt::Loop(l) = s {
+            if l.hoisted && saves.get(&l.record).is_some_and(|s| !s.0.is_empty()) {
+                out.push(l.record);
+            }
+        }
+    });
+    out
+}
+
+impl Backward<'_> {
+    /// The iterations replayed from the tape, last first. The adjoint of each
+    /// carried variable's `out` is the running adjoint: it flows into the
+    /// body's `end`, and after the body it becomes the adjoint of `start`.
+    pub(super) fn loop_stmt(&mut self, l: &Loop) -> TokenStream {
+        // A class flows into the loop if the value of some carried variable
+        // after it matters; then every carried variable varied in that class
+        // needs a running adjoint, also those unused after the loop (their
+        // values feed later iterations).
+        // Also if it stores into an array whose adjoint exists.
+        let active: Vec<usize> = (0..self.act.classes)
+            .filter(|&k| {
+                l.carried
+                    .iter()
+                    .any(|c| self.declared.contains(&(c.out, k)))
+                    || self.stores_flow(&[&l.body], k)
+            })
+            .collect();
+        if active.is_empty() {
+            return TokenStream::new();
+        }
+        let lanes: Vec<(usize, usize)> = (0..l.carried.len())
+            .flat_map(|c| active.iter().map(move |&k| (c, k)))
+            .filter(|&(c, k)| self.act.is_varied(l.carried[c].start, k))
+            .collect();
+        let rt = runtime();
+        let mut running_zeros = TokenStream::new();
+        for &(c, k) in &lanes {
+            let out = l.carried[c].out;
+            if !self.declared.contains(&(out, k)) {
+                self.declared.insert((out, k));
+                self.referenced.insert(out);
+                let (adj, ident) = (self.adjoint(out, k), self.f.ident(out));
+                running_zeros.extend(quote!(let mut #adj = #rt::zero_gradient(&#ident);));
+            }
+        }
+        // An array the body stores into and that lives on after an iteration
+        // is carried too: its adjoint at the end of one iteration's backward
+        // code is what the next one (the previous iteration) starts from, so
+        // every store in the body, however deeply nested, must see it as live.
+        let mut inside = HashSet::new();
+        walk(&l.body.stmts, &mut |s| inside.extend(s.defines()));
+        for a in stored_arrays(&l.body.stmts) {
+            for &k in &active {
+                if !inside.contains(&a)
+                    && self.act.is_varied(a, k)
+                    && !self.declared.contains(&(a, k))
+                {
+                    self.pending.insert((a, k));
+                }
+            }
+        }
+        let before = self.declared.clone();
+        let locals: HashSet<VarId> = l.body_locals().into_iter().collect();
+        self.locals.push(locals.clone());
+        let mut body = TokenStream::new();
+        let outer_pops = std::mem::take(&mut self.pops);
+        for &(c, k) in &lanes {
+            let carried = &l.carried[c];
+            if let Some(end) = carried.end.var().filter(|e| self.act.is_varied(*e, k)) {
+                let running = self.adjoint(carried.out, k);
+                body.extend(self.accumulate(end, k, quote!(#running)));
+            }
+        }
+        body.extend(self.block(&l.body.stmts));
+        for &(c, k) in &lanes {
+            let carried = &l.carried[c];
+            let running = self.adjoint(carried.out, k);
+            if self.declared.contains(&(carried.start, k)) {
+                let start = self.adjoint(carried.start, k);
+                body.extend(quote!(#running = #start;));
+            } else {
+                self.referenced.insert(carried.out);
+                let out = self.f.ident(carried.out);
+                body.extend(quote!(#running = #rt::zero_gradient(&#out);));
+            }
+        }
+        self.locals.pop();
+        self.declared = before;
+
+        let predeclare = self.predeclare_pending();
+        let needed: Vec<VarId> = self
+            .referenced
+            .iter()
+            .copied()
+            .filter(|v| locals.contains(v))
+            .collect();
+        let (saved, recompute) = self.tape_or_recompute(l, &needed, &locals);
+        let saved_idents: Vec<_> = saved.iter().map(|v| self.f.ident(*v)).collect();
+        let record = self.f.ident(l.record);
+        let index = self.f.ident(l.index);
+        // The index comes back from the range, walked the other way.
+        // A loop that only sums into its carried variables (`s += ..`) passes
+        // their adjoints through unchanged, so its iterations can be replayed
+        // in the forward order, which walks memory the way the CPU expects.
+        // Stores into arrays must be undone last first.
+        let popped = l.hoisted && !saved.is_empty();
+        let forward = l.carried.iter().all(|c| is_running_sum(l, c))
+            && stored_arrays(&l.body.stmts).is_empty()
+            && !popped
+            && !self.pops;
+        self.pops |= outer_pops || popped;
+        let range = self.range(&l.range, l.range.rev == forward);
+        let tape = if forward {
+            quote!(#record.into_iter())
+        } else {
+            quote!(#record.into_iter().rev())
+        };
+        let mut recompute = recompute;
+        let iterations = if l.counted_by_tape() {
+            quote!((#(#saved_idents,)*) in #tape)
+        } else if popped {
+            recompute = quote!(let (#(#saved_idents,)*) = #rt::pop(&mut #record); #recompute);
+            quote!(#index in #range)
+        } else if saved.is_empty() {
+            quote!(#index in #range)
+        } else {
+            quote!((#index, (#(#saved_idents,)*)) in #range.zip(#tape))
+        };
+        let mut code = quote! {
+            #predeclare
+            #running_zeros
+            for #iterations {
+                #recompute
+                #body
+            }
+        };
+        for &(c, k) in &lanes {
+            let carried = &l.carried[c];
+            if let Some(input) = carried.input.var().filter(|i| self.act.is_varied(*i, k)) {
+                let running = self.adjoint(carried.out, k);
+                code.extend(self.accumulate(input, k, quote!(#running)));
+            }
+        }
+        if !saved.is_empty() || l.counted_by_tape() {
+            // The tape exists only if it holds something (or counts `while` iterations).
+            self.referenced.insert(l.record);
+        }
+        self.saves.insert(l.record, (saved, Vec::new()));
+        code
+    }
+
+    /// `(a..b)`, `(a..=b)`, or reversed.
+    pub(super) fn range(&mut self, r: &Range, rev: bool) -> TokenStream {
+        let (a, b) = (self.operand(&r.start), self.operand(&r.end));
+        range_tokens(&a, &b, r.inclusive, rev)
+    }
+
+    /// Splits what an iteration's backward code reads into what goes on the
+    /// tape and what is cheaper to compute again: values built by arithmetic
+    /// from the index, from values fixed during the loop, and from array
+    /// elements the loop cannot change (Griewank's recomputation). The tape
+    /// keeps the rest: carried values and results of transcendental functions.
+    pub(super) fn tape_or_recompute(
+        &mut self,
+        l: &Loop,
+        needed: &[VarId],
+        locals: &HashSet<VarId>,
+    ) -> (Vec<VarId>, TokenStream) {
+        // Which body values could be recomputed, in body order.
+        let mut cheap: Vec<(VarId, &Prim)> = Vec::new();
+        // A storage array changes as the loop runs (even its length, with `push`).
+        let vars = &self.f.vars;
+        let is_cheap_operand = |o: &Operand, cheap: &[(VarId, &Prim)]| match o.var() {
+            None => true,
+            Some(v) => {
+                (v == l.index && !l.counted_by_tape())
+                    || (!locals.contains(&v) && !vars[v.0].storage)
+                    || cheap.iter().any(|(c, _)| *c == v)
+            }
+        };
+        for s in &l.body.stmts {
+            let Stmt::Let { outs, prim, .. } = s else {
+                continue;
+            };
+            let [o] = outs[..] else { continue };
+            let ok = match prim {
+                // Elements of arrays the body cannot change.
+                Prim::Index { base, index, .. } => {
+                    !locals.contains(base)
+                        && !vars[base.0].storage
+                        && index.iter().all(|i| is_cheap_operand(i, &cheap))
+                }
+                Prim::Copy(a) => is_cheap_operand(a, &cheap),
+                Prim::Apply {
+                    rule: Some(rule),
+                    args,
+                    ..
+                } => {
+                    rules::RECOMPUTED.contains(&rule.name)
+                        && args.iter().all(|a| is_cheap_operand(a, &cheap))
+                }
+                _ => false,
+            };
+            if ok {
+                cheap.push((o, prim));
+            }
+        }
+        // What the needed values depend on, among the cheap ones.
+        let mut wanted: HashSet<VarId> = needed
+            .iter()
+            .copied()
+            .filter(|v| cheap.iter().any(|(c, _)| c == v))
+            .collect();
+        for (o, prim) in cheap.iter().rev() {
+            if !wanted.contains(o) {
+                continue;
+            }
+            let deps: Vec<VarId> = match prim {
+                Prim::Index { index, .. } => index.iter().filter_map(Operand::var).collect(),
+                Prim::Copy(a) => a.var().into_iter().collect(),
+                Prim::Apply { args, .. } => args.iter().filter_map(Operand::var).collect(),
+                _ => Vec::new(),
+            };
+            wanted.extend(
+                deps.into_iter()
+                    .filter(|d| cheap.iter().any(|(c, _)| c == d)),
+            );
+        }
+        let mut recompute = TokenStream::new();
+        for (o, prim) in &cheap {
+            if !wanted.contains(o) {
+                continue;
+            }
+            let rhs = match prim {
+                Prim::Index {
+                    base,
+                    index,
+                    by_ref,
+                } => {
+                    self.referenced.insert(*base);
+                    let (base, index) = (self.f.ident(*base), self.indices(index));
+                    let amp = by_ref.then(|| quote!(&));
+                    quote!(#amp #base #index)
+                }
+                Prim::Copy(a) => self.operand(a),
+                Prim::Apply { form, args, .. } => {
+                    args.iter().for_each(|a| {
+                        self.operand(a);
+                    });
+                    apply_tokens(&self.f.vars, form, args)
+                }
+                _ => unreachable!("only cheap primitives are recomputed"),
+            };
+            let o = self.f.ident(*o);
+            recompute.extend(quote!(let #o = #rhs;));
+        }
+        let saved = needed
+            .iter()
+            .copied()
+            .filter(|v| (*v != l.index || l.counted_by_tape()) && !wanted.contains(v))
+            .collect();
+        (saved, recompute)
+    }
+}
+
+impl Primal<'_> {
+    /// ```text
+    /// let mut __ad_tape = tape(&(a..b));        // only if the backward sweep needs values
+    /// let mut __ad_s_2 = __ad_s;                // carried: holds the running value
+    /// for __ad_i in a..b {
+    ///     let __ad_s_1 = __ad_s_2;              // its value at the top of the iteration
+    ///     ..body..
+    ///     __ad_tape.push((__ad_t, ..));          // what the backward sweep reads
+    ///     __ad_s_2 = __ad_s_3;
+    /// }
+    /// ```
+    pub(super) fn loop_stmt(&mut self, l: &Loop) -> TokenStream {
+        let rt = runtime();
+        let (a, b) = (self.op(&l.range.start), self.op(&l.range.end));
+        let mut range = range_tokens(&a, &b, l.range.inclusive, l.range.rev);
+        if let Some(k) = &l.range.step {
+            let k = self.op(k);
+            range = quote!(#range.step_by(#k));
+        }
+        let index = self.f.ident(l.index);
+        let mut holders: Vec<Ident> = l
+            .carried
+            .iter()
+            .map(|c| self.f.ident(c.out).clone())
+            .collect();
+        let mut holder_decls: Vec<_> = l
+            .carried
+            .iter()
+            .map(|c| {
+                let ident = self.f.ident(c.out);
+                match &self.f.vars[c.out.0].ty {
+                    Some(t) => quote!(#ident: #t),
+                    None => quote!(#ident),
+                }
+            })
+            .collect();
+        let mut inputs: Vec<_> = l.carried.iter().map(|c| self.op(&c.input)).collect();
+        let mut starts: Vec<Ident> = l
+            .carried
+            .iter()
+            .map(|c| self.f.ident(c.start).clone())
+            .collect();
+        let mut ends: Vec<_> = l.carried.iter().map(|c| self.op(&c.end)).collect();
+        // Forward mode: the tangents of carried variables are carried too.
+        let starts_of: Vec<VarId> = l.carried.iter().map(|c| c.start).collect();
+        for (start, k) in self.tangent_lanes(&starts_of) {
+            let c = l
+                .carried
+                .iter()
+                .find(|c| c.start == start)
+                .expect("carried");
+            let holder = self.tan(c.out, k);
+            holder_decls.push(quote!(#holder));
+            holders.push(holder);
+            inputs.push(self.tan_or_zero(&c.input, k));
+            starts.push(self.tan(c.start, k));
+            ends.push(self.tan_or_zero(&c.end, k));
+        }
+        let body = self.block(&l.body.stmts);
+        // A `while` loop always keeps its tape: its length is the trip count.
+        let (tape_init, tape_push) = match self.saves.get(&l.record) {
+            Some((saved, _)) if !saved.is_empty() || l.counted_by_tape() => {
+                let record = self.f.ident(l.record);
+                let saved = self.idents(saved);
+                let init = if l.hoisted {
+                    TokenStream::new()
+                } else if l.cond.is_some() {
+                    quote!(let mut #record = ::std::vec::Vec::new();)
+                } else {
+                    quote!(let mut #record = #rt::tape(&#range);)
+                };
+                (init, quote!(#record.push((#(#saved,)*));))
+            }
+            _ => (TokenStream::new(), TokenStream::new()),
+        };
+        // `break` / `continue`: the body said whether to go on.
+        let stop = l.exit.as_ref().map(|keep_going| {
+            let keep_going = self.op(keep_going);
+            quote!(if !#keep_going { break; })
+        });
+        match &l.cond {
+            None => quote! {
+                #tape_init
+                #(let mut #holder_decls = #inputs;)*
+                for #index in #range {
+                    #(let #starts = #holders;)*
+                    #body
+                    #tape_push
+                    #(#holders = #ends;)*
+                    #stop
+                }
+            },
+            // `while`: the condition reads the iteration's starting values.
+            Some((stmts, cond)) => {
+                let cond_stmts = self.block(stmts);
+                let cond = self.op(cond);
+                quote! {
+                    #tape_init
+                    #(let mut #holder_decls = #inputs;)*
+                    loop {
+                        #(let #starts = #holders;)*
+                        #cond_stmts
+                        if !#cond {
+                            break;
+                        }
+                        #body
+                        #tape_push
+                        #(#holders = #ends;)*
+                        #stop
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The storage arrays a block (its branches and loops included) stores into.
+pub(super) fn stored_arrays(stmts: &[Stmt]) -> Vec<VarId> {
+    let mut out = Vec::new();
+    walk(stmts, &mut |s| {
+        if let Stmt::Let {
+            prim: Prim::Store { base, .. },
+            ..
+        } = s
+        {
+            out.push(*base);
+        }
+    });
+    out
+}
+
+/// Whether a carried variable only accumulates: `end = start + t` (or
+/// `start - t`) and `start` is read nowhere else, so `start̅ = end̅`.
+fn is_running_sum(l: &Loop, c: &Carried) -> bool {
+    let Some(end) = c.end.var() else { return false };
+    let sums = l.body.stmts.iter().any(|s| match s {
+        Stmt::Let {
+            outs,
+            prim:
+                Prim::Apply {
+                    rule: Some(rule),
+                    args,
+                    ..
+                },
+            ..
+        } => {
+            outs[..] == [end]
+                && ((rule.name == "add" && args.iter().any(|a| a.var() == Some(c.start)))
+                    || (rule.name == "sub" && args[0].var() == Some(c.start)))
+        }
+        _ => false,
+    });
+    sums && uses_in_block(&l.body, c.start) == 1
+}
+
+/// How many times `v` is read in a block, its branches and its loops.
+fn uses_in_block(b: &Block, v: VarId) -> usize {
+    let count = |o: &Operand| usize::from(o.var() == Some(v));
+    let mut n: usize = b.yields.iter().map(count).sum();
+    for s in &b.stmts {
+        n += match s {
+            Stmt::Let { prim, .. } => match prim {
+                Prim::Copy(a) => count(a),
+                Prim::Apply { args, .. } => args.iter().map(count).sum(),
+                Prim::Stop { arg, .. } => count(arg),
+                Prim::Index { base, index, .. } => {
+                    usize::from(*base == v) + index.iter().map(count).sum::<usize>()
+                }
+                Prim::Store {
+                    base, index, value, ..
+                } => {
+                    usize::from(*base == v) + index.iter().map(count).sum::<usize>() + count(value)
+                }
+                Prim::NewArray(new) => new.elems().into_iter().map(count).sum(),
+                Prim::Call { args, .. } => args.iter().map(|a| count(&a.value)).sum(),
+                Prim::ArrayFn { args, .. } => args.iter().filter(|(a, _)| *a == v).count(),
+                Prim::Opaque(o) => {
+                    o.reads.iter().filter(|(r, _)| *r == v).count()
+                        + o.writes.iter().filter(|(r, _)| *r == v).count()
+                        + o.mutates.iter().filter(|r| **r == v).count()
+                }
+            },
+            Stmt::If(i) => {
+                count(&i.cond) + uses_in_block(&i.then_branch, v) + uses_in_block(&i.else_branch, v)
+            }
+            Stmt::Loop(inner) => {
+                count(&inner.range.start)
+                    + count(&inner.range.end)
+                    + inner.range.step.as_ref().map_or(0, count)
+                    + inner
+                        .carried
+                        .iter()
+                        .map(|c| count(&c.input) + count(&c.end))
+                        .sum::<usize>()
+                    + uses_in_block(&inner.body, v)
+            }
+        };
+    }
+    n
+}
