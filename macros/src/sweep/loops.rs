@@ -17,6 +17,15 @@ use crate::ir::*;
 use crate::names::runtime;
 use crate::rules;
 
+/// A body value the backward sweep computes again instead of taping it.
+enum Cheap<'a> {
+    /// `base[index..]` (or `&base[..]`).
+    Index(VarId, &'a [Operand], bool),
+    Copy(&'a Operand),
+    /// A primitive of `rules::RECOMPUTED`.
+    Apply(&'a Form, &'a [Operand]),
+}
+
 /// The tapes of nested loops (`Loop::hoisted`) that hold something.
 pub(super) fn hoisted_tapes(stmts: &[Stmt], saves: &Saves) -> Vec<VarId> {
     let mut out = Vec::new();
@@ -190,10 +199,14 @@ impl Backward<'_> {
         locals: &HashSet<VarId>,
     ) -> (Vec<VarId>, TokenStream) {
         // Which body values could be recomputed, in body order.
-        let mut cheap: Vec<(VarId, &Prim)> = Vec::new();
-        // A storage array changes as the loop runs (even its length, with `push`).
+        let mut cheap: Vec<(VarId, Cheap)> = Vec::new();
         let vars = &self.f.vars;
-        let is_cheap_operand = |o: &Operand, cheap: &[(VarId, &Prim)]| match o.var() {
+        // An operand fixed during the loop (SSA: defined outside the body and
+        // not an array changed in place), the index of a walked range, or a
+        // cheap value computed before. A storage array is never read again:
+        // it may change later in the loop or after it, and the backward sweep
+        // runs after all of that.
+        let is_cheap_operand = |o: &Operand, cheap: &[(VarId, Cheap)]| match o.var() {
             None => true,
             Some(v) => {
                 (v == l.index && !l.counted_by_tape())
@@ -206,26 +219,32 @@ impl Backward<'_> {
                 continue;
             };
             let [o] = outs[..] else { continue };
-            let ok = match prim {
+            let candidate = match prim {
                 // Elements of arrays the body cannot change.
-                Prim::Index { base, index, .. } => {
-                    !locals.contains(base)
-                        && !vars[base.0].storage
-                        && index.iter().all(|i| is_cheap_operand(i, &cheap))
+                Prim::Index {
+                    base,
+                    index,
+                    by_ref,
+                } if !locals.contains(base)
+                    && !vars[base.0].storage
+                    && index.iter().all(|i| is_cheap_operand(i, &cheap)) =>
+                {
+                    Some(Cheap::Index(*base, index, *by_ref))
                 }
-                Prim::Copy(a) => is_cheap_operand(a, &cheap),
+                Prim::Copy(a) if is_cheap_operand(a, &cheap) => Some(Cheap::Copy(a)),
                 Prim::Apply {
                     rule: Some(rule),
+                    form,
                     args,
-                    ..
-                } => {
-                    rules::RECOMPUTED.contains(&rule.name)
-                        && args.iter().all(|a| is_cheap_operand(a, &cheap))
+                } if rules::RECOMPUTED.contains(&rule.name)
+                    && args.iter().all(|a| is_cheap_operand(a, &cheap)) =>
+                {
+                    Some(Cheap::Apply(form, args))
                 }
-                _ => false,
+                _ => None,
             };
-            if ok {
-                cheap.push((o, prim));
+            if let Some(c) = candidate {
+                cheap.push((o, c));
             }
         }
         // What the needed values depend on, among the cheap ones.
@@ -234,15 +253,14 @@ impl Backward<'_> {
             .copied()
             .filter(|v| cheap.iter().any(|(c, _)| c == v))
             .collect();
-        for (o, prim) in cheap.iter().rev() {
+        for (o, c) in cheap.iter().rev() {
             if !wanted.contains(o) {
                 continue;
             }
-            let deps: Vec<VarId> = match prim {
-                Prim::Index { index, .. } => index.iter().filter_map(Operand::var).collect(),
-                Prim::Copy(a) => a.var().into_iter().collect(),
-                Prim::Apply { args, .. } => args.iter().filter_map(Operand::var).collect(),
-                _ => Vec::new(),
+            let deps: Vec<VarId> = match c {
+                Cheap::Index(_, index, _) => index.iter().filter_map(Operand::var).collect(),
+                Cheap::Copy(a) => a.var().into_iter().collect(),
+                Cheap::Apply(_, args) => args.iter().filter_map(Operand::var).collect(),
             };
             wanted.extend(
                 deps.into_iter()
@@ -250,29 +268,24 @@ impl Backward<'_> {
             );
         }
         let mut recompute = TokenStream::new();
-        for (o, prim) in &cheap {
+        for (o, c) in &cheap {
             if !wanted.contains(o) {
                 continue;
             }
-            let rhs = match prim {
-                Prim::Index {
-                    base,
-                    index,
-                    by_ref,
-                } => {
-                    self.referenced.insert(*base);
-                    let (base, index) = (self.f.ident(*base), self.indices(index));
+            let rhs = match *c {
+                Cheap::Index(base, index, by_ref) => {
+                    self.referenced.insert(base);
+                    let (base, index) = (self.f.ident(base), self.indices(index));
                     let amp = by_ref.then(|| quote!(&));
                     quote!(#amp #base #index)
                 }
-                Prim::Copy(a) => self.operand(a),
-                Prim::Apply { form, args, .. } => {
+                Cheap::Copy(a) => self.operand(a),
+                Cheap::Apply(form, args) => {
                     args.iter().for_each(|a| {
                         self.operand(a);
                     });
                     apply_tokens(&self.f.vars, form, args)
                 }
-                _ => unreachable!("only cheap primitives are recomputed"),
             };
             let o = self.f.ident(*o);
             recompute.extend(quote!(let #o = #rhs;));
