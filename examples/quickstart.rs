@@ -1,6 +1,6 @@
 //! The README's quick start: `cargo run --example quickstart`.
 
-use sgrad::{differentiable, grad, sg, sg_for};
+use sgrad::{differentiable, grad, sg, sg_for, GradCheck};
 
 /// `sg_for!(x, ..)` is a constant for `x` only; `sg(y)` is a constant for both.
 #[differentiable(x, y)]
@@ -22,4 +22,26 @@ fn main() {
     let h = grad!(|x: f64, y: f64| scale * x * y + sg_for!(y, x * y));
     let (value, (hx, hy)) = h(2.0, 5.0);
     println!("h(2, 5) = {value}, dh/dx = {hx}, dh/dy = {hy}");
+
+    // Check the gradient against central differences. Differences of `f`
+    // itself see no stops, so each variable is checked against its frozen
+    // program: the sites that block it replaced by their values at (1, 2).
+    let (x0, y0, c) = (1.0_f64, 2.0_f64, 3.0);
+    let (point, gradient) = ([x0, y0], [dx, dy]);
+    let check = GradCheck::new().variable("x", 1).variable("y", 1);
+    let (sin0, exp0) = ((x0 * y0).sin(), y0.exp());
+    let p_x = |v: &[f64]| sin0 + exp0 * v[0] + c; // both sites frozen
+    let p_y = |v: &[f64]| (v[0] * v[1]).sin() + exp0 * v[0] + c; // sg(y) frozen
+    println!(
+        "check x: {}",
+        check.clone().only("x").assert(p_x, &point, &gradient)
+    );
+    println!(
+        "check y: {}",
+        check.clone().only("y").assert(p_y, &point, &gradient)
+    );
+    // Against `f` with no stops the check fails, and says where.
+    let unfrozen = check.run(|v| f(v[0], v[1], c), &point, &gradient);
+    assert!(!unfrozen.is_ok());
+    println!("check f itself (no stops), as expected:\n{unfrozen}");
 }

@@ -29,12 +29,12 @@
 
 mod common;
 
-use common::Rng;
+use common::{assert_jvp_plain, Rng};
 use sgrad::{differentiable, hessian, sg, Dual, Real};
 
 /// One sample's DiCE objective. `a` holds the two actions (0 or 1, data).
 /// `first_order` swaps the MagicBox for 1 + τ − sg(τ).
-#[differentiable(theta)]
+#[differentiable(theta; forward)]
 fn dice_sample<T: Real>(theta: &[T], a: &[T], first_order: bool) -> T {
     // log p(aᵢ) = aᵢ log σ(θᵢ) + (1 − aᵢ) log σ(−θᵢ),  log σ(x) = −ln(1 + e^{−x})
     let lp1 = -a[0] * (-theta[0]).exp().ln_1p() - (T::one() - a[0]) * theta[0].exp().ln_1p();
@@ -59,7 +59,7 @@ fn dice_sample<T: Real>(theta: &[T], a: &[T], first_order: bool) -> T {
 /// The exact DiCE objective: every outcome (rows of `outcomes`, flattened as
 /// a₁, a₂ pairs), weighted by its probability at the current θ, held
 /// constant by `sg`.
-#[differentiable(theta)]
+#[differentiable(theta; forward)]
 fn dice_exact<T: Real>(theta: &[T], outcomes: &[T], first_order: bool) -> T {
     let mut l = T::zero();
     for k in 0..outcomes.len() / 2 {
@@ -258,4 +258,22 @@ fn a_first_order_magic_box_fails_the_hessian_checks() {
         rejected > 0,
         "no Hessian entry of the first-order MagicBox is rejected"
     );
+}
+
+/// Forward mode (`_jvp`) against the gradient: the dot-product identity for
+/// both objectives, both boxes and every outcome (`sg` blocks the single
+/// variable θ everywhere alike: one group).
+#[test]
+fn forward_mode_agrees_with_the_gradient() {
+    let mut rng = Rng::new(5);
+    for first_order in [false, true] {
+        let (v, g) = dice_exact_grad(&THETA, &OUTCOMES, first_order);
+        let jvp = |d: &[f64]| dice_exact_jvp(&THETA, &OUTCOMES, first_order, d);
+        assert_jvp_plain("dice_exact", v, &g, &jvp, &mut rng);
+        for a in OUTCOMES.chunks(2) {
+            let (v, g) = dice_sample_grad(&THETA, a, first_order);
+            let jvp = |d: &[f64]| dice_sample_jvp(&THETA, a, first_order, d);
+            assert_jvp_plain("dice_sample", v, &g, &jvp, &mut rng);
+        }
+    }
 }

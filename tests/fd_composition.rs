@@ -18,7 +18,10 @@
 //!    callee's own derivative for that parameter, around the arguments the
 //!    call had at the base point (recorded by a first run of the copy).
 //!
-//! The points are chosen away from branch switches; `fd` checks that.
+//! The points are chosen away from branch switches; `fd` checks that. Each
+//! gradient is also checked against forward mode by the dot-product identity
+//! `<gradient, v> = jvp(v)` (`jvp_identity`), one variable at a time and all
+//! together.
 //!
 //! Bugs found while writing this file are kept as `#[ignore = "bug: .."]`
 //! tests at the end.
@@ -32,6 +35,11 @@
 
 use sgrad::{differentiable, grad, log_sum_exp, sg, sg_for, NoGradient};
 use std::hint::black_box as bb;
+
+mod common;
+use common::{
+    assert_dot_identity_rel, assert_jvp, like, per_variable, Flat, Jvp, Rng, JVP_REL_F32,
+};
 
 // ---------------------------------------------------------------------------
 // Helpers.
@@ -65,6 +73,17 @@ fn fd(what: &str, f: &dyn Fn(&[f64]) -> f64, x: &[f64], g: &[f64]) {
 
 fn same(what: &str, a: f64, b: f64) {
     assert_eq!(a.to_bits(), b.to_bits(), "{what}: value {a} vs {b}");
+}
+
+/// Forward mode against the gradient: `<g, v> = jvp(v)` in seeded random
+/// directions, with a tangent on one variable at a time (`shape`: the
+/// components of each variable, in order; the callees' and the caller's
+/// sites make the variables see different programs) and on all of them, and
+/// the jvp's value bit for bit `value` (`common::assert_jvp`).
+#[track_caller]
+fn jvp_identity(what: &str, value: f64, grad: &[f64], shape: &[usize], jvp: Jvp) {
+    let groups = per_variable(shape);
+    assert_jvp(what, value, grad, &groups, jvp, &mut Rng::new(17));
 }
 
 fn m23(p: &[f64]) -> [[f64; 3]; 2] {
@@ -138,7 +157,7 @@ mod m {
         use sgrad::{differentiable, sg_for};
 
         /// ⊥_a[a·b] + sin(a)·b.
-        #[differentiable(a, b)]
+        #[differentiable(a, b; forward)]
         pub fn mix(a: f64, b: f64) -> f64 {
             sg_for!(a, a * b) + a.sin() * b
         }
@@ -150,7 +169,7 @@ mod m {
 
     use sgrad::differentiable;
 
-    #[differentiable(v)]
+    #[differentiable(v; forward)]
     pub fn sumsq(v: &[f64]) -> f64 {
         let mut s = 0.0;
         for i in 0..v.len() {
@@ -159,12 +178,12 @@ mod m {
         s
     }
 
-    #[differentiable(p)]
+    #[differentiable(p; forward)]
     pub fn first_last<const N: usize>(p: [f64; N]) -> f64 {
         p[0] * p[N - 1] + p[N / 2]
     }
 
-    #[differentiable(p)]
+    #[differentiable(p; forward)]
     pub fn row3(p: &[f64; 3]) -> f64 {
         p[0] * p[1] + p[2].exp()
     }
@@ -177,12 +196,12 @@ fn mix_lin() -> Lin {
     Lin::new(mix, mix_a_frozen)
 }
 
-#[differentiable(a, b)]
+#[differentiable(a, b; forward)]
 fn h(a: f64, b: f64) -> f64 {
     a * b.sin() + a * a * 0.1
 }
 
-#[differentiable(v)]
+#[differentiable(v; forward)]
 fn nrm(v: &[f64]) -> f64 {
     let mut s = 0.0;
     for i in 0..v.len() {
@@ -191,7 +210,7 @@ fn nrm(v: &[f64]) -> f64 {
     (s + 1.0).sqrt()
 }
 
-#[differentiable(v, w)]
+#[differentiable(v, w; forward)]
 fn wsum(v: &[f64], w: f64) -> f64 {
     let mut s = 0.0;
     for i in 0..v.len() {
@@ -200,7 +219,7 @@ fn wsum(v: &[f64], w: f64) -> f64 {
     s
 }
 
-#[differentiable(v, c)]
+#[differentiable(v, c; forward)]
 fn lin(v: &[f64], c: f64) -> f64 {
     let mut s = c;
     for i in 0..v.len() {
@@ -209,7 +228,7 @@ fn lin(v: &[f64], c: f64) -> f64 {
     s.tanh()
 }
 
-#[differentiable(p)]
+#[differentiable(p; forward)]
 fn quad<const N: usize>(p: &[f64; N]) -> f64 {
     let mut s = 0.0;
     for i in 0..N {
@@ -223,7 +242,7 @@ fn quad<const N: usize>(p: &[f64; N]) -> f64 {
 
 /// Module paths, the same variable in both arguments of a callee whose site
 /// blocks its first parameter, and a constant argument.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn path_calls(x: f64, y: f64) -> f64 {
     let u = m::inner::mix(x, x * y);
     u + crate::m::inner::mix(y, 2.0) * x
@@ -240,6 +259,9 @@ fn calls_by_path_use_the_callee_sites() {
     let (x, y) = (0.7, 1.3);
     let (v, (gx, gy)) = path_calls_grad(bb(x), bb(y));
     same("path_calls", v, path_calls(bb(x), bb(y)));
+    jvp_identity("path_calls", v, &[gx, gy], &[1, 1], &|d| {
+        path_calls_jvp(x, y, d[0], d[1])
+    });
     let base = [x, y];
     fd(
         "path_calls",
@@ -263,7 +285,7 @@ fn rows_and_arrays(w: [[f64; 3]; 2], z: [f64; 5]) -> f64 {
     s + whole + matrix(&w) + matrix_by_value(w)
 }
 
-#[differentiable(w)]
+#[differentiable(w; forward)]
 fn matrix<const N: usize, const M: usize>(w: &[[f64; N]; M]) -> f64 {
     let mut s = 0.0;
     for i in 0..M {
@@ -274,12 +296,12 @@ fn matrix<const N: usize, const M: usize>(w: &[[f64; N]; M]) -> f64 {
     s
 }
 
-#[differentiable(w)]
+#[differentiable(w; forward)]
 fn matrix_by_value(w: [[f64; 3]; 2]) -> f64 {
     w[0][1] * w[1][2]
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn array_by_value_and_reference(x: [f64; 3]) -> f64 {
     m::first_last(x) * quad(&x) + m::row3(&x)
 }
@@ -299,6 +321,9 @@ fn rows_whole_arrays_and_const_generics() {
     let x = [0.3, 0.5, -0.2];
     let (v, g) = array_by_value_and_reference_grad(bb(x));
     same("by value", v, array_by_value_and_reference(bb(x)));
+    jvp_identity("by value", v, &g, &[3], &|d| {
+        array_by_value_and_reference_jvp(x, like(&x, d))
+    });
     fd(
         "by value",
         &|p| array_by_value_and_reference([p[0], p[1], p[2]]),
@@ -307,12 +332,12 @@ fn rows_whole_arrays_and_const_generics() {
     );
 }
 
-#[differentiable(v)]
+#[differentiable(v; forward)]
 fn sum_vec(v: &Vec<f64>) -> f64 {
     v[0] * v[1] + v[1].sin()
 }
 
-#[differentiable(w)]
+#[differentiable(w; forward)]
 fn vec_rows(w: &[Vec<f64>]) -> f64 {
     let mut s = 0.0;
     for i in 0..w.len() {
@@ -338,6 +363,9 @@ fn rows_of_vecs_to_slices_and_vecs() {
     let vv = |p: &[f64]| vec![p[0..3].to_vec(), p[3..6].to_vec()];
     let (v, g) = vec_rows_grad(bb(&w));
     same("vec_rows", v, vec_rows(bb(&w)));
+    jvp_identity("vec_rows", v, &g.concat(), &[6], &|d| {
+        vec_rows_jvp(&w, &vv(d))
+    });
     fd("vec_rows", &|p| vec_rows(&vv(p)), &w.concat(), &g.concat());
     let (v, g) = vec_rows_while_grad(bb(&w));
     same("vec_rows_while", v, vec_rows_while(bb(&w)));
@@ -351,7 +379,7 @@ fn rows_of_vecs_to_slices_and_vecs() {
 
 /// Recursion whose own site blocks `x` (each level's parameter), and the
 /// roles of `x` and `y` swapped in the second call.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn swap_rec(x: f64, y: f64, n: u32) -> f64 {
     if n == 0 {
         return x * y;
@@ -359,7 +387,7 @@ fn swap_rec(x: f64, y: f64, n: u32) -> f64 {
     sg_for!(x, swap_rec(x, y, n - 1)) * x + swap_rec(y, x, n - 1) * y.cos()
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn even(x: f64, n: u32) -> f64 {
     if n == 0 {
         return x;
@@ -367,7 +395,7 @@ fn even(x: f64, n: u32) -> f64 {
     odd(x * 1.1, n - 1).sin() + x
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn odd(x: f64, n: u32) -> f64 {
     if n == 0 {
         return x * x;
@@ -376,7 +404,7 @@ fn odd(x: f64, n: u32) -> f64 {
 }
 
 /// Recursion inside a loop that returns early.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn rec_loop(x: &[f64], depth: usize) -> f64 {
     if depth == 0 {
         return x[0];
@@ -398,6 +426,12 @@ fn recursion_mutual_recursion_and_recursion_in_loops() {
     // swap_rec(y, x, 0) = y·x has no site: for x the first term is x₀·y·x.
     let (v, (gx, gy)) = swap_rec_grad(bb(x), bb(y), 1);
     same("swap_rec", v, swap_rec(bb(x), bb(y), 1));
+    for n in 0..4 {
+        let (v, (gx, gy)) = swap_rec_grad(x, y, n);
+        jvp_identity("swap_rec", v, &[gx, gy], &[1, 1], &|d| {
+            swap_rec_jvp(x, y, n, d[0], d[1])
+        });
+    }
     assert!((gx - (x * y + y * y.cos())).abs() < 1e-12, "{gx}");
     assert!(
         (gy - (x * x + x * y.cos() - x * y * y.sin())).abs() < 1e-12,
@@ -406,19 +440,21 @@ fn recursion_mutual_recursion_and_recursion_in_loops() {
     for n in 0..5 {
         let (v, g) = even_grad(bb(0.7), n);
         same("even", v, even(bb(0.7), n));
+        jvp_identity("even", v, &[g], &[1], &|d| even_jvp(0.7, n, d[0]));
         fd("even", &|p| even(p[0], n), &[0.7], &[g]);
     }
     let x = [1.3, 0.8, 1.9];
     for d in 0..4 {
         let (v, g) = rec_loop_grad(bb(&x), d);
         same("rec_loop", v, rec_loop(bb(&x), d));
+        jvp_identity("rec_loop", v, &g, &[3], &|t| rec_loop_jvp(&x, d, t));
         fd("rec_loop", &|p| rec_loop(p, d), &x, &g);
     }
 }
 
 /// `sg_for!` and `sg` around calls of a callee with its own site: three
 /// sites in the caller, two classes.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn sites_around_calls(x: f64, y: f64) -> f64 {
     let a = sg_for!(x, mix(x, y));
     let b = sg_for!(y, mix(y, x * x));
@@ -444,6 +480,9 @@ fn sites_around_calls_cut_per_class() {
     let (x, y) = (0.7, 1.3);
     let (v, (gx, gy)) = sites_around_calls_grad(bb(x), bb(y));
     same("sites_around_calls", v, sites_around_calls(bb(x), bb(y)));
+    jvp_identity("sites_around_calls", v, &[gx, gy], &[1, 1], &|d| {
+        sites_around_calls_jvp(x, y, d[0], d[1])
+    });
     let base = [x, y];
     fd(
         "sites x",
@@ -475,7 +514,7 @@ fn sites_around_calls_cut_per_class() {
 
 /// A call whose value is unused, a call as a statement, a call in a `while`
 /// condition, and a call in a `return` inside a loop.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn unused_condition_return(x: &[f64], t: f64) -> f64 {
     let _unused = m::sumsq(x);
     m::sumsq(x);
@@ -523,6 +562,9 @@ fn unused_calls_calls_in_conditions_and_returns() {
     for t in [0.5, 1.1, 3.0, 8.0] {
         let (v, g) = unused_condition_return_grad(bb(&x), t);
         same("unused", v, unused_condition_return(bb(&x), t));
+        jvp_identity("unused", v, &g, &[3], &|d| {
+            unused_condition_return_jvp(&x, t, d)
+        });
         fd(
             &format!("unused {t}"),
             &|p| {
@@ -541,7 +583,7 @@ fn unused_calls_calls_in_conditions_and_returns() {
 
 /// ⊥_a[a·s + b]·(k + 1)·a summed over a loop: a callee whose site is inside
 /// its own loop.
-#[differentiable(a, b)]
+#[differentiable(a, b; forward)]
 fn q(a: f64, b: f64) -> f64 {
     let mut s = 0.0;
     for k in 0..3 {
@@ -566,7 +608,7 @@ fn q_lin() -> Lin {
 
 /// Calls inside a caller loop with two sites that block different
 /// variables, each around a call.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn two_classes_in_a_loop(x: f64, y: f64, n: usize) -> f64 {
     let mut s = 0.0;
     for i in 0..n {
@@ -598,6 +640,9 @@ fn callee_sites_inside_a_two_class_caller_loop() {
     for n in [1, 2, 4] {
         let (v, (gx, gy)) = two_classes_in_a_loop_grad(bb(x), bb(y), n);
         same("two classes", v, two_classes_in_a_loop(bb(x), bb(y), n));
+        jvp_identity("two classes", v, &[gx, gy], &[1, 1], &|d| {
+            two_classes_in_a_loop_jvp(x, y, n, d[0], d[1])
+        });
         // The site values at the base point.
         let mut frozen = Vec::new();
         let mut s = 0.0;
@@ -637,7 +682,7 @@ fn callee_sites_inside_a_two_class_caller_loop() {
     }
 }
 
-#[differentiable(v, w)]
+#[differentiable(v, w; forward)]
 fn cubic_form(v: &[f64], w: &[f64]) -> f64 {
     let mut s = 0.0;
     for i in 0..v.len() {
@@ -647,7 +692,7 @@ fn cubic_form(v: &[f64], w: &[f64]) -> f64 {
 }
 
 /// An array variable blocked around a call that reads it twice.
-#[differentiable(x, k)]
+#[differentiable(x, k; forward)]
 fn blocked_array_calls(x: &[f64], k: f64) -> f64 {
     let mut tot = 0.0;
     for i in 0..x.len() {
@@ -681,6 +726,13 @@ fn an_array_blocked_around_calls() {
     let k = 1.3;
     let (v, (gx, gk)) = blocked_array_calls_grad(bb(&x), bb(k));
     same("blocked array", v, blocked_array_calls(bb(&x), bb(k)));
+    jvp_identity(
+        "blocked array",
+        v,
+        &[&gx[..], &[gk]].concat(),
+        &[3, 1],
+        &|d| blocked_array_calls_jvp(&x, k, &d[..3], d[3]),
+    );
     fd(
         "blocked array x",
         &|p| blocked_array_calls_copy(p, k, &x, k, true),
@@ -701,7 +753,7 @@ struct Net<const N: usize> {
 }
 
 impl<const N: usize> Net<N> {
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn layer(&self, x: &[f64; N]) -> f64 {
         let mut s = self.bias;
         for i in 0..N {
@@ -710,14 +762,14 @@ impl<const N: usize> Net<N> {
         s.tanh()
     }
 
-    #[differentiable(x, k)]
+    #[differentiable(x, k; forward)]
     fn scaled(x: f64, k: f64) -> f64 {
         x * k + x.sin()
     }
 
     /// `self.method`, `Self::f` and `Net::<N>::f`, recursion through a
     /// method, and a local array passed by value.
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn deep(&self, x: [f64; N], depth: usize) -> f64 {
         if depth == 0 {
             return self.layer(&x);
@@ -735,13 +787,13 @@ struct Counter {
 }
 
 impl Counter {
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn step(&mut self, x: f64) -> f64 {
         self.n += 1;
         x * self.n as f64
     }
 
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn run(&mut self, x: f64) -> f64 {
         self.step(x) * self.step(x * x)
     }
@@ -757,6 +809,7 @@ fn methods_associated_functions_and_mut_self() {
     for d in 0..3 {
         let (v, g) = net.deep_grad(bb(x), d);
         same("deep", v, net.deep(bb(x), d));
+        jvp_identity("deep", v, &g, &[3], &|t| net.deep_jvp(x, d, like(&x, t)));
         fd("deep", &|p| net.deep([p[0], p[1], p[2]], d), &x, &g);
     }
     // (x·1)·(x²·2) = 2x³: the pullbacks run the side effects once each.
@@ -764,6 +817,9 @@ fn methods_associated_functions_and_mut_self() {
     let (v, g) = c.run_grad(bb(0.7));
     assert_eq!(c.n, 2);
     same("run", v, Counter { n: 0 }.run(bb(0.7)));
+    jvp_identity("run", v, &[g], &[1], &|d| {
+        Counter { n: 0 }.run_jvp(0.7, d[0])
+    });
     assert!((g - 6.0 * 0.7 * 0.7).abs() < 1e-12, "{g}");
 }
 
@@ -803,7 +859,7 @@ mod lib {
 
 /// Rules in a loop, on a local array, on a parameter array inside a site,
 /// on an array literal with a turbofish, and a straight-through rule.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn uses_rules(x: [f64; 3], y: f64) -> f64 {
     let mut s = 0.0;
     let mut a = [0.0; 3];
@@ -837,6 +893,9 @@ fn hand_written_rules_in_loops_sites_and_literals() {
     let y = 0.8;
     let (v, (gx, gy)) = uses_rules_grad(bb(x), bb(y));
     same("uses_rules", v, uses_rules(bb(x), bb(y)));
+    jvp_identity("uses_rules", v, &[&gx[..], &[gy]].concat(), &[3, 1], &|d| {
+        uses_rules_jvp(x, y, like(&x, &d[..3]), d[3])
+    });
     fd(
         "rules x",
         &|p| uses_rules_copy([p[0], p[1], p[2]], y, x, y, false),
@@ -866,7 +925,7 @@ fn closures_call_functions_methods_and_rules() {
     fd("closure y", &|p| copy(&[0.4, p[0]], 0.4), &[1.2], &[gy]);
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn with_mut(mut x: f64, n: usize) -> f64 {
     for _ in 0..n {
         x = x * x * 0.5 + 0.1;
@@ -874,17 +933,17 @@ fn with_mut(mut x: f64, n: usize) -> f64 {
     x
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn with_closure(x: f64, g: impl Fn(f64) -> f64) -> f64 {
     x * g(2.0)
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn single(x: f32) -> f32 {
     x.sin() * x
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn lifetimes<'a>(x: &'a [f64], w: &'a [f64]) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() {
@@ -893,7 +952,7 @@ fn lifetimes<'a>(x: &'a [f64], w: &'a [f64]) -> f64 {
     s
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn with_where<T>(x: f64, t: T) -> f64
 where
     T: Copy + Into<f64>,
@@ -954,7 +1013,7 @@ fn callee_signatures() {
 
 /// An array built by `push` in a loop, passed, changed in a loop, passed
 /// again, changed and passed with a scalar that depends on it.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn built_passed_changed(x: &[f64]) -> f64 {
     let mut a = Vec::new();
     for i in 0..x.len() {
@@ -970,7 +1029,7 @@ fn built_passed_changed(x: &[f64]) -> f64 {
 }
 
 /// An array changed in a loop that calls with it and returns early.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn changed_with_return(x: &[f64], t: f64) -> f64 {
     let mut a = vec![0.0; x.len()];
     let mut s = 0.0;
@@ -985,7 +1044,7 @@ fn changed_with_return(x: &[f64], t: f64) -> f64 {
 }
 
 /// Stores after the call in the same iteration.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn store_after_call(x: &[f64]) -> f64 {
     let mut a = vec![0.5; x.len()];
     for i in 0..x.len() {
@@ -997,7 +1056,7 @@ fn store_after_call(x: &[f64]) -> f64 {
 }
 
 /// An array declared inside the loop, passed whole and by element.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn array_per_iteration(x: &[f64]) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() {
@@ -1011,7 +1070,7 @@ fn array_per_iteration(x: &[f64]) -> f64 {
 }
 
 /// Calls on a growing array in both branches of an `if` and in a `return`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn branches_and_return(x: &[f64], t: f64) -> f64 {
     let mut a = Vec::with_capacity(x.len());
     let mut s = 0.0;
@@ -1030,7 +1089,7 @@ fn branches_and_return(x: &[f64], t: f64) -> f64 {
 }
 
 /// `log_sum_exp` and a callee on an array of call values.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn array_of_calls(x: &[f64]) -> f64 {
     let mut z = vec![];
     for i in 0..x.len() {
@@ -1040,7 +1099,7 @@ fn array_of_calls(x: &[f64]) -> f64 {
 }
 
 /// A push after each call, and a `break` on the call's value.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn push_after_call(x: &[f64]) -> f64 {
     let mut a = vec![x[0]];
     for i in 1..x.len() {
@@ -1058,10 +1117,16 @@ fn local_arrays_passed_to_callees() {
     let x = [0.3, -0.6, 0.9, 0.4, 1.1, -0.2, 0.7, 0.5];
     let (v, g) = built_passed_changed_grad(bb(&x));
     same("built_passed_changed", v, built_passed_changed(bb(&x)));
+    jvp_identity("built_passed_changed", v, &g, &[8], &|d| {
+        built_passed_changed_jvp(&x, d)
+    });
     fd("built_passed_changed", &|p| built_passed_changed(p), &x, &g);
     for t in [0.1, 1.0, 3.0, 100.0] {
         let (v, g) = changed_with_return_grad(bb(&x), t);
         same("changed_with_return", v, changed_with_return(bb(&x), t));
+        jvp_identity("changed_with_return", v, &g, &[8], &|d| {
+            changed_with_return_jvp(&x, t, d)
+        });
         fd(
             &format!("changed_with_return {t}"),
             &|p| changed_with_return(p, t),
@@ -1071,13 +1136,22 @@ fn local_arrays_passed_to_callees() {
     }
     let (v, g) = store_after_call_grad(bb(&x));
     same("store_after_call", v, store_after_call(bb(&x)));
+    jvp_identity("store_after_call", v, &g, &[8], &|d| {
+        store_after_call_jvp(&x, d)
+    });
     fd("store_after_call", &|p| store_after_call(p), &x, &g);
     let (v, g) = array_per_iteration_grad(bb(&x));
     same("array_per_iteration", v, array_per_iteration(bb(&x)));
+    jvp_identity("array_per_iteration", v, &g, &[8], &|d| {
+        array_per_iteration_jvp(&x, d)
+    });
     fd("array_per_iteration", &|p| array_per_iteration(p), &x, &g);
     for t in [0.3, 1.1, 3.0, 1e9] {
         let (v, g) = branches_and_return_grad(bb(&x), t);
         same("branches_and_return", v, branches_and_return(bb(&x), t));
+        jvp_identity("branches_and_return", v, &g, &[8], &|d| {
+            branches_and_return_jvp(&x, t, d)
+        });
         fd(
             &format!("branches_and_return {t}"),
             &|p| branches_and_return(p, t),
@@ -1087,15 +1161,21 @@ fn local_arrays_passed_to_callees() {
     }
     let (v, g) = array_of_calls_grad(bb(&x));
     same("array_of_calls", v, array_of_calls(bb(&x)));
+    jvp_identity("array_of_calls", v, &g, &[8], &|d| {
+        array_of_calls_jvp(&x, d)
+    });
     fd("array_of_calls", &|p| array_of_calls(p), &x, &g);
     let x5 = [0.3, -0.6, 0.9, 0.4, 1.1];
     let (v, g) = push_after_call_grad(bb(&x5));
     same("push_after_call", v, push_after_call(bb(&x5)));
+    jvp_identity("push_after_call", v, &g, &[5], &|d| {
+        push_after_call_jvp(&x5, d)
+    });
     fd("push_after_call", &|p| push_after_call(p), &x5, &g);
 }
 
 /// Calls in a `while` with `continue` and `break`.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn while_continue_break(x: f64, y: f64) -> f64 {
     let mut s = x;
     let mut k = 0;
@@ -1114,7 +1194,7 @@ fn while_continue_break(x: f64, y: f64) -> f64 {
 }
 
 /// `break` with a call's value from a `loop` nested in a `for`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn break_a_call(x: [f64; 3]) -> f64 {
     let mut tot = 0.0;
     for i in 0..3 {
@@ -1131,7 +1211,7 @@ fn break_a_call(x: [f64; 3]) -> f64 {
 }
 
 /// A call in a `while` condition whose argument the loop changes.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn call_in_condition(x: &[f64]) -> f64 {
     let mut s = 0.1;
     let mut n = 0;
@@ -1143,7 +1223,7 @@ fn call_in_condition(x: &[f64]) -> f64 {
 }
 
 /// `return` of calls from nested loops with `continue 'outer`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn return_from_labeled(x: &[f64], t: f64) -> f64 {
     let mut s = 0.0;
     'outer: for i in 0..x.len() {
@@ -1161,7 +1241,7 @@ fn return_from_labeled(x: &[f64], t: f64) -> f64 {
 }
 
 /// Calls in stepped ranges, forward and reversed.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn stepped_calls(x: &[f64]) -> f64 {
     let mut s = 0.5;
     for i in (0..x.len()).step_by(2) {
@@ -1182,6 +1262,9 @@ fn calls_in_while_break_values_conditions_returns_and_steps() {
             v,
             while_continue_break(bb(x), bb(y)),
         );
+        jvp_identity("while_continue_break", v, &[gx, gy], &[1, 1], &|d| {
+            while_continue_break_jvp(x, y, d[0], d[1])
+        });
         fd(
             "while_continue_break",
             &|p| while_continue_break(p[0], p[1]),
@@ -1192,6 +1275,9 @@ fn calls_in_while_break_values_conditions_returns_and_steps() {
     let x3 = [0.3, 0.8, -0.4];
     let (v, g) = break_a_call_grad(bb(x3));
     same("break_a_call", v, break_a_call(bb(x3)));
+    jvp_identity("break_a_call", v, &g, &[3], &|d| {
+        break_a_call_jvp(x3, like(&x3, d))
+    });
     fd(
         "break_a_call",
         &|p| break_a_call([p[0], p[1], p[2]]),
@@ -1201,10 +1287,16 @@ fn calls_in_while_break_values_conditions_returns_and_steps() {
     let x = [0.3, -0.6, 0.9, 0.4, 1.1, -0.2, 0.7, 0.5];
     let (v, g) = call_in_condition_grad(bb(&x));
     same("call_in_condition", v, call_in_condition(bb(&x)));
+    jvp_identity("call_in_condition", v, &g, &[8], &|d| {
+        call_in_condition_jvp(&x, d)
+    });
     fd("call_in_condition", &|p| call_in_condition(p), &x, &g);
     for t in [0.05, 0.8, 2.0, 100.0] {
         let (v, g) = return_from_labeled_grad(bb(&x), t);
         same("return_from_labeled", v, return_from_labeled(bb(&x), t));
+        jvp_identity("return_from_labeled", v, &g, &[8], &|d| {
+            return_from_labeled_jvp(&x, t, d)
+        });
         fd(
             &format!("return_from_labeled {t}"),
             &|p| return_from_labeled(p, t),
@@ -1216,12 +1308,13 @@ fn calls_in_while_break_values_conditions_returns_and_steps() {
         let xs = &x[..n];
         let (v, g) = stepped_calls_grad(bb(xs));
         same("stepped_calls", v, stepped_calls(bb(xs)));
+        jvp_identity("stepped_calls", v, &g, &[n], &|d| stepped_calls_jvp(xs, d));
         fd(&format!("stepped_calls {n}"), &|p| stepped_calls(p), xs, &g);
     }
 }
 
 /// A call with array gradients in the inner loop of a nested loop.
-#[differentiable(x, w)]
+#[differentiable(x, w; forward)]
 fn nested_calls(x: &[f64], w: [[f64; 3]; 2]) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() {
@@ -1233,7 +1326,7 @@ fn nested_calls(x: &[f64], w: [[f64; 3]; 2]) -> f64 {
 }
 
 /// A `while` inside a `for`, calling with an array the `for` changes.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn while_in_for(x: &[f64]) -> f64 {
     let mut a = vec![0.0; 3];
     let mut s = 0.0;
@@ -1249,7 +1342,7 @@ fn while_in_for(x: &[f64]) -> f64 {
 }
 
 /// Sites for different variables around calls in a loop.
-#[differentiable(x, w)]
+#[differentiable(x, w; forward)]
 fn sites_in_a_loop(x: &[f64], w: [[f64; 3]; 2]) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() {
@@ -1290,6 +1383,9 @@ fn calls_in_nested_loops() {
     let w = [[0.3, -0.5, 0.2], [0.9, 0.1, -0.4]];
     let (v, (gx, gw)) = nested_calls_grad(bb(&x), bb(w));
     same("nested_calls", v, nested_calls(bb(&x), bb(w)));
+    jvp_identity("nested_calls", v, &(&gx, gw).flat(), &[4, 6], &|d| {
+        nested_calls_jvp(&x, w, &d[..4], m23(&d[4..]))
+    });
     fd("nested_calls x", &|p| nested_calls(p, w), &x, &gx);
     fd(
         "nested_calls w",
@@ -1299,9 +1395,13 @@ fn calls_in_nested_loops() {
     );
     let (v, g) = while_in_for_grad(bb(&x));
     same("while_in_for", v, while_in_for(bb(&x)));
+    jvp_identity("while_in_for", v, &g, &[4], &|d| while_in_for_jvp(&x, d));
     fd("while_in_for", &|p| while_in_for(p), &x, &g);
     let (v, (gx, gw)) = sites_in_a_loop_grad(bb(&x), bb(w));
     same("sites_in_a_loop", v, sites_in_a_loop(bb(&x), bb(w)));
+    jvp_identity("sites_in_a_loop", v, &(&gx, gw).flat(), &[4, 6], &|d| {
+        sites_in_a_loop_jvp(&x, w, &d[..4], m23(&d[4..]))
+    });
     fd(
         "sites_in_a_loop x",
         &|p| sites_in_a_loop_copy(p, w, &x, w, true),
@@ -1316,7 +1416,7 @@ fn calls_in_nested_loops() {
     );
 }
 
-#[differentiable(v, c)]
+#[differentiable(v, c; forward)]
 fn lin32(v: &[f32], c: f32) -> f32 {
     let mut s = c;
     for i in 0..v.len() {
@@ -1326,7 +1426,7 @@ fn lin32(v: &[f32], c: f32) -> f32 {
 }
 
 /// `f32`: pushes and calls in a reversed stepped range.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn single_precision(x: f32, n: usize) -> f32 {
     let mut a = Vec::new();
     let mut s = x;
@@ -1342,6 +1442,15 @@ fn single_precision_calls() {
     for n in 1..6 {
         let (v, g) = single_precision_grad(bb(0.7), n);
         assert_eq!(v.to_bits(), single_precision(bb(0.7), n).to_bits());
+        let (vj, t) = single_precision_jvp(bb(0.7), n, 1.0);
+        assert_eq!(vj.to_bits(), v.to_bits());
+        assert_dot_identity_rel(
+            "single_precision",
+            &[g as f64],
+            t as f64,
+            &[1.0],
+            JVP_REL_F32,
+        );
         // The f64 copy of the program is the oracle.
         let copy = |x: f64| {
             let mut a: Vec<f64> = Vec::new();
@@ -1368,7 +1477,7 @@ fn single_precision_calls() {
 // Control flow.
 
 /// `break 'outer` from a `loop` inside a `while` inside a `for`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn break_three_levels(x: &[f64], t: f64) -> f64 {
     let mut s = 0.1;
     'outer: for i in 0..x.len() {
@@ -1393,7 +1502,7 @@ fn break_three_levels(x: &[f64], t: f64) -> f64 {
 
 /// `continue 'mid` and `continue 'outer` from a `loop` inside a labeled
 /// `while` inside a labeled `for`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn continue_two_levels(x: &[f64]) -> f64 {
     let mut s = 0.0;
     let mut p = 1.0;
@@ -1424,7 +1533,7 @@ fn continue_two_levels(x: &[f64]) -> f64 {
 }
 
 /// A search: `break 'search` from a `for` inside a `loop`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn search(x: &[f64]) -> f64 {
     let mut acc = 0.0;
     let mut round = 0;
@@ -1447,7 +1556,7 @@ fn search(x: &[f64]) -> f64 {
 
 /// `return` from both branches of an `if` in nested loops that change an
 /// array.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn return_with_stores(x: &[f64], t: f64) -> f64 {
     let mut a = vec![1.0; x.len()];
     for i in 0..x.len() {
@@ -1472,7 +1581,7 @@ fn return_with_stores(x: &[f64], t: f64) -> f64 {
 
 /// `return` of two values blocked for different variables, from a loop
 /// that changes an array.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn return_blocked(x: &[f64], y: f64, t: f64) -> f64 {
     let mut a = [0.0; 4];
     let mut s = y;
@@ -1516,7 +1625,7 @@ fn return_blocked_copy(x: &[f64], y: f64, t: f64, x0: &[f64], y0: f64, for_x: bo
 
 /// Steps that are variables, reversed inclusive ranges, a stepped loop
 /// nested in another.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn variable_steps(x: &[f64], k: usize) -> f64 {
     let mut s = 1.0;
     for i in (0..=x.len() - 1).rev().step_by(k) {
@@ -1530,7 +1639,7 @@ fn variable_steps(x: &[f64], k: usize) -> f64 {
 
 /// `continue 'w` and `break 'w` from a `loop` inside a labeled `while`, and
 /// `return` from the same `loop`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn while_loop_exits(x: &[f64], lim: f64) -> f64 {
     let mut i = 0;
     let mut s = 0.0;
@@ -1560,6 +1669,9 @@ fn labeled_exits_returns_and_steps() {
     for t in [0.35, 1.0, 2.5, 100.0] {
         let (v, g) = break_three_levels_grad(bb(&x), t);
         same("break_three_levels", v, break_three_levels(bb(&x), t));
+        jvp_identity("break_three_levels", v, &g, &[8], &|d| {
+            break_three_levels_jvp(&x, t, d)
+        });
         fd(
             &format!("break_three_levels {t}"),
             &|p| break_three_levels(p, t),
@@ -1569,16 +1681,23 @@ fn labeled_exits_returns_and_steps() {
     }
     let (v, g) = continue_two_levels_grad(bb(&x));
     same("continue_two_levels", v, continue_two_levels(bb(&x)));
+    jvp_identity("continue_two_levels", v, &g, &[8], &|d| {
+        continue_two_levels_jvp(&x, d)
+    });
     fd("continue_two_levels", &|p| continue_two_levels(p), &x, &g);
     for xs in [&x[..], &[0.1, 0.05, 0.02][..], &[2.0, 1.0][..]] {
         let (v, g) = search_grad(bb(xs));
         same("search", v, search(bb(xs)));
+        jvp_identity("search", v, &g, &[xs.len()], &|d| search_jvp(xs, d));
         fd("search", &|p| search(p), xs, &g);
     }
     let xp = [1.3, 0.6, 0.9, 0.4, 1.1, 0.2, 0.7, 0.5];
     for t in [1.5, 2.7, 5.0, 1e9] {
         let (v, g) = return_with_stores_grad(bb(&xp), t);
         same("return_with_stores", v, return_with_stores(bb(&xp), t));
+        jvp_identity("return_with_stores", v, &g, &[8], &|d| {
+            return_with_stores_jvp(&xp, t, d)
+        });
         fd(
             &format!("return_with_stores {t}"),
             &|p| return_with_stores(p, t),
@@ -1591,6 +1710,13 @@ fn labeled_exits_returns_and_steps() {
     for t in [0.9, 1.3, 2.0, 100.0] {
         let (v, (gx, gy)) = return_blocked_grad(bb(x4), bb(y), t);
         same("return_blocked", v, return_blocked(bb(x4), bb(y), t));
+        jvp_identity(
+            "return_blocked",
+            v,
+            &[&gx[..], &[gy]].concat(),
+            &[4, 1],
+            &|d| return_blocked_jvp(x4, y, t, &d[..4], d[4]),
+        );
         fd(
             &format!("return_blocked x {t}"),
             &|p| return_blocked_copy(p, y, t, x4, y, true),
@@ -1607,6 +1733,9 @@ fn labeled_exits_returns_and_steps() {
     for k in 1..4 {
         let (v, g) = variable_steps_grad(bb(&x), k);
         same("variable_steps", v, variable_steps(bb(&x), k));
+        jvp_identity("variable_steps", v, &g, &[8], &|d| {
+            variable_steps_jvp(&x, k, d)
+        });
         fd(
             &format!("variable_steps {k}"),
             &|p| variable_steps(p, k),
@@ -1618,6 +1747,9 @@ fn labeled_exits_returns_and_steps() {
     for lim in [0.5, 1.5, 4.3, 100.0] {
         let (v, g) = while_loop_exits_grad(bb(&xs), lim);
         same("while_loop_exits", v, while_loop_exits(bb(&xs), lim));
+        jvp_identity("while_loop_exits", v, &g, &[5], &|d| {
+            while_loop_exits_jvp(&xs, lim, d)
+        });
         fd(
             &format!("while_loop_exits {lim}"),
             &|p| while_loop_exits(p, lim),
@@ -1628,7 +1760,7 @@ fn labeled_exits_returns_and_steps() {
 }
 
 /// Stores and pushes before and after labeled exits of nested loops.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn stores_around_exits(x: &[f64], t: f64) -> f64 {
     let n = x.len();
     let mut a = vec![0.0; n];
@@ -1651,7 +1783,7 @@ fn stores_around_exits(x: &[f64], t: f64) -> f64 {
 }
 
 /// `break` with a call on an array the `loop` pushes to.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn break_value_of_pushes(x: &[f64]) -> f64 {
     let mut p = vec![x[0]];
     let mut k = 0;
@@ -1667,7 +1799,7 @@ fn break_value_of_pushes(x: &[f64]) -> f64 {
 }
 
 /// `return` from a `while` after pushes; `log_sum_exp` of the pushed array.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn return_after_pushes(x: &[f64], t: f64) -> f64 {
     let mut z = Vec::new();
     let mut i = 0;
@@ -1687,6 +1819,9 @@ fn arrays_around_labeled_exits_break_values_and_returns() {
     for t in [0.2, 0.5, 1.0, 2.0, 100.0] {
         let (v, g) = stores_around_exits_grad(bb(&x), t);
         same("stores_around_exits", v, stores_around_exits(bb(&x), t));
+        jvp_identity("stores_around_exits", v, &g, &[5], &|d| {
+            stores_around_exits_jvp(&x, t, d)
+        });
         fd(
             &format!("stores_around_exits {t}"),
             &|p| stores_around_exits(p, t),
@@ -1697,6 +1832,9 @@ fn arrays_around_labeled_exits_break_values_and_returns() {
     for xs in [&x[..], &[0.01, 0.02][..], &[2.5, 1.0][..]] {
         let (v, g) = break_value_of_pushes_grad(bb(xs));
         same("break_value_of_pushes", v, break_value_of_pushes(bb(xs)));
+        jvp_identity("break_value_of_pushes", v, &g, &[xs.len()], &|d| {
+            break_value_of_pushes_jvp(xs, d)
+        });
         fd(
             "break_value_of_pushes",
             &|p| break_value_of_pushes(p),
@@ -1707,6 +1845,9 @@ fn arrays_around_labeled_exits_break_values_and_returns() {
     for t in [0.2, 1.0, 3.0, 100.0] {
         let (v, g) = return_after_pushes_grad(bb(&x), t);
         same("return_after_pushes", v, return_after_pushes(bb(&x), t));
+        jvp_identity("return_after_pushes", v, &g, &[5], &|d| {
+            return_after_pushes_jvp(&x, t, d)
+        });
         fd(
             &format!("return_after_pushes {t}"),
             &|p| return_after_pushes(p, t),
@@ -1717,7 +1858,7 @@ fn arrays_around_labeled_exits_break_values_and_returns() {
 }
 
 /// A `loop` whose only exit is `return`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn only_return(x: f64) -> f64 {
     let mut s = x;
     loop {
@@ -1729,7 +1870,7 @@ fn only_return(x: f64) -> f64 {
 }
 
 /// A `loop` with two `break` values as the function's tail.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn loop_tail(x: f64) -> f64 {
     let mut s = x;
     let mut n = 0;
@@ -1745,7 +1886,7 @@ fn loop_tail(x: f64) -> f64 {
 }
 
 /// A labeled `break`/`continue` out of `zip` in `enumerate`.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn zip_exits(x: &[f64], y: &[f64], t: f64) -> f64 {
     let mut s = 0.0;
     'o: for (i, v) in x.iter().enumerate() {
@@ -1764,7 +1905,7 @@ fn zip_exits(x: &[f64], y: &[f64], t: f64) -> f64 {
 }
 
 /// A loop returning inside an `if`, followed by a reversed loop returning.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn guarded_returns(x: &[f64], t: f64) -> f64 {
     let mut s = 0.0;
     if x[0] > 0.0 {
@@ -1788,7 +1929,7 @@ fn guarded_returns(x: &[f64], t: f64) -> f64 {
 }
 
 /// `return` from a block inside a `while`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn return_in_block(x: &[f64]) -> f64 {
     let mut s = 0.0;
     let mut i = 0;
@@ -1810,9 +1951,11 @@ fn loop_forms() {
     for x in [0.3, 1.1, 2.0] {
         let (v, g) = only_return_grad(bb(x));
         same("only_return", v, only_return(bb(x)));
+        jvp_identity("only_return", v, &[g], &[1], &|d| only_return_jvp(x, d[0]));
         fd("only_return", &|p| only_return(p[0]), &[x], &[g]);
         let (v, g) = loop_tail_grad(bb(x));
         same("loop_tail", v, loop_tail(bb(x)));
+        jvp_identity("loop_tail", v, &[g], &[1], &|d| loop_tail_jvp(x, d[0]));
         fd("loop_tail", &|p| loop_tail(p[0]), &[x], &[g]);
     }
     let x = [0.3, -0.6, 0.9, 0.4, 1.1];
@@ -1820,6 +1963,9 @@ fn loop_forms() {
     for t in [0.2, 0.7, 1.5, 100.0] {
         let (v, (gx, gy)) = zip_exits_grad(bb(&x), bb(&y), t);
         same("zip_exits", v, zip_exits(bb(&x), bb(&y), t));
+        jvp_identity("zip_exits", v, &[&gx[..], &gy].concat(), &[5, 5], &|d| {
+            zip_exits_jvp(&x, &y, t, &d[..5], &d[5..])
+        });
         fd(
             &format!("zip_exits x {t}"),
             &|p| zip_exits(p, &y, t),
@@ -1837,6 +1983,9 @@ fn loop_forms() {
         for xs in [x, [-0.3, 0.6, 0.9, 0.4, 1.1]] {
             let (v, g) = guarded_returns_grad(bb(&xs), t);
             same("guarded_returns", v, guarded_returns(bb(&xs), t));
+            jvp_identity("guarded_returns", v, &g, &[5], &|d| {
+                guarded_returns_jvp(&xs, t, d)
+            });
             fd(
                 &format!("guarded_returns {t}"),
                 &|p| guarded_returns(p, t),
@@ -1847,6 +1996,9 @@ fn loop_forms() {
     }
     let (v, g) = return_in_block_grad(bb(&x));
     same("return_in_block", v, return_in_block(bb(&x)));
+    jvp_identity("return_in_block", v, &g, &[5], &|d| {
+        return_in_block_jvp(&x, d)
+    });
     fd("return_in_block", &|p| return_in_block(p), &x, &g);
 }
 
@@ -1858,28 +2010,28 @@ struct Affine {
 }
 
 impl Affine {
-    #[differentiable(x, y)]
+    #[differentiable(x, y; forward)]
     fn eval(&self, x: f64, y: f64) -> f64 {
         self.k * x + 10.0 * y
     }
 
     /// A method named like a float method with the same number of arguments.
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn log(&self, x: f64) -> f64 {
         self.k * x
     }
 
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn hypot(&self, x: f64) -> f64 {
         self.k * x
     }
 
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn powi(&self, x: f64) -> f64 {
         self.k * x
     }
 
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn calls_log_hypot_powi(&self, x: f64) -> f64 {
         self.log(x) + self.hypot(x) + self.powi(x)
     }
@@ -1887,7 +2039,7 @@ impl Affine {
 
 /// `Type::method(receiver, ..)`: the receiver is counted as an argument,
 /// so argument i receives the gradient of parameter i + 1.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn ufcs_method_call(m: &Affine, x: f64) -> f64 {
     Affine::eval(m, x, 1.0)
 }
@@ -1897,6 +2049,9 @@ fn ufcs_method_calls_use_the_gradient_of_their_own_parameter() {
     let m = Affine { k: 2.0 };
     let (v, g) = ufcs_method_call_grad(bb(&m), bb(0.5));
     same("ufcs", v, ufcs_method_call(bb(&m), bb(0.5)));
+    jvp_identity("ufcs", v, &[g], &[1], &|d| {
+        ufcs_method_call_jvp(&m, 0.5, d[0])
+    });
     assert_eq!(g, 2.0);
 }
 
@@ -1905,6 +2060,9 @@ fn a_method_named_like_a_float_method_is_the_users_method() {
     let m = Affine { k: 3.0 };
     let (v, g) = m.calls_log_hypot_powi_grad(bb(2.0));
     same("float names", v, m.calls_log_hypot_powi(bb(2.0)));
+    jvp_identity("float names", v, &[g], &[1], &|d| {
+        m.calls_log_hypot_powi_jvp(2.0, d[0])
+    });
     assert!((g - 9.0).abs() < 1e-12, "{g}");
 }
 
@@ -1914,7 +2072,7 @@ mod shadow {
     /// A user's own `dot`, weighted: not the runtime's. A bare `dot(..)` is
     /// taken to be `sgrad::dot` (and is a type error if it is not, see
     /// tests/ui/bare-call-of-own-sum.rs); the user's is called by path.
-    #[differentiable(a, b)]
+    #[differentiable(a, b; forward)]
     pub fn dot(a: &[f64], b: &[f64]) -> f64 {
         let mut s = 0.0;
         for i in 0..a.len() {
@@ -1923,7 +2081,7 @@ mod shadow {
         s
     }
 
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     pub fn calls_own_dot(x: &[f64], y: &[f64]) -> f64 {
         self::dot(x, y)
     }
@@ -1934,6 +2092,9 @@ fn a_users_function_named_dot_is_differentiated_through_its_pullback() {
     let (x, y) = ([1.0, 1.0], [1.0, 1.0]);
     let (v, g) = shadow::calls_own_dot_grad(bb(&x), &y);
     same("own dot", v, shadow::calls_own_dot(bb(&x), &y));
+    jvp_identity("own dot", v, &g, &[2], &|d| {
+        shadow::calls_own_dot_jvp(&x, &y, d)
+    });
     assert_eq!(g, vec![1.0, 2.0]);
 }
 
@@ -1945,27 +2106,27 @@ fn pullbacks_report_no_gradient_for_constants() {
     assert_eq!(dx, with_mut_grad(0.4, 2).1);
 }
 
-#[differentiable(p)]
+#[differentiable(p; forward)]
 fn first_last<const N: usize>(p: [f64; N]) -> f64 {
     p[0] * p[N - 1]
 }
-#[differentiable(w)]
+#[differentiable(w; forward)]
 fn rows_by_value(w: [[f64; 3]; 2]) -> f64 {
     first_last(w[1]) + first_last(w[0]) * 2.0
 }
-#[differentiable(v)]
+#[differentiable(v; forward)]
 fn sq_plus(v: &[f64]) -> f64 {
     v[0] * v[0] + v[1]
 }
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn array_to_slice(x: [f64; 2]) -> f64 {
     sq_plus(&x) * 3.0
 }
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn array_ref_to_slice(x: &[f64; 2]) -> f64 {
     sq_plus(x)
 }
-#[differentiable(w)]
+#[differentiable(w; forward)]
 fn row_to_slice(w: [[f64; 2]; 2]) -> f64 {
     sq_plus(&w[1])
 }
@@ -1997,4 +2158,138 @@ fn array_arguments_of_other_containers() {
         row_to_slice_grad([[0.0, 0.0], [2.0, 5.0]]).1,
         [[0.0, 0.0], [4.0, 1.0]]
     );
+    let (v, g) = rows_by_value_grad(w);
+    jvp_identity("rows_by_value", v, &g.concat(), &[6], &|d| {
+        rows_by_value_jvp(w, m23(d))
+    });
+    let x = [2.0, 5.0];
+    let (v, g) = array_to_slice_grad(x);
+    jvp_identity("array_to_slice", v, &g, &[2], &|d| {
+        array_to_slice_jvp(x, like(&x, d))
+    });
+    let (v, g) = array_ref_to_slice_grad(&x);
+    jvp_identity("array_ref_to_slice", v, &g, &[2], &|d| {
+        array_ref_to_slice_jvp(&x, &like(&x, d))
+    });
+    let r = [[0.0, 0.0], [2.0, 5.0]];
+    let (v, g) = row_to_slice_grad(r);
+    jvp_identity("row_to_slice", v, &g.concat(), &[4], &|d| {
+        row_to_slice_jvp(r, like(&r, d))
+    });
+}
+
+/// Every callee above on its own: forward mode against its gradient, one
+/// variable at a time and all together.
+#[test]
+fn callees_forward_mode_agrees_with_their_gradients() {
+    let (a, b) = (0.7, -1.3);
+    let x3 = [0.3, -0.6, 0.9];
+    let x4 = [0.3, -0.6, 0.9, 0.4];
+    let w = [[0.3, -0.5, 0.2], [0.9, 0.1, -0.4]];
+    let (v, (ga, gb)) = m::inner::mix_grad(a, b);
+    jvp_identity("mix", v, &[ga, gb], &[1, 1], &|d| {
+        m::inner::mix_jvp(a, b, d[0], d[1])
+    });
+    let (v, g) = m::sumsq_grad(&x4);
+    jvp_identity("sumsq", v, &g, &[4], &|d| m::sumsq_jvp(&x4, d));
+    let (v, g) = m::first_last_grad(x4);
+    jvp_identity("m::first_last", v, &g, &[4], &|d| {
+        m::first_last_jvp(x4, like(&x4, d))
+    });
+    let (v, g) = m::row3_grad(&x3);
+    jvp_identity("row3", v, &g, &[3], &|d| m::row3_jvp(&x3, &like(&x3, d)));
+    let (v, (ga, gb)) = h_grad(a, b);
+    jvp_identity("h", v, &[ga, gb], &[1, 1], &|d| h_jvp(a, b, d[0], d[1]));
+    let (v, g) = nrm_grad(&x4);
+    jvp_identity("nrm", v, &g, &[4], &|d| nrm_jvp(&x4, d));
+    let (v, (gv, gw)) = wsum_grad(&x4, a);
+    let grad = [&gv[..], &[gw]].concat();
+    jvp_identity("wsum", v, &grad, &[4, 1], &|d| {
+        wsum_jvp(&x4, a, &d[..4], d[4])
+    });
+    let (v, (gv, gc)) = lin_grad(&x4, a);
+    let grad = [&gv[..], &[gc]].concat();
+    jvp_identity("lin", v, &grad, &[4, 1], &|d| {
+        lin_jvp(&x4, a, &d[..4], d[4])
+    });
+    let (v, g) = quad_grad(&x4);
+    jvp_identity("quad", v, &g, &[4], &|d| quad_jvp(&x4, &like(&x4, d)));
+    let (v, g) = matrix_grad(&w);
+    jvp_identity("matrix", v, &g.concat(), &[6], &|d| matrix_jvp(&w, &m23(d)));
+    let (v, g) = matrix_by_value_grad(w);
+    jvp_identity("matrix_by_value", v, &g.concat(), &[6], &|d| {
+        matrix_by_value_jvp(w, m23(d))
+    });
+    let wv = vec![0.3, -0.5, 0.2];
+    let (v, g) = sum_vec_grad(&wv);
+    jvp_identity("sum_vec", v, &g, &[3], &|d| sum_vec_jvp(&wv, &d.to_vec()));
+    for (qa, qb) in [(a, b), (b, a), (0.2, 0.4)] {
+        let (v, (ga, gb)) = q_grad(qa, qb);
+        jvp_identity("q", v, &[ga, gb], &[1, 1], &|d| q_jvp(qa, qb, d[0], d[1]));
+    }
+    let (v, (gv, gw)) = cubic_form_grad(&x4, &x4);
+    let grad = [gv, gw].concat();
+    jvp_identity("cubic_form", v, &grad, &[4, 4], &|d| {
+        cubic_form_jvp(&x4, &x4, &d[..4], &d[4..])
+    });
+    let net = Net { w: x3, bias: 0.1 };
+    let (v, g) = net.layer_grad(&x3);
+    jvp_identity("layer", v, &g, &[3], &|d| net.layer_jvp(&x3, &like(&x3, d)));
+    let (v, (gx, gk)) = Net::<3>::scaled_grad(a, b);
+    jvp_identity("scaled", v, &[gx, gk], &[1, 1], &|d| {
+        Net::<3>::scaled_jvp(a, b, d[0], d[1])
+    });
+    let (v, g) = Counter { n: 2 }.step_grad(a);
+    jvp_identity("step", v, &[g], &[1], &|d| {
+        Counter { n: 2 }.step_jvp(a, d[0])
+    });
+    let (v, g) = with_mut_grad(a, 3);
+    jvp_identity("with_mut", v, &[g], &[1], &|d| with_mut_jvp(a, 3, d[0]));
+    let (v, g) = with_closure_grad(a, |t| t * 3.0);
+    jvp_identity("with_closure", v, &[g], &[1], &|d| {
+        with_closure_jvp(a, |t| t * 3.0, d[0])
+    });
+    let (v, g) = single_grad(0.7f32);
+    let (vj, t) = single_jvp(0.7f32, 1.0);
+    assert_eq!(vj.to_bits(), v.to_bits());
+    assert_dot_identity_rel("single", &[g as f64], t as f64, &[1.0], JVP_REL_F32);
+    let (v, g) = lifetimes_grad(&x3, &x3);
+    jvp_identity("lifetimes", v, &g, &[3], &|d| lifetimes_jvp(&x3, &x3, d));
+    let (v, g) = with_where_grad(a, 3u8);
+    jvp_identity("with_where", v, &[g], &[1], &|d| {
+        with_where_jvp(a, 3u8, d[0])
+    });
+    for n in 0..4 {
+        let (v, g) = odd_grad(a, n);
+        jvp_identity("odd", v, &[g], &[1], &|d| odd_jvp(a, n, d[0]));
+    }
+    let v32 = [0.3f32, -0.6, 0.9];
+    let (v, (gv, gc)) = lin32_grad(&v32, 0.5);
+    let grad: Vec<f64> = gv.iter().chain([&gc]).map(|&g| g as f64).collect();
+    let dir = [0.5, -1.0, 0.25, 2.0];
+    let (vj, t) = lin32_jvp(&v32, 0.5, &[0.5, -1.0, 0.25], 2.0);
+    assert_eq!(vj.to_bits(), v.to_bits());
+    assert_dot_identity_rel("lin32", &grad, t as f64, &dir, JVP_REL_F32);
+    let m = Affine { k: 2.0 };
+    let (v, (gx, gy)) = m.eval_grad(a, b);
+    jvp_identity("eval", v, &[gx, gy], &[1, 1], &|d| {
+        m.eval_jvp(a, b, d[0], d[1])
+    });
+    let (v, g) = m.log_grad(a);
+    jvp_identity("log", v, &[g], &[1], &|d| m.log_jvp(a, d[0]));
+    let (v, g) = m.hypot_grad(a);
+    jvp_identity("hypot", v, &[g], &[1], &|d| m.hypot_jvp(a, d[0]));
+    let (v, g) = m.powi_grad(a);
+    jvp_identity("powi", v, &[g], &[1], &|d| m.powi_jvp(a, d[0]));
+    let (v, (ga, gb)) = shadow::dot_grad(&x3, &x3);
+    let grad = [ga, gb].concat();
+    jvp_identity("own dot", v, &grad, &[3, 3], &|d| {
+        shadow::dot_jvp(&x3, &x3, &d[..3], &d[3..])
+    });
+    let (v, g) = first_last_grad(x3);
+    jvp_identity("first_last", v, &g, &[3], &|d| {
+        first_last_jvp(x3, like(&x3, d))
+    });
+    let (v, g) = sq_plus_grad(&x3);
+    jvp_identity("sq_plus", v, &g, &[3], &|d| sq_plus_jvp(&x3, d));
 }

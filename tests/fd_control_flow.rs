@@ -2,11 +2,16 @@
 //! labeled `break`/`continue`, `break` with a value, and stepped ranges.
 //! Each gradient is checked against central differences of the plain
 //! function (the programs are smooth away from their branch switches, and
-//! the points are chosen away from them), and each value bit for bit.
+//! the points are chosen away from them), each value bit for bit, and each
+//! gradient against forward mode by the dot-product identity
+//! `<gradient, v> = jvp(v)` in seeded random directions.
 
 #![allow(clippy::needless_range_loop)]
 
 use sgrad::{differentiable, sg_for};
+
+mod common;
+use common::{assert_jvp, assert_jvp_plain, Rng};
 
 /// Central differences with h = 1e-6: truncation ~h² f''' ≈ 1e-12 and
 /// rounding ~1e-16 |f| / h ≈ 1e-10 on these O(1..10) programs, so 1e-6
@@ -28,7 +33,7 @@ fn fd1(f: &dyn Fn(&[f64]) -> f64, x: &[f64], g: &[f64], what: &str) {
     }
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn early_return(x: &[f64], t: f64) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() {
@@ -40,7 +45,7 @@ fn early_return(x: &[f64], t: f64) -> f64 {
     s * 2.0
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn labeled(x: &[f64]) -> f64 {
     let mut s = 0.0;
     'outer: for i in 0..x.len() {
@@ -57,7 +62,7 @@ fn labeled(x: &[f64]) -> f64 {
     s
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn break_value(x: f64) -> f64 {
     let mut y = x;
     let r = loop {
@@ -69,7 +74,7 @@ fn break_value(x: f64) -> f64 {
     r * x
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn nested_return(x: &[f64]) -> f64 {
     let mut p = 1.0;
     for i in 0..x.len() {
@@ -85,7 +90,7 @@ fn nested_return(x: &[f64]) -> f64 {
     -p
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn stepped(x: &[f64]) -> f64 {
     let mut s = 1.0;
     for i in (0..x.len()).step_by(2) {
@@ -98,7 +103,7 @@ fn stepped(x: &[f64]) -> f64 {
 }
 
 /// `return` of a value blocked for `a` only, from a `while` inside a `for`.
-#[differentiable(a, b)]
+#[differentiable(a, b; forward)]
 fn blocked_return(a: f64, b: f64, n: usize) -> f64 {
     let mut s = a;
     for i in 0..n {
@@ -140,7 +145,7 @@ fn blocked_return_frozen(a: f64, b: f64, n: usize, a0: f64) -> f64 {
 }
 
 /// `continue 'rows` from a `while` nested in a labeled `while`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn labeled_while(x: [f64; 3]) -> f64 {
     let mut s: f64 = 0.0;
     let mut i = 0;
@@ -164,10 +169,13 @@ fn stepped_ranges() {
     let (v, g) = stepped_grad(&x);
     assert_eq!(v.to_bits(), stepped(&x).to_bits());
     fd1(&|x| stepped(x), &x, &g, "stepped");
+    let jvp = |dir: &[f64]| stepped_jvp(&x, dir);
+    assert_jvp_plain("stepped", v, &g, &jvp, &mut Rng::new(1));
 }
 
 #[test]
 fn return_of_a_blocked_value_from_nested_loops() {
+    let mut rng = Rng::new(2);
     for (a, b, n) in [(0.9, 1.7, 4), (0.5, 1.1, 3), (1.2, 2.5, 5)] {
         let (v, (da, db)) = blocked_return_grad(a, b, n);
         assert_eq!(v.to_bits(), blocked_return(a, b, n).to_bits());
@@ -178,6 +186,10 @@ fn return_of_a_blocked_value_from_nested_loops() {
             "blocked a",
         );
         fd1(&|p| blocked_return(a, p[0], n), &[b], &[db], "live b");
+        // The site blocks `a` only: a tangent for each variable on its own.
+        let jvp = |dir: &[f64]| blocked_return_jvp(a, b, n, dir[0], dir[1]);
+        let groups = [vec![0], vec![1]];
+        assert_jvp("blocked_return", v, &[da, db], &groups, &jvp, &mut rng);
     }
 }
 
@@ -192,15 +204,20 @@ fn labeled_continue_in_while_loops() {
         &g,
         "labeled while",
     );
+    let jvp = |dir: &[f64]| labeled_while_jvp(x, [dir[0], dir[1], dir[2]]);
+    assert_jvp_plain("labeled_while", v, &g, &jvp, &mut Rng::new(3));
 }
 
 #[test]
 fn return_labeled_exits_and_break_values() {
+    let mut rng = Rng::new(4);
     for t in [0.5, 2.0, 100.0] {
         let x = [0.3, -0.7, 1.1, 0.5];
         let (v, g) = early_return_grad(&x, t);
         assert_eq!(v.to_bits(), early_return(&x, t).to_bits());
         fd1(&|x| early_return(x, t), &x, &g, "early");
+        let jvp = |dir: &[f64]| early_return_jvp(&x, t, dir);
+        assert_jvp_plain("early_return", v, &g, &jvp, &mut rng);
     }
     for x in [
         [0.3, 0.7, 1.1, 0.5],
@@ -210,11 +227,15 @@ fn return_labeled_exits_and_break_values() {
         let (v, g) = labeled_grad(&x);
         assert_eq!(v.to_bits(), labeled(&x).to_bits());
         fd1(&|x| labeled(x), &x, &g, "labeled");
+        let jvp = |dir: &[f64]| labeled_jvp(&x, dir);
+        assert_jvp_plain("labeled", v, &g, &jvp, &mut rng);
     }
     for x in [0.3, 1.7] {
         let (v, g) = break_value_grad(x);
         assert_eq!(v.to_bits(), break_value(x).to_bits());
         fd1(&|x| break_value(x[0]), &[x], &[g], "break value");
+        let jvp = |dir: &[f64]| break_value_jvp(x, dir[0]);
+        assert_jvp_plain("break_value", v, &[g], &jvp, &mut rng);
     }
     for x in [
         [0.3, 0.7, 1.1, 0.5],
@@ -224,5 +245,7 @@ fn return_labeled_exits_and_break_values() {
         let (v, g) = nested_return_grad(&x);
         assert_eq!(v.to_bits(), nested_return(&x).to_bits());
         fd1(&|x| nested_return(x), &x, &g, "nested return");
+        let jvp = |dir: &[f64]| nested_return_jvp(&x, dir);
+        assert_jvp_plain("nested_return", v, &g, &jvp, &mut rng);
     }
 }

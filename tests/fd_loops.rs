@@ -13,6 +13,12 @@
 //! per component and in a seeded random direction over each set of variables
 //! that see the same program. Functions without sites are their own copy.
 //! Several tests also state the gradient as a hand-derived formula.
+//!
+//! Every function also has forward mode (`; forward`), and the gradient is
+//! checked against it by the dot-product identity `<gradient, v> = jvp(v)`
+//! (`Oracle::check_all`, which does the whole check: the value bit for bit,
+//! the differences, the identity per group of variables blocked at the same
+//! sites and over all of them).
 
 // The differentiated functions index in `for i in a..b` loops on purpose: it
 // is the loop form the macro differentiates. The copies the oracle runs mirror
@@ -25,7 +31,9 @@ use std::hint::black_box;
 
 mod common;
 use common::per_occurrence::{Oracle, Sites};
-use common::{assert_bits, assert_close_all, Cut, Rng, F32, F64};
+use common::{
+    assert_bits, assert_close_all, assert_jvp, assert_jvp_plain, like, Cut, Rng, F32, F64,
+};
 
 fn all(n: usize) -> Vec<usize> {
     (0..n).collect()
@@ -37,7 +45,7 @@ fn all(n: usize) -> Vec<usize> {
 // ---------------------------------------------------------------------------
 // Rosenbrock: `&[f64]`, `a..b`, `x.len()`, `x[i + 1]`.
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn rosenbrock(x: &[f64]) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() - 1 {
@@ -90,6 +98,7 @@ fn rosenbrock_at_2_10_and_1000_by_hand_and_by_differences() {
             };
             oracle.check_components(&x, &g, &comps, F64);
             oracle.check_directions(&x, &g, &mut rng, F64);
+            oracle.check_jvp(v, &g, &|dir| rosenbrock_jvp(&x, dir), &mut rng);
         }
     }
     // The minimum: value and gradient exactly zero.
@@ -101,7 +110,7 @@ fn rosenbrock_at_2_10_and_1000_by_hand_and_by_differences() {
 // ---------------------------------------------------------------------------
 // `[f64; N]` by value, `a..=b` with bounds from constants, a constant array.
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn chain_incl(x: [f64; 5], w: [f64; 5], lo: usize, hi: usize) -> f64 {
     let mut s = x[0] * 0.5;
     for i in lo..=hi {
@@ -118,7 +127,6 @@ fn array_by_value_inclusive_range() {
         let w: [f64; 5] = rng.array(-1.0, 1.0);
         for (lo, hi) in [(1, 4), (2, 3), (4, 4)] {
             let (v, g): (f64, [f64; 5]) = chain_incl_grad(x, w, lo, hi);
-            assert_bits("chain_incl", chain_incl(black_box(x), w, lo, hi), v);
             let copy = |p: &[f64], _: &mut Sites| chain_incl(p.try_into().unwrap(), w, lo, hi);
             let oracle = Oracle {
                 name: "chain_incl",
@@ -126,7 +134,14 @@ fn array_by_value_inclusive_range() {
                 sites: &[],
                 shape: &[5],
             };
-            oracle.check(&x, v, &g, &mut rng);
+            let jvp = |dir: &[f64]| chain_incl_jvp(x, w, lo, hi, like(&x, dir));
+            oracle.check_all(
+                &x,
+                chain_incl(black_box(x), w, lo, hi),
+                (v, &g),
+                &jvp,
+                &mut rng,
+            );
         }
         // By hand, one iteration (lo = hi = 4):
         // s = x₀/2 + w₄ x₃ sin x₄ + x₀ / (1 + x₄²).
@@ -146,7 +161,7 @@ fn array_by_value_inclusive_range() {
 // ---------------------------------------------------------------------------
 // `&[f64; N]`, `(a..b).rev()`, index expressions, the index as a float.
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn rev_index(x: &[f64; 6], k: usize) -> f64 {
     let mut s = 1.0;
     for i in (0..3).rev() {
@@ -165,7 +180,6 @@ fn array_reference_reversed_range_and_index_expressions() {
         let x: [f64; 6] = rng.array(-1.5, 1.5);
         for k in [0, 1, 4] {
             let (v, g): (f64, [f64; 6]) = rev_index_grad(&x, k);
-            assert_bits("rev_index", rev_index(black_box(&x), k), v);
             let copy = |p: &[f64], _: &mut Sites| rev_index(p.try_into().unwrap(), k);
             let oracle = Oracle {
                 name: "rev_index",
@@ -173,7 +187,8 @@ fn array_reference_reversed_range_and_index_expressions() {
                 sites: &[],
                 shape: &[6],
             };
-            oracle.check(&x, v, &g, &mut rng);
+            let jvp = |dir: &[f64]| rev_index_jvp(&x, k, &like(&x, dir));
+            oracle.check_all(&x, rev_index(black_box(&x), k), (v, &g), &jvp, &mut rng);
         }
     }
 }
@@ -182,7 +197,7 @@ fn array_reference_reversed_range_and_index_expressions() {
 // `Vec<f64>` by value with a scalar: several carried variables, all of
 // `+= -= *= /=` and `=`, one updated from another's old value.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn carried_many(x: Vec<f64>, y: f64) -> f64 {
     let n = x.len();
     let mut p = 1.0;
@@ -208,7 +223,6 @@ fn vec_by_value_several_carried_variables() {
             let x = rng.vec(n, -1.5, 1.5);
             let y = rng.uniform(-1.2, 1.2);
             let (v, (g, dy)): (f64, (Vec<f64>, f64)) = carried_many_grad(x.clone(), y);
-            assert_bits("carried_many", carried_many(black_box(x.clone()), y), v);
             let copy = |p: &[f64], _: &mut Sites| carried_many(p[..n].to_vec(), p[n]);
             let oracle = Oracle {
                 name: "carried_many",
@@ -218,7 +232,14 @@ fn vec_by_value_several_carried_variables() {
             };
             let flat = [&x[..], &[y]].concat();
             let grad = [&g[..], &[dy]].concat();
-            oracle.check(&flat, v, &grad, &mut rng);
+            let jvp = |dir: &[f64]| carried_many_jvp(x.clone(), y, dir[..n].to_vec(), dir[n]);
+            oracle.check_all(
+                &flat,
+                carried_many(black_box(x.clone()), y),
+                (v, &grad),
+                &jvp,
+                &mut rng,
+            );
         }
     }
 }
@@ -226,7 +247,7 @@ fn vec_by_value_several_carried_variables() {
 // ---------------------------------------------------------------------------
 // `&Vec<f64>` and a scalar: Horner's rule with `(0..n).rev()`.
 
-#[differentiable(c, x)]
+#[differentiable(c, x; forward)]
 #[allow(clippy::ptr_arg)]
 fn horner(c: &Vec<f64>, x: f64) -> f64 {
     let n = c.len();
@@ -245,7 +266,6 @@ fn horner_polynomial_by_hand_and_by_differences() {
             let c = rng.vec(n, -2.0, 2.0);
             let x = rng.uniform(-1.3, 1.3);
             let (v, (gc, gx)): (f64, (Vec<f64>, f64)) = horner_grad(&c, x);
-            assert_bits("horner", horner(black_box(&c), black_box(x)), v);
             // ∂/∂cᵢ = xⁱ, ∂/∂x = Σ i cᵢ xⁱ⁻¹.
             let want_c: Vec<f64> = (0..n).map(|i| x.powi(i as i32)).collect();
             assert_close_all("horner d/dc", &gc, &want_c, &want_c, 1e-13);
@@ -263,7 +283,14 @@ fn horner_polynomial_by_hand_and_by_differences() {
             };
             let flat = [&c[..], &[x]].concat();
             let grad = [&gc[..], &[gx]].concat();
-            oracle.check(&flat, v, &grad, &mut rng);
+            let jvp = |dir: &[f64]| horner_jvp(&c, x, &dir[..n].to_vec(), dir[n]);
+            oracle.check_all(
+                &flat,
+                horner(black_box(&c), black_box(x)),
+                (v, &grad),
+                &jvp,
+                &mut rng,
+            );
         }
     }
 }
@@ -271,7 +298,7 @@ fn horner_polynomial_by_hand_and_by_differences() {
 // ---------------------------------------------------------------------------
 // Every parameter type in one function, f64 and f32.
 
-#[differentiable(a, b, c, d, e, t)]
+#[differentiable(a, b, c, d, e, t; forward)]
 #[allow(clippy::ptr_arg, clippy::needless_range_loop)]
 fn kinds64(a: [f64; 3], b: &[f64; 2], c: &[f64], d: Vec<f64>, e: &Vec<f64>, t: f64) -> f64 {
     let mut s = t;
@@ -340,11 +367,6 @@ fn every_parameter_type_f64() {
                 f64,
                 ([f64; 3], [f64; 2], Vec<f64>, Vec<f64>, Vec<f64>, f64),
             ) = kinds64_grad(a, &b, &c, d.clone(), &e, t);
-            assert_bits(
-                "kinds64",
-                kinds64(black_box(a), &b, &c, d.clone(), &e, black_box(t)),
-                v,
-            );
             assert_eq!((gc.len(), gd.len(), ge.len()), (nc, nd, ne));
             let copy = |p: &[f64], _: &mut Sites| {
                 let (pa, rest) = p.split_at(3);
@@ -369,7 +391,18 @@ fn every_parameter_type_f64() {
             };
             let flat = [&a[..], &b, &c, &d, &e, &[t]].concat();
             let grad = [&ga[..], &gb, &gc, &gd, &ge, &[gt]].concat();
-            oracle.check(&flat, v, &grad, &mut rng);
+            let jvp = |dir: &[f64]| {
+                let (ta, tb, tc, td, te, tt) =
+                    like(&(a, b, c.clone(), d.clone(), e.clone(), t), dir);
+                kinds64_jvp(a, &b, &c, d.clone(), &e, t, ta, &tb, &tc, td, &te, tt)
+            };
+            oracle.check_all(
+                &flat,
+                kinds64(black_box(a), &b, &c, d.clone(), &e, black_box(t)),
+                (v, &grad),
+                &jvp,
+                &mut rng,
+            );
         }
     }
 }
@@ -432,7 +465,7 @@ fn every_parameter_type_f32() {
 // ---------------------------------------------------------------------------
 // A scalar through a loop: `for _ in 0..n`.
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn powsum(x: f64, n: usize) -> f64 {
     let mut s = 0.0;
     let mut p = 1.0;
@@ -444,7 +477,7 @@ fn powsum(x: f64, n: usize) -> f64 {
 }
 
 /// `x` to the power `n` by repeated multiplication.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn powloop(x: f64, n: usize) -> f64 {
     let mut p = 1.0;
     for _ in 0..n {
@@ -464,6 +497,8 @@ fn scalar_carried_through_an_underscore_loop() {
             // d/dx xⁿ = n xⁿ⁻¹.
             let want = n as f64 * x.powi(n as i32 - 1);
             assert_close_all("powloop", &[g], &[want], &[want.abs()], 1e-13);
+            let jvp = |dir: &[f64]| powloop_jvp(x, n, dir[0]);
+            assert_jvp_plain("powloop", v, &[g], &jvp, &mut rng);
         }
     }
 }
@@ -482,6 +517,8 @@ fn scalar_carried_through_an_underscore_loop_with_a_sum() {
                 .map(|k| (k as f64 * x.powi(k as i32 - 1)).abs())
                 .sum();
             assert_close_all("powsum", &[g], &[want], &[scale], 1e-13);
+            let jvp = |dir: &[f64]| powsum_jvp(x, n, dir[0]);
+            assert_jvp_plain("powsum", v, &[g], &jvp, &mut rng);
         }
     }
 }
@@ -490,7 +527,7 @@ fn scalar_carried_through_an_underscore_loop_with_a_sum() {
 // An integer carried across iterations, changed under a data-dependent `if`
 // and used as an index.
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 #[allow(clippy::needless_range_loop)]
 fn int_carried(x: &[f64]) -> f64 {
     let n = x.len();
@@ -514,7 +551,6 @@ fn integer_carried_variable_used_as_an_index() {
             continue;
         }
         let (v, g) = int_carried_grad(&x);
-        assert_bits("int_carried", int_carried(black_box(&x)), v);
         let copy = |p: &[f64], _: &mut Sites| int_carried(p);
         let oracle = Oracle {
             name: "int_carried",
@@ -522,14 +558,15 @@ fn integer_carried_variable_used_as_an_index() {
             sites: &[],
             shape: &[6],
         };
-        oracle.check(&x, v, &g, &mut rng);
+        let jvp = |dir: &[f64]| int_carried_jvp(&x, dir);
+        oracle.check_all(&x, int_carried(black_box(&x)), (v, &g), &jvp, &mut rng);
     }
 }
 
 // ---------------------------------------------------------------------------
 // A recurrent cell: several carried values updated with `=`, constant data.
 
-#[differentiable(w, h0)]
+#[differentiable(w, h0; forward)]
 fn rnn(w: [f64; 3], h0: f64, xs: &[f64]) -> f64 {
     let mut h = h0;
     let mut c = 1.0;
@@ -545,7 +582,7 @@ fn rnn(w: [f64; 3], h0: f64, xs: &[f64]) -> f64 {
 }
 
 /// The same cell, with every carried value read after the loop.
-#[differentiable(w, h0)]
+#[differentiable(w, h0; forward)]
 fn rnn_all_read(w: [f64; 3], h0: f64, xs: &[f64]) -> f64 {
     let mut h = h0;
     let mut c = 1.0;
@@ -569,7 +606,6 @@ fn recurrent_cell_with_every_carried_value_read_after_the_loop() {
             let h0 = rng.uniform(-1.0, 1.0);
             let xs = rng.vec(n, -2.0, 2.0);
             let (v, (gw, gh)): (f64, ([f64; 3], f64)) = rnn_all_read_grad(w, h0, &xs);
-            assert_bits("rnn_all_read", rnn_all_read(black_box(w), h0, &xs), v);
             let copy =
                 |p: &[f64], _: &mut Sites| rnn_all_read(p[..3].try_into().unwrap(), p[3], &xs);
             let oracle = Oracle {
@@ -578,10 +614,12 @@ fn recurrent_cell_with_every_carried_value_read_after_the_loop() {
                 sites: &[],
                 shape: &[3, 1],
             };
-            oracle.check(
+            let jvp = |dir: &[f64]| rnn_all_read_jvp(w, h0, &xs, like(&w, &dir[..3]), dir[3]);
+            oracle.check_all(
                 &[&w[..], &[h0]].concat(),
-                v,
-                &[&gw[..], &[gh]].concat(),
+                rnn_all_read(black_box(w), h0, &xs),
+                (v, &[&gw[..], &[gh]].concat()),
+                &jvp,
                 &mut rng,
             );
         }
@@ -597,7 +635,6 @@ fn recurrent_cell_with_several_carried_values() {
             let h0 = rng.uniform(-1.0, 1.0);
             let xs = rng.vec(n, -2.0, 2.0);
             let (v, (gw, gh)): (f64, ([f64; 3], f64)) = rnn_grad(w, h0, &xs);
-            assert_bits("rnn", rnn(black_box(w), h0, &xs), v);
             let copy = |p: &[f64], _: &mut Sites| rnn(p[..3].try_into().unwrap(), p[3], &xs);
             let oracle = Oracle {
                 name: "rnn",
@@ -605,10 +642,12 @@ fn recurrent_cell_with_several_carried_values() {
                 sites: &[],
                 shape: &[3, 1],
             };
-            oracle.check(
+            let jvp = |dir: &[f64]| rnn_jvp(w, h0, &xs, like(&w, &dir[..3]), dir[3]);
+            oracle.check_all(
                 &[&w[..], &[h0]].concat(),
-                v,
-                &[&gw[..], &[gh]].concat(),
+                rnn(black_box(w), h0, &xs),
+                (v, &[&gw[..], &[gh]].concat()),
+                &jvp,
                 &mut rng,
             );
         }
@@ -619,7 +658,7 @@ fn recurrent_cell_with_several_carried_values() {
 // `if` / `else if` / `else` inside a loop on differentiated data, an `if`
 // expression, `sg` of an element.
 
-#[differentiable(x, t)]
+#[differentiable(x, t; forward)]
 fn branchy_loop(x: &[f64; 6], t: f64) -> f64 {
     let mut s = 0.0;
     let mut prev = t;
@@ -687,11 +726,12 @@ fn if_else_inside_a_loop_with_a_carried_previous_element() {
             shape: &[6, 1],
         };
         let (v, (g, gt)): (f64, ([f64; 6], f64)) = branchy_loop_grad(&x, t);
-        assert_bits("branchy_loop", branchy_loop(black_box(&x), t), v);
-        oracle.check(
+        let jvp = |dir: &[f64]| branchy_loop_jvp(&x, t, &like(&x, &dir[..6]), dir[6]);
+        oracle.check_all(
             &[&x[..], &[t]].concat(),
-            v,
-            &[&g[..], &[gt]].concat(),
+            branchy_loop(black_box(&x), t),
+            (v, &[&g[..], &[gt]].concat()),
+            &jvp,
             &mut rng,
         );
     }
@@ -701,7 +741,7 @@ fn if_else_inside_a_loop_with_a_carried_previous_element() {
 /// The same shapes of branch with every carried value read after the loop:
 /// `if` / `else if` / `else` on differentiated data, an `if` expression,
 /// `sg` of an element.
-#[differentiable(x, t)]
+#[differentiable(x, t; forward)]
 fn branchy_idx(x: &[f64; 6], t: f64) -> f64 {
     let mut s = t * x[0];
     for i in 1..6 {
@@ -757,11 +797,12 @@ fn if_else_inside_a_loop() {
             shape: &[6, 1],
         };
         let (v, (g, gt)): (f64, ([f64; 6], f64)) = branchy_idx_grad(&x, t);
-        assert_bits("branchy_idx", branchy_idx(black_box(&x), t), v);
-        oracle.check(
+        let jvp = |dir: &[f64]| branchy_idx_jvp(&x, t, &like(&x, &dir[..6]), dir[6]);
+        oracle.check_all(
             &[&x[..], &[t]].concat(),
-            v,
-            &[&g[..], &[gt]].concat(),
+            branchy_idx(black_box(&x), t),
+            (v, &[&g[..], &[gt]].concat()),
+            &jvp,
             &mut rng,
         );
     }
@@ -778,7 +819,7 @@ fn if_else_inside_a_loop() {
 // `dead_carried_grad(2.0)` gave (14, 7) instead of (14, 17). Fixed in
 // 9f131a0.
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn dead_carried(x: f64) -> f64 {
     let mut s = 0.0;
     let mut p = 1.0;
@@ -789,7 +830,7 @@ fn dead_carried(x: f64) -> f64 {
     s
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn dead_carried_sums(x: &[f64]) -> f64 {
     let mut s = 0.0;
     let mut t = 0.0;
@@ -804,10 +845,13 @@ fn dead_carried_sums(x: &[f64]) -> f64 {
 fn carried_value_unused_after_the_loop_keeps_its_adjoint() {
     // 1 + 2x + 3x² at x = 2.
     assert_eq!(dead_carried_grad(2.0), (14.0, 17.0));
+    assert_eq!(dead_carried_jvp(2.0, 1.0), (14.0, 17.0));
     // s = Σᵢ xᵢ Σ_{j<i} xⱼ²: ∂/∂xₖ = Σ_{j<k} xⱼ² + 2 xₖ Σ_{i>k} xᵢ.
     let x = [0.5, -1.0, 2.0];
-    let (_, g) = dead_carried_sums_grad(&x);
+    let (v, g) = dead_carried_sums_grad(&x);
     assert_eq!(g, vec![2.0 * 0.5 * 1.0, 0.25 - 2.0 * 1.0 * 2.0, 1.25]);
+    let jvp = |dir: &[f64]| dead_carried_sums_jvp(&x, dir);
+    assert_jvp_plain("dead_carried_sums", v, &g, &jvp, &mut Rng::new(45));
 }
 
 // ---------------------------------------------------------------------------
@@ -817,15 +861,18 @@ fn carried_value_unused_after_the_loop_keeps_its_adjoint() {
 // ranges, blocks and tuples in the body, loop-invariant differentiated
 // values, `x.len()` as a float, mixed precision.
 
-/// A generated gradient function of one slice.
-type SliceGrad<'a> = &'a dyn Fn(&[f64]) -> (f64, Vec<f64>);
+/// A function of one slice, its generated gradient and jvp.
+type SliceFns = (
+    fn(&[f64]) -> f64,
+    fn(&[f64]) -> (f64, Vec<f64>),
+    fn(&[f64], &[f64]) -> (f64, f64),
+);
 
 /// A function of one slice without sites: the value bit for bit, every
-/// component, a random direction.
+/// component, a random direction, the jvp identity.
 #[track_caller]
-fn check_slice_fn(name: &str, f: &dyn Fn(&[f64]) -> f64, fg: SliceGrad, x: &[f64], rng: &mut Rng) {
+fn check_slice_fn(name: &str, (f, fg, fj): SliceFns, x: &[f64], rng: &mut Rng) {
     let (v, g) = fg(black_box(x));
-    assert_bits(name, f(black_box(x)), v);
     let copy = |p: &[f64], _: &mut Sites| f(p);
     let oracle = Oracle {
         name,
@@ -833,12 +880,12 @@ fn check_slice_fn(name: &str, f: &dyn Fn(&[f64]) -> f64, fg: SliceGrad, x: &[f64
         sites: &[],
         shape: &[x.len()],
     };
-    oracle.check(x, v, &g, rng);
+    oracle.check_all(x, f(black_box(x)), (v, &g), &|dir| fj(x, dir), rng);
 }
 
 /// A constant array changed inside the loop: the backward sweep must see
 /// each iteration's value, not the last one.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn mutated_constant(x: &[f64]) -> f64 {
     let mut w = [1.0, 2.0, 3.0];
     let mut c = 1.0;
@@ -852,7 +899,7 @@ fn mutated_constant(x: &[f64]) -> f64 {
 }
 
 /// `+=` whose right side reads the variable it sums into.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn sum_reads_itself(x: &[f64]) -> f64 {
     let mut s = 1.0;
     for i in 0..x.len() {
@@ -863,7 +910,7 @@ fn sum_reads_itself(x: &[f64]) -> f64 {
 
 /// Same text `x[j]`, different `j`; an index shadowed by an expression of
 /// itself.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn same_index_text(x: &[f64]) -> f64 {
     let n = x.len();
     let mut s = 0.0;
@@ -882,7 +929,7 @@ fn same_index_text(x: &[f64]) -> f64 {
 }
 
 /// The range is evaluated once; the bound variable then changes.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 #[allow(clippy::mut_range_bound)]
 fn bound_changed_inside(x: &[f64]) -> f64 {
     let mut m = x.len();
@@ -895,7 +942,7 @@ fn bound_changed_inside(x: &[f64]) -> f64 {
 }
 
 /// Signed ranges, an index converted with `as`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn signed_ranges(x: &[f64]) -> f64 {
     let mut s = 0.0;
     for k in -2i32..3 {
@@ -909,7 +956,7 @@ fn signed_ranges(x: &[f64]) -> f64 {
 
 /// Blocks, a block value, a tuple pattern and a local `mut` in the body; a
 /// loop over constants before; the loop variable's name reused outside.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn body_shapes(x: &[f64]) -> f64 {
     let i = 1;
     let mut c = 0.0;
@@ -933,7 +980,7 @@ fn body_shapes(x: &[f64]) -> f64 {
 }
 
 /// A loop inside an `if`, and after an early `return`.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn loop_in_branch(x: &[f64], y: f64) -> f64 {
     if y < -1.0 {
         return y * y;
@@ -956,7 +1003,7 @@ fn loop_in_branch(x: &[f64], y: f64) -> f64 {
 
 /// Differentiated values computed before the loop and read in every
 /// iteration, one of them under `sg_for!`.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn loop_invariant(x: &[f64], y: f64) -> f64 {
     let a = y * y;
     let b = y.exp();
@@ -970,7 +1017,7 @@ fn loop_invariant(x: &[f64], y: f64) -> f64 {
 }
 
 /// Sample variance with `x.len()` as a float.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn variance(x: [f64; 4]) -> f64 {
     let mut m = 0.0;
     for i in 0..x.len() {
@@ -996,7 +1043,7 @@ fn mixed_sum(x: &[f32]) -> f64 {
 
 /// The array parameter shadowed by a scalar inside the loop body and after
 /// the loop.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn shadowed_array(x: &[f64]) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() {
@@ -1009,7 +1056,7 @@ fn shadowed_array(x: &[f64]) -> f64 {
 
 /// An index and a trip count computed from a differentiated value (piecewise
 /// constant: no derivative through them).
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn float_index(x: &[f64], y: f64) -> f64 {
     let k = (y.abs() * 2.0) as usize;
     let mut s = x[k % x.len()] * y;
@@ -1026,32 +1073,45 @@ fn corners() {
     for n in [1usize, 2, 5, 9] {
         for _ in 0..10 {
             let x = rng.vec(n, -1.2, 1.2);
-            let cases: [(
-                &str,
-                &dyn Fn(&[f64]) -> f64,
-                &dyn Fn(&[f64]) -> (f64, Vec<f64>),
-            ); 4] = [
-                ("mutated_constant", &|p| mutated_constant(p), &|p| {
-                    mutated_constant_grad(p)
-                }),
-                ("sum_reads_itself", &|p| sum_reads_itself(p), &|p| {
-                    sum_reads_itself_grad(p)
-                }),
-                ("bound_changed_inside", &|p| bound_changed_inside(p), &|p| {
-                    bound_changed_inside_grad(p)
-                }),
-                ("body_shapes", &|p| body_shapes(p), &|p| body_shapes_grad(p)),
+            let cases: [(&str, SliceFns); 4] = [
+                (
+                    "mutated_constant",
+                    (
+                        mutated_constant,
+                        mutated_constant_grad,
+                        mutated_constant_jvp,
+                    ),
+                ),
+                (
+                    "sum_reads_itself",
+                    (
+                        sum_reads_itself,
+                        sum_reads_itself_grad,
+                        sum_reads_itself_jvp,
+                    ),
+                ),
+                (
+                    "bound_changed_inside",
+                    (
+                        bound_changed_inside,
+                        bound_changed_inside_grad,
+                        bound_changed_inside_jvp,
+                    ),
+                ),
+                (
+                    "body_shapes",
+                    (body_shapes, body_shapes_grad, body_shapes_jvp),
+                ),
             ];
-            for (name, f, fg) in cases {
+            for (name, fns) in cases {
                 if name == "body_shapes" && n < 2 {
                     continue; // reads x[1]
                 }
-                check_slice_fn(name, f, fg, &x, &mut rng);
+                check_slice_fn(name, fns, &x, &mut rng);
             }
             check_slice_fn(
                 "shadowed_array",
-                &|p| shadowed_array(p),
-                &|p| shadowed_array_grad(p),
+                (shadowed_array, shadowed_array_grad, shadowed_array_jvp),
                 &x,
                 &mut rng,
             );
@@ -1067,7 +1127,6 @@ fn corners() {
             for y in [-0.3, 1.2, -2.7, 3.4] {
                 // Away from the jumps of the index and the trip count.
                 let (v, (g, gy)) = float_index_grad(&x, y);
-                assert_bits("float_index", float_index(black_box(&x), y), v);
                 let copy = |p: &[f64], _: &mut Sites| float_index(&p[..n], p[n]);
                 let oracle = Oracle {
                     name: "float_index",
@@ -1075,18 +1134,19 @@ fn corners() {
                     sites: &[],
                     shape: &[n, 1],
                 };
-                oracle.check(
+                let jvp = |dir: &[f64]| float_index_jvp(&x, y, &dir[..n], dir[n]);
+                oracle.check_all(
                     &[&x[..], &[y]].concat(),
-                    v,
-                    &[&g[..], &[gy]].concat(),
+                    float_index(black_box(&x), y),
+                    (v, &[&g[..], &[gy]].concat()),
+                    &jvp,
                     &mut rng,
                 );
             }
             if n >= 2 {
                 check_slice_fn(
                     "same_index_text",
-                    &|p| same_index_text(p),
-                    &|p| same_index_text_grad(p),
+                    (same_index_text, same_index_text_grad, same_index_text_jvp),
                     &x,
                     &mut rng,
                 );
@@ -1102,18 +1162,15 @@ fn corners() {
                     sites: &[],
                     shape: &[n, 1],
                 };
+                let grad = [&g[..], &[gy]].concat();
                 if (v - 1.0).abs() > 1e-3 {
-                    oracle.check(
-                        &[&x[..], &[y]].concat(),
-                        v,
-                        &[&g[..], &[gy]].concat(),
-                        &mut rng,
-                    );
+                    oracle.check(&[&x[..], &[y]].concat(), v, &grad, &mut rng);
                 }
+                let jvp = |dir: &[f64]| loop_in_branch_jvp(&x, y, &dir[..n], dir[n]);
+                oracle.check_jvp(v, &grad, &jvp, &mut rng);
             }
             let y = rng.uniform(-1.0, 1.0);
             let (v, (g, gy)) = loop_invariant_grad(&x, y);
-            assert_bits("loop_invariant", loop_invariant(black_box(&x), y), v);
             let copy = |p: &[f64], st: &mut Sites| {
                 let (x, y) = (&p[..n], p[n]);
                 let a = y * y;
@@ -1132,10 +1189,12 @@ fn corners() {
                 sites: &[Cut::For(&[1])],
                 shape: &[n, 1],
             };
-            oracle.check(
+            let jvp = |dir: &[f64]| loop_invariant_jvp(&x, y, &dir[..n], dir[n]);
+            oracle.check_all(
                 &[&x[..], &[y]].concat(),
-                v,
-                &[&g[..], &[gy]].concat(),
+                loop_invariant(black_box(&x), y),
+                (v, &[&g[..], &[gy]].concat()),
+                &jvp,
                 &mut rng,
             );
         }
@@ -1144,8 +1203,7 @@ fn corners() {
         let x = rng.vec(5, -1.0, 1.0);
         check_slice_fn(
             "signed_ranges",
-            &|p| signed_ranges(p),
-            &|p| signed_ranges_grad(p),
+            (signed_ranges, signed_ranges_grad, signed_ranges_jvp),
             &x,
             &mut rng,
         );
@@ -1156,6 +1214,8 @@ fn corners() {
         let m = x4.iter().sum::<f64>() / 4.0;
         let want = x4.map(|a| 2.0 * (a - m) / 3.0);
         assert_close_all("variance", &g, &want, &[1.0; 4], 1e-14);
+        let jvp = |dir: &[f64]| variance_jvp(x4, like(&x4, dir));
+        assert_jvp_plain("variance", v, &g, &jvp, &mut rng);
 
         let x32: Vec<f32> = rng.vec(6, -2.0, 2.0).iter().map(|&a| a as f32).collect();
         let (v, g): (f64, Vec<f32>) = mixed_sum_grad(&x32);
@@ -1173,7 +1233,7 @@ fn corners() {
 // ---------------------------------------------------------------------------
 // Zero trip count: the value is untouched and the gradient exact.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn empty_loops(x: &[f64], y: f64, lo: usize, hi: usize) -> f64 {
     let mut s = y * y + 1.0;
     for i in lo..hi {
@@ -1223,7 +1283,6 @@ fn zero_trip_loops_leave_value_and_gradient_exact() {
         let y = rng.uniform(-1.0, 1.0);
         for (lo, hi) in [(0, 5), (1, 3), (2, 3)] {
             let (v, (g, gy)) = empty_loops_grad(&x, y, lo, hi);
-            assert_bits("empty_loops", empty_loops(black_box(&x), y, lo, hi), v);
             let copy = |p: &[f64], st: &mut Sites| {
                 let (x, y) = (&p[..5], p[5]);
                 let mut s = y * y + 1.0;
@@ -1244,10 +1303,12 @@ fn zero_trip_loops_leave_value_and_gradient_exact() {
                 sites: &[Cut::All, Cut::For(&[0])],
                 shape: &[5, 1],
             };
-            oracle.check(
+            let jvp = |dir: &[f64]| empty_loops_jvp(&x, y, lo, hi, &dir[..5], dir[5]);
+            oracle.check_all(
                 &[&x[..], &[y]].concat(),
-                v,
-                &[&g[..], &[gy]].concat(),
+                empty_loops(black_box(&x), y, lo, hi),
+                (v, &[&g[..], &[gy]].concat()),
+                &jvp,
                 &mut rng,
             );
         }
@@ -1260,7 +1321,7 @@ fn zero_trip_loops_leave_value_and_gradient_exact() {
 // ---------------------------------------------------------------------------
 // On loop-carried values, with different sets, on some iterations only.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn carried_cuts(x: &[f64], y: &[f64]) -> f64 {
     let mut s = 1.0;
     let mut t = 0.0;
@@ -1320,11 +1381,12 @@ fn sg_and_sg_for_on_loop_carried_values() {
                 shape: &[n, n],
             };
             let (v, (gx, gy)): (f64, (Vec<f64>, Vec<f64>)) = carried_cuts_grad(&x, &y);
-            assert_bits("carried_cuts", carried_cuts(black_box(&x), &y), v);
-            oracle.check(
+            let jvp = |dir: &[f64]| carried_cuts_jvp(&x, &y, &dir[..n], &dir[n..]);
+            oracle.check_all(
                 &[&x[..], &y].concat(),
-                v,
-                &[&gx[..], &gy].concat(),
+                carried_cuts(black_box(&x), &y),
+                (v, &[&gx[..], &gy].concat()),
+                &jvp,
                 &mut rng,
             );
         }
@@ -1335,7 +1397,7 @@ fn sg_and_sg_for_on_loop_carried_values() {
 // Three variables blocked at different sites: three sweeps over one tape;
 // a branch on a stopped carried value.
 
-#[differentiable(x, y, z)]
+#[differentiable(x, y, z; forward)]
 fn three_classes(x: &[f64], y: [f64; 3], z: f64) -> f64 {
     let mut s = z;
     for i in 0..3 {
@@ -1392,11 +1454,13 @@ fn three_variables_three_programs_in_one_loop() {
             }
         }
         let (v, (gx, gy, gz)): (f64, (Vec<f64>, [f64; 3], f64)) = three_classes_grad(&x, y, z);
-        assert_bits("three_classes", three_classes(black_box(&x), y, z), v);
-        oracle.check(
+        let jvp =
+            |dir: &[f64]| three_classes_jvp(&x, y, z, &dir[..3], like(&y, &dir[3..6]), dir[6]);
+        oracle.check_all(
             &[&x[..], &y, &[z]].concat(),
-            v,
-            &[&gx[..], &gy, &[gz]].concat(),
+            three_classes(black_box(&x), y, z),
+            (v, &[&gx[..], &gy, &[gz]].concat()),
+            &jvp,
             &mut rng,
         );
     }
@@ -1406,7 +1470,7 @@ fn three_variables_three_programs_in_one_loop() {
 // ---------------------------------------------------------------------------
 // `sg_for!` naming an array blocks all of its components.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn block_array(x: [f64; 3], y: f64) -> f64 {
     let mut s = 0.0;
     for i in 0..3 {
@@ -1415,7 +1479,7 @@ fn block_array(x: [f64; 3], y: f64) -> f64 {
     sg_for!(x, s * s) + s + sg_for!(x, x[0] * x[2]) * y
 }
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn block_array_in_loop(x: &[f64], y: &[f64; 2]) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() {
@@ -1440,6 +1504,17 @@ fn sg_for_naming_an_array_blocks_every_component() {
         let want = 2.0 * s * sx + sx + x[0] * x[2];
         let scale = (2.0 * s * sx).abs() + sx.abs() + (x[0] * x[2]).abs();
         assert_close_all("block_array d/dy", &[gy], &[want], &[scale], 1e-13);
+        // `sg_for!(x, ..)` blocks x and not y: one tangent per variable.
+        let jvp = |dir: &[f64]| block_array_jvp(x, y, like(&x, &dir[..3]), dir[3]);
+        let grad = [&gx[..], &[gy]].concat();
+        assert_jvp(
+            "block_array",
+            v,
+            &grad,
+            &[vec![0, 1, 2], vec![3]],
+            &jvp,
+            &mut rng,
+        );
 
         // In a loop: ∂/∂xᵢ = y₁ y₀ (every occurrence is cut for x);
         // ∂/∂y₀ = 2 Σ xᵢxᵢ₊₁ y₀ + y₁ Σx, ∂/∂y₁ = y₀ Σx.
@@ -1447,11 +1522,6 @@ fn sg_for_naming_an_array_blocks_every_component() {
         let x = rng.vec(n, -2.0, 2.0);
         let y: [f64; 2] = rng.array(-2.0, 2.0);
         let (v, (gx, gy)) = block_array_in_loop_grad(&x, &y);
-        assert_bits(
-            "block_array_in_loop",
-            block_array_in_loop(black_box(&x), &y),
-            v,
-        );
         let want_x = vec![y[1] * y[0]; n];
         assert_close_all("in loop d/dx", &gx, &want_x, &want_x, 1e-15);
         let cyc: f64 = (0..n).map(|i| x[i] * x[(i + 1) % n]).sum();
@@ -1476,10 +1546,12 @@ fn sg_for_naming_an_array_blocks_every_component() {
             sites: &[Cut::For(&[0])],
             shape: &[n, 2],
         };
-        oracle.check(
+        let jvp = |dir: &[f64]| block_array_in_loop_jvp(&x, &y, &dir[..n], &like(&y, &dir[n..]));
+        oracle.check_all(
             &[&x[..], &y].concat(),
-            v,
-            &[&gx[..], &gy].concat(),
+            block_array_in_loop(black_box(&x), &y),
+            (v, &[&gx[..], &gy].concat()),
+            &jvp,
             &mut rng,
         );
     }
@@ -1490,7 +1562,7 @@ fn sg_for_naming_an_array_blocks_every_component() {
 // outer index (`i..n`, `(0..=i).rev()`), three levels, carried values reset
 // per outer iteration.
 
-#[differentiable(x, a)]
+#[differentiable(x, a; forward)]
 fn nested_products(x: &[f64], a: f64) -> f64 {
     let n = x.len();
     let mut e = 0.0;
@@ -1507,7 +1579,7 @@ fn nested_products(x: &[f64], a: f64) -> f64 {
     e
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn three_levels_taped(x: [f64; 4]) -> f64 {
     let mut q = 1.0;
     for i in 0..4 {
@@ -1531,7 +1603,6 @@ fn nested_loops_with_taped_inner_loops() {
             let x = rng.vec(n, -1.0, 1.0);
             let a = rng.uniform(-1.0, 1.0);
             let (v, (g, ga)): (f64, (Vec<f64>, f64)) = nested_products_grad(&x, a);
-            assert_bits("nested_products", nested_products(black_box(&x), a), v);
             let copy = |p: &[f64], _: &mut Sites| nested_products(&p[..n], p[n]);
             let oracle = Oracle {
                 name: "nested_products",
@@ -1539,10 +1610,12 @@ fn nested_loops_with_taped_inner_loops() {
                 sites: &[],
                 shape: &[n, 1],
             };
-            oracle.check(
+            let jvp = |dir: &[f64]| nested_products_jvp(&x, a, &dir[..n], dir[n]);
+            oracle.check_all(
                 &[&x[..], &[a]].concat(),
-                v,
-                &[&g[..], &[ga]].concat(),
+                nested_products(black_box(&x), a),
+                (v, &[&g[..], &[ga]].concat()),
+                &jvp,
                 &mut rng,
             );
         }
@@ -1550,7 +1623,6 @@ fn nested_loops_with_taped_inner_loops() {
     for _ in 0..20 {
         let x: [f64; 4] = rng.array(-1.5, 1.5);
         let (v, g) = three_levels_taped_grad(x);
-        assert_bits("three_levels_taped", three_levels_taped(black_box(x)), v);
         let copy = |p: &[f64], _: &mut Sites| three_levels_taped(p.try_into().unwrap());
         let oracle = Oracle {
             name: "three_levels_taped",
@@ -1558,7 +1630,14 @@ fn nested_loops_with_taped_inner_loops() {
             sites: &[],
             shape: &[4],
         };
-        oracle.check(&x, v, &g, &mut rng);
+        let jvp = |dir: &[f64]| three_levels_taped_jvp(x, like(&x, dir));
+        oracle.check_all(
+            &x,
+            three_levels_taped(black_box(x)),
+            (v, &g),
+            &jvp,
+            &mut rng,
+        );
     }
 }
 
@@ -1566,7 +1645,7 @@ fn nested_loops_with_taped_inner_loops() {
 // Sites in nested loops, on outer and inner carried values, under a
 // condition on the indices.
 
-#[differentiable(w, v)]
+#[differentiable(w, v; forward)]
 fn nested_cuts(w: &[f64; 4], v: Vec<f64>, m: usize) -> f64 {
     let mut acc = 0.0;
     for i in 0..m {
@@ -1590,7 +1669,6 @@ fn sites_in_nested_loops() {
             let w: [f64; 4] = rng.array(-1.0, 1.0);
             let v = rng.vec(5, -1.0, 1.0);
             let (val, (gw, gv)): (f64, ([f64; 4], Vec<f64>)) = nested_cuts_grad(&w, v.clone(), m);
-            assert_bits("nested_cuts", nested_cuts(black_box(&w), v.clone(), m), val);
             let copy = |p: &[f64], st: &mut Sites| {
                 let (w, v) = p.split_at(4);
                 let mut acc = 0.0;
@@ -1612,10 +1690,14 @@ fn sites_in_nested_loops() {
                 sites: &[Cut::For(&[0]), Cut::All, Cut::For(&[1])],
                 shape: &[4, 5],
             };
-            oracle.check(
+            let jvp = |dir: &[f64]| {
+                nested_cuts_jvp(&w, v.clone(), m, &like(&w, &dir[..4]), dir[4..].to_vec())
+            };
+            oracle.check_all(
                 &[&w[..], &v].concat(),
-                val,
-                &[&gw[..], &gv].concat(),
+                nested_cuts(black_box(&w), v.clone(), m),
+                (val, &[&gw[..], &gv].concat()),
+                &jvp,
                 &mut rng,
             );
         }
@@ -1628,14 +1710,14 @@ fn sites_in_nested_loops() {
 // differentiated and constant slices of different lengths,
 // `x.iter().sum()` and `x.iter().product()`.
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn sum_times_product(x: [f64; 4]) -> f64 {
     let p: f64 = x.iter().product();
     let s: f64 = x.iter().sum();
     p * s
 }
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 #[allow(clippy::ptr_arg)]
 fn zipped(x: &[f64], y: &Vec<f64>, w: &[f64]) -> f64 {
     let mut s = 0.0;
@@ -1648,7 +1730,7 @@ fn zipped(x: &[f64], y: &Vec<f64>, w: &[f64]) -> f64 {
     s
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn enumerated(x: &[f64]) -> f64 {
     let mut s = 0.0;
     for (i, v) in x.iter().enumerate() {
@@ -1657,7 +1739,7 @@ fn enumerated(x: &[f64]) -> f64 {
     s
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn by_reference(x: Vec<f64>) -> f64 {
     let mut s = 1.0;
     for &v in &x {
@@ -1675,7 +1757,6 @@ fn iterator_loops() {
     for _ in 0..20 {
         let x4: [f64; 4] = rng.array(-1.5, 1.5);
         let (v, g) = sum_times_product_grad(x4);
-        assert_bits("sum_times_product", sum_times_product(black_box(x4)), v);
         let copy = |p: &[f64], _: &mut Sites| sum_times_product(p.try_into().unwrap());
         let oracle = Oracle {
             name: "sum_times_product",
@@ -1683,14 +1764,20 @@ fn iterator_loops() {
             sites: &[],
             shape: &[4],
         };
-        oracle.check(&x4, v, &g, &mut rng);
+        let jvp = |dir: &[f64]| sum_times_product_jvp(x4, like(&x4, dir));
+        oracle.check_all(
+            &x4,
+            sum_times_product(black_box(x4)),
+            (v, &g),
+            &jvp,
+            &mut rng,
+        );
 
         for (nx, ny, nw) in [(3usize, 3usize, 3usize), (4, 2, 6), (2, 5, 1), (0, 2, 2)] {
             let x = rng.vec(nx, -1.5, 1.5);
             let y = rng.vec(ny, -1.5, 1.5);
             let w = rng.vec(nw, -1.5, 1.5);
             let (v, (gx, gy)): (f64, (Vec<f64>, Vec<f64>)) = zipped_grad(&x, &y, &w);
-            assert_bits("zipped", zipped(black_box(&x), &y, &w), v);
             let copy = |p: &[f64], _: &mut Sites| zipped(&p[..nx], &p[nx..].to_vec(), &w);
             let oracle = Oracle {
                 name: "zipped",
@@ -1698,10 +1785,12 @@ fn iterator_loops() {
                 sites: &[],
                 shape: &[nx, ny],
             };
-            oracle.check(
+            let jvp = |dir: &[f64]| zipped_jvp(&x, &y, &w, &dir[..nx], &dir[nx..].to_vec());
+            oracle.check_all(
                 &[&x[..], &y].concat(),
-                v,
-                &[&gx[..], &gy].concat(),
+                zipped(black_box(&x), &y, &w),
+                (v, &[&gx[..], &gy].concat()),
+                &jvp,
                 &mut rng,
             );
             // Components `zip` never reaches have an exact zero.
@@ -1710,7 +1799,6 @@ fn iterator_loops() {
 
         let x = rng.vec(5, -1.5, 1.5);
         let (v, g) = enumerated_grad(&x);
-        assert_bits("enumerated", enumerated(black_box(&x)), v);
         let copy = |p: &[f64], st: &mut Sites| {
             let mut s = 0.0;
             for (i, v) in p.iter().enumerate() {
@@ -1724,10 +1812,10 @@ fn iterator_loops() {
             sites: &[Cut::For(&[0])],
             shape: &[5],
         };
-        oracle.check(&x, v, &g, &mut rng);
+        let jvp = |dir: &[f64]| enumerated_jvp(&x, dir);
+        oracle.check_all(&x, enumerated(black_box(&x)), (v, &g), &jvp, &mut rng);
 
         let (v, g) = by_reference_grad(x.clone());
-        assert_bits("by_reference", by_reference(black_box(x.clone())), v);
         let copy = |p: &[f64], _: &mut Sites| by_reference(p.to_vec());
         let oracle = Oracle {
             name: "by_reference",
@@ -1735,7 +1823,14 @@ fn iterator_loops() {
             sites: &[],
             shape: &[5],
         };
-        oracle.check(&x, v, &g, &mut rng);
+        let jvp = |dir: &[f64]| by_reference_jvp(x.clone(), dir.to_vec());
+        oracle.check_all(
+            &x,
+            by_reference(black_box(x.clone())),
+            (v, &g),
+            &jvp,
+            &mut rng,
+        );
     }
     // A product through zeros: the others' product, never 0/0.
     let (v, g) = sum_times_product_grad([2.0, 0.0, 3.0, 1.0]);
@@ -2028,7 +2123,7 @@ fn vector_seed_elbo_against_the_hand_derived_gradient() {
 // Gaussian log-likelihood of a straight-line fit over data arrays.
 
 /// y ≈ w₀ + w₁ x with noise scale σ = e^{log σ}.
-#[differentiable(w, log_sigma)]
+#[differentiable(w, log_sigma; forward)]
 fn gauss_line(w: [f64; 2], log_sigma: f64, xs: &[f64], ys: &[f64]) -> f64 {
     let sigma2 = (2.0 * log_sigma).exp();
     let mut ll = 0.0;
@@ -2052,7 +2147,6 @@ fn gaussian_log_likelihood_of_a_line() {
                 .map(|x| 0.3 - 0.8 * x + 0.5 * rng.normal())
                 .collect();
             let (v, (gw, gls)): (f64, ([f64; 2], f64)) = gauss_line_grad(w, ls, &xs, &ys);
-            assert_bits("gauss_line", gauss_line(black_box(w), ls, &xs, &ys), v);
             // rₖ = yₖ − w₀ − w₁xₖ: ∂w₀ = Σ rₖ/σ², ∂w₁ = Σ rₖxₖ/σ²,
             // ∂ log σ = Σ (rₖ²/σ² − 1).
             let s2 = (2.0 * ls).exp();
@@ -2073,7 +2167,14 @@ fn gaussian_log_likelihood_of_a_line() {
                 sites: &[],
                 shape: &[2, 1],
             };
-            oracle.check(&[w[0], w[1], ls], v, &[gw[0], gw[1], gls], &mut rng);
+            let jvp = |dir: &[f64]| gauss_line_jvp(w, ls, &xs, &ys, [dir[0], dir[1]], dir[2]);
+            oracle.check_all(
+                &[w[0], w[1], ls],
+                gauss_line(black_box(w), ls, &xs, &ys),
+                (v, &[gw[0], gw[1], gls]),
+                &jvp,
+                &mut rng,
+            );
         }
     }
 }
@@ -2082,7 +2183,7 @@ fn gaussian_log_likelihood_of_a_line() {
 // Softmax cross-entropy with loops: log-sum-exp shifted by a max computed
 // with `f64::max` in a loop.
 
-#[differentiable(z)]
+#[differentiable(z; forward)]
 fn softmax_xent(z: &[f64], label: usize) -> f64 {
     let n = z.len();
     let mut m = z[0];
@@ -2111,7 +2212,6 @@ fn softmax_cross_entropy() {
             let z = rng.vec(n, -4.0, 4.0);
             let label = rng.below(n);
             let (v, g) = softmax_xent_grad(&z, label);
-            assert_bits("softmax_xent", softmax_xent(black_box(&z), label), v);
             // ∂/∂zᵢ = softmax(z)ᵢ − [i = label].
             let mut want = softmax(&z);
             want[label] -= 1.0;
@@ -2123,7 +2223,14 @@ fn softmax_cross_entropy() {
                 sites: &[],
                 shape: &[n],
             };
-            oracle.check(&z, v, &g, &mut rng);
+            let jvp = |dir: &[f64]| softmax_xent_jvp(&z, label, dir);
+            oracle.check_all(
+                &z,
+                softmax_xent(black_box(&z), label),
+                (v, &g),
+                &jvp,
+                &mut rng,
+            );
         }
     }
     // Ties in the max: the shift cancels, the gradient is still softmax − onehot.
@@ -2321,7 +2428,7 @@ fn values_are_bit_for_bit_the_function() {
 // ---------------------------------------------------------------------------
 // A summing loop in one branch of an `if`, a taped one in the other.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn loop_in_branch_sum(x: &[f64], y: f64) -> f64 {
     let mut s = y;
     if y > 0.0 {
@@ -2344,11 +2451,6 @@ fn summing_loop_in_a_branch() {
             let x = rng.vec(n, -1.0, 1.0);
             for y in [-0.5, 0.5] {
                 let (v, (g, gy)) = loop_in_branch_sum_grad(&x, y);
-                assert_bits(
-                    "loop_in_branch_sum",
-                    loop_in_branch_sum(black_box(&x), y),
-                    v,
-                );
                 let copy = |p: &[f64], _: &mut Sites| loop_in_branch_sum(&p[..n], p[n]);
                 let oracle = Oracle {
                     name: "loop_in_branch_sum",
@@ -2356,10 +2458,12 @@ fn summing_loop_in_a_branch() {
                     sites: &[],
                     shape: &[n, 1],
                 };
-                oracle.check(
+                let jvp = |dir: &[f64]| loop_in_branch_sum_jvp(&x, y, &dir[..n], dir[n]);
+                oracle.check_all(
                     &[&x[..], &[y]].concat(),
-                    v,
-                    &[&g[..], &[gy]].concat(),
+                    loop_in_branch_sum(black_box(&x), y),
+                    (v, &[&g[..], &[gy]].concat()),
+                    &jvp,
                     &mut rng,
                 );
             }
@@ -2372,7 +2476,7 @@ fn summing_loop_in_a_branch() {
 // the outer index, an inner inclusive reversed loop, an inner carried
 // value reset per outer iteration; three levels.
 
-#[differentiable(x, a)]
+#[differentiable(x, a; forward)]
 fn pairs(x: &[f64], a: f64) -> f64 {
     let n = x.len();
     let mut e = 0.0;
@@ -2392,7 +2496,7 @@ fn pairs(x: &[f64], a: f64) -> f64 {
 
 /// Three levels: a quadratic form through a row-major matrix, and a
 /// triangular sum with an `a..=b` innermost loop.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn three_levels(x: [f64; 4], m: &[f64]) -> f64 {
     let mut q = 0.0;
     for i in 0..4 {
@@ -2420,7 +2524,6 @@ fn nested_loops() {
             let x = rng.vec(n, -1.0, 1.0);
             let a = rng.uniform(0.5, 1.5);
             let (v, (g, ga)): (f64, (Vec<f64>, f64)) = pairs_grad(&x, a);
-            assert_bits("pairs", pairs(black_box(&x), a), v);
             let copy = |p: &[f64], _: &mut Sites| pairs(&p[..n], p[n]);
             let oracle = Oracle {
                 name: "pairs",
@@ -2428,10 +2531,12 @@ fn nested_loops() {
                 sites: &[],
                 shape: &[n, 1],
             };
-            oracle.check(
+            let jvp = |dir: &[f64]| pairs_jvp(&x, a, &dir[..n], dir[n]);
+            oracle.check_all(
                 &[&x[..], &[a]].concat(),
-                v,
-                &[&g[..], &[ga]].concat(),
+                pairs(black_box(&x), a),
+                (v, &[&g[..], &[ga]].concat()),
+                &jvp,
                 &mut rng,
             );
         }
@@ -2440,7 +2545,6 @@ fn nested_loops() {
         let x: [f64; 4] = rng.array(-1.0, 1.0);
         let m = rng.vec(16, -1.0, 1.0);
         let (v, g) = three_levels_grad(x, &m);
-        assert_bits("three_levels", three_levels(black_box(x), &m), v);
         let copy = |p: &[f64], _: &mut Sites| three_levels(p.try_into().unwrap(), &m);
         let oracle = Oracle {
             name: "three_levels",
@@ -2448,14 +2552,15 @@ fn nested_loops() {
             sites: &[],
             shape: &[4],
         };
-        oracle.check(&x, v, &g, &mut rng);
+        let jvp = |dir: &[f64]| three_levels_jvp(x, &m, like(&x, dir));
+        oracle.check_all(&x, three_levels(black_box(x), &m), (v, &g), &jvp, &mut rng);
     }
 }
 
 // ---------------------------------------------------------------------------
 // Gaussian log-likelihood of a linear regression over data arrays.
 
-#[differentiable(w, b, log_sigma)]
+#[differentiable(w, b, log_sigma; forward)]
 fn gauss_regression(w: &[f64], b: f64, log_sigma: f64, xs: &[f64], ys: &[f64]) -> f64 {
     let d = w.len();
     let sigma2 = (2.0 * log_sigma).exp();
@@ -2473,7 +2578,7 @@ fn gauss_regression(w: &[f64], b: f64, log_sigma: f64, xs: &[f64], ys: &[f64]) -
 
 /// A diagonal Gaussian's log-density summed over rows of constant data
 /// (`data[k][d]`).
-#[differentiable(mu, log_sig)]
+#[differentiable(mu, log_sig; forward)]
 fn diag_gauss(mu: [f64; 3], log_sig: [f64; 3], data: &[[f64; 3]]) -> f64 {
     let mut ll = 0.0;
     for k in 0..data.len() {
@@ -2497,11 +2602,6 @@ fn gaussian_log_likelihoods() {
             let ys = rng.vec(n, -2.0, 2.0);
             let (v, (gw, gb, gls)): (f64, (Vec<f64>, f64, f64)) =
                 gauss_regression_grad(&w, b, ls, &xs, &ys);
-            assert_bits(
-                "gauss_regression",
-                gauss_regression(black_box(&w), b, ls, &xs, &ys),
-                v,
-            );
             // rₖ = yₖ − b − w·xₖ: ∂w = Σ rₖ xₖ / σ², ∂b = Σ rₖ / σ²,
             // ∂ log σ = Σ (rₖ²/σ² − 1).
             let s2 = (2.0 * ls).exp();
@@ -2530,10 +2630,14 @@ fn gaussian_log_likelihoods() {
                 sites: &[],
                 shape: &[d, 1, 1],
             };
-            oracle.check(
+            let jvp = |dir: &[f64]| {
+                gauss_regression_jvp(&w, b, ls, &xs, &ys, &dir[..d], dir[d], dir[d + 1])
+            };
+            oracle.check_all(
                 &[&w[..], &[b, ls]].concat(),
-                v,
-                &[&gw[..], &[gb, gls]].concat(),
+                gauss_regression(black_box(&w), b, ls, &xs, &ys),
+                (v, &[&gw[..], &[gb, gls]].concat()),
+                &jvp,
                 &mut rng,
             );
         }
@@ -2543,7 +2647,6 @@ fn gaussian_log_likelihoods() {
         let ls: [f64; 3] = rng.array(-0.5, 0.5);
         let data: Vec<[f64; 3]> = (0..n).map(|_| rng.array(-2.0, 2.0)).collect();
         let (v, (gmu, gls)) = diag_gauss_grad(mu, ls, &data);
-        assert_bits("diag_gauss", diag_gauss(black_box(mu), ls, &data), v);
         // z = (x − μ)/σ: ∂μ = Σ z/σ, ∂ log σ = Σ (z² − 1).
         let (mut hmu, mut hls, mut smu, mut sls) = ([0.0; 3], [0.0; 3], [0.0; 3], [0.0; 3]);
         for row in &data {
@@ -2571,13 +2674,21 @@ fn gaussian_log_likelihoods() {
             sites: &[],
             shape: &[3, 3],
         };
-        oracle.check(&[mu, ls].concat(), v, &[gmu, gls].concat(), &mut rng);
+        let jvp =
+            |dir: &[f64]| diag_gauss_jvp(mu, ls, &data, like(&mu, &dir[..3]), like(&ls, &dir[3..]));
+        oracle.check_all(
+            &[mu, ls].concat(),
+            diag_gauss(black_box(mu), ls, &data),
+            (v, &[gmu, gls].concat()),
+            &jvp,
+            &mut rng,
+        );
     }
 }
 
 /// A batch: logits `W x + b` recomputed in inner loops, a max starting from
 /// `-∞`, labels as constant `usize` data.
-#[differentiable(w, b)]
+#[differentiable(w, b; forward)]
 fn xent_batch(w: &[f64], b: &[f64], xs: &[f64], labels: &[usize]) -> f64 {
     let k = b.len();
     let d = w.len() / k;
@@ -2619,7 +2730,6 @@ fn batched_softmax_cross_entropy() {
             let xs = rng.vec(n * d, -2.0, 2.0);
             let labels: Vec<usize> = (0..n).map(|_| rng.below(k)).collect();
             let (v, (gw, gb)) = xent_batch_grad(&w, &b, &xs, &labels);
-            assert_bits("xent_batch", xent_batch(black_box(&w), &b, &xs, &labels), v);
             // ∂W[c, j] = (1/n) Σₛ (pₛ꜀ − [c = yₛ]) xₛⱼ, ∂b[c] = (1/n) Σₛ (pₛ꜀ − [c = yₛ]).
             let (mut hw, mut hb) = (vec![0.0; k * d], vec![0.0; k]);
             for s in 0..n {
@@ -2645,10 +2755,13 @@ fn batched_softmax_cross_entropy() {
                 sites: &[],
                 shape: &[k * d, k],
             };
-            oracle.check(
+            let jvp =
+                |dir: &[f64]| xent_batch_jvp(&w, &b, &xs, &labels, &dir[..k * d], &dir[k * d..]);
+            oracle.check_all(
                 &[&w[..], &b].concat(),
-                v,
-                &[&gw[..], &gb].concat(),
+                xent_batch(black_box(&w), &b, &xs, &labels),
+                (v, &[&gw[..], &gb].concat()),
+                &jvp,
                 &mut rng,
             );
         }
@@ -2691,9 +2804,10 @@ fn values_of_untaped_inner_loops_are_bit_for_bit_the_function() {
 
 /// `break` and `continue`: the iterations that ran are replayed from the tape.
 mod break_and_continue {
+    use crate::common::{assert_jvp_plain, Rng};
     use sgrad::{differentiable, sg};
 
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn damped(x: f64) -> f64 {
         let mut s = x;
         let mut k = 0.0;
@@ -2707,7 +2821,7 @@ mod break_and_continue {
         k
     }
 
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn fixed_point(x: f64) -> f64 {
         let mut s = x;
         let mut n = 0;
@@ -2721,7 +2835,7 @@ mod break_and_continue {
         s
     }
 
-    #[differentiable(a)]
+    #[differentiable(a; forward)]
     fn skip_and_stop(a: &[f64]) -> f64 {
         let mut s = 0.0;
         for i in 0..a.len() {
@@ -2760,6 +2874,7 @@ mod break_and_continue {
 
     #[test]
     fn break_in_a_for_loop_and_in_loop() {
+        let mut rng = Rng::new(46);
         for x in [0.3, 1.7, -2.0, 0.01] {
             let (v, g) = damped_grad(std::hint::black_box(x));
             assert_eq!(v.to_bits(), damped(x).to_bits());
@@ -2768,6 +2883,8 @@ mod break_and_continue {
                 (g - fd).abs() <= 1e-6 * fd.abs().max(1.0),
                 "damped at {x}: {g} vs {fd}"
             );
+            let jvp = |dir: &[f64]| damped_jvp(x, dir[0]);
+            assert_jvp_plain("damped", v, &[g], &jvp, &mut rng);
             let (v, g) = fixed_point_grad(std::hint::black_box(x));
             assert_eq!(v.to_bits(), fixed_point(x).to_bits());
             let fd = central(fixed_point, x);
@@ -2775,6 +2892,8 @@ mod break_and_continue {
                 (g - fd).abs() <= 1e-6 * fd.abs().max(1.0),
                 "fixed_point at {x}: {g} vs {fd}"
             );
+            let jvp = |dir: &[f64]| fixed_point_jvp(x, dir[0]);
+            assert_jvp_plain("fixed_point", v, &[g], &jvp, &mut rng);
         }
     }
 
@@ -2800,5 +2919,7 @@ mod break_and_continue {
         }
         // The loop stops at a[3]: later components get nothing, a[1] is skipped.
         assert_eq!((g[1], g[4], g[5]), (0.0, 0.0, 0.0));
+        let jvp = |dir: &[f64]| skip_and_stop_jvp(&a, dir);
+        assert_jvp_plain("skip_and_stop", v, &g, &jvp, &mut Rng::new(47));
     }
 }

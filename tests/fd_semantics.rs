@@ -10,13 +10,22 @@
 //! differentiated by central differences, per variable, and in a seeded random
 //! direction over each set of variables that see the same program. Several
 //! tests also state the gradient as a hand-derived formula.
+//!
+//! Forward mode (`; forward`) is checked against the gradient by the
+//! dot-product identity `<gradient, v> = jvp(v)`: forward mode honours the
+//! sites per variable too, so a tangent on one group of variables blocked at
+//! the same sites gives that group's part of the gradient
+//! (`Oracle::check_all`).
 
 use sgrad::{differentiable, grad, sg, sg_for};
 use std::hint::black_box;
 
 mod common;
 use common::per_site::{self, Body, Sites};
-use common::{assert_bits, assert_close, assert_directional, directional, Cut, Rng, Tol};
+use common::{
+    assert_bits, assert_close, assert_directional, assert_jvp, assert_jvp_plain, directional,
+    groups, Cut, Jvp, Rng, Tol,
+};
 
 // ---------------------------------------------------------------------------
 // The oracle: a hand-written copy with its sites (`common::per_site`), frozen
@@ -104,12 +113,35 @@ impl Oracle<'_> {
             );
         }
     }
+
+    /// The groups of variables blocked at the same sites (one component
+    /// each).
+    fn groups(&self, n: usize) -> Vec<Vec<usize>> {
+        groups(&vec![1; n], |k| self.blocked_for(k))
+    }
+
+    /// The whole oracle: `f` (the function itself, on inputs the optimiser
+    /// cannot see) bit for bit the value of `f_grad`, [`Self::check`] at
+    /// `REL`, and the dot-product identity with `f_jvp` (`jvp`, over the
+    /// direction) in random directions per group of variables blocked at
+    /// the same sites and over all of them.
+    #[track_caller]
+    fn check_all(&self, x: &[f64], f: f64, (value, grad): (f64, &[f64]), jvp: Jvp, rng: &mut Rng) {
+        assert_bits(self.name, f, value);
+        self.check(x, value, grad, rng, REL);
+        assert_jvp(self.name, value, grad, &self.groups(x.len()), jvp, rng);
+    }
+}
+
+/// Each variable on its own: one group per variable.
+fn each(n: usize) -> Vec<Vec<usize>> {
+    (0..n).map(|k| vec![k]).collect()
 }
 
 // ---------------------------------------------------------------------------
 // Rule 1: data flow, not syntax.
 
-#[differentiable(phi1, phi2)]
+#[differentiable(phi1, phi2; forward)]
 fn two_stage(phi1: f64, phi2: f64, eps1: f64, eps2: f64, y2: f64) -> f64 {
     // `theta1` depends on `phi1` and is computed outside the brackets.
     let theta1 = eps1 * phi1.exp() + phi1;
@@ -136,7 +168,9 @@ fn rule1_data_flow_cut_blocks_paths_through_intermediates() {
             sites: &[Cut::For(&[0])],
         };
         let (v, (d1, d2)) = two_stage_grad(phi1, phi2, eps1, eps2, y2);
-        oracle.check(&[phi1, phi2], v, &[d1, d2], &mut rng, REL);
+        let jvp = |d: &[f64]| two_stage_jvp(phi1, phi2, eps1, eps2, y2, d[0], d[1]);
+        let f = two_stage(black_box(phi1), phi2, eps1, eps2, y2);
+        oracle.check_all(&[phi1, phi2], f, (v, &[d1, d2]), &jvp, &mut rng);
 
         // By hand. θ₁' = ε₁ e^φ₁ + 1 (d/dφ₁), θ₂ = θ₁ + φ₂ε₂ + φ₂².
         // d/dφ₁: `fit` is constant, including its path through θ₁ and θ₂:
@@ -160,7 +194,7 @@ fn rule1_data_flow_cut_blocks_paths_through_intermediates() {
 // ---------------------------------------------------------------------------
 // Rule 2: per variable. One site, cut for one variable, open for another.
 
-#[differentiable(a, b)]
+#[differentiable(a, b; forward)]
 fn split(a: f64, b: f64, c: f64) -> f64 {
     let u = a * b + c;
     sg_for!(a, u.sin() * b) + a * u
@@ -181,7 +215,9 @@ fn rule2_one_site_cut_for_one_variable_open_for_another_in_one_call() {
             sites: &[Cut::For(&[0])],
         };
         let (v, (da, db)) = split_grad(a, b, c);
-        oracle.check(&[a, b], v, &[da, db], &mut rng, REL);
+        let jvp = |d: &[f64]| split_jvp(a, b, c, d[0], d[1]);
+        let f = split(black_box(a), b, c);
+        oracle.check_all(&[a, b], f, (v, &[da, db]), &jvp, &mut rng);
         // d/da = u + a b (site constant); d/db = cos(u) a b + sin(u) + a².
         let u = a * b + c;
         assert_close("split d/da", da, u + a * b, 1e-12);
@@ -189,7 +225,7 @@ fn rule2_one_site_cut_for_one_variable_open_for_another_in_one_call() {
     }
 }
 
-#[differentiable(a, b, c)]
+#[differentiable(a, b, c; forward)]
 fn listed(a: f64, b: f64, c: f64) -> f64 {
     let t = a * b * c;
     let w = sg_for!([a, b], (t + c).exp());
@@ -217,7 +253,9 @@ fn rule2_list_form_blocks_each_listed_variable() {
             sites: &[Cut::For(&[0, 1]), Cut::For(&[2, 0])],
         };
         let (v, (da, db, dc)) = listed_grad(a, b, c);
-        oracle.check(&[a, b, c], v, &[da, db, dc], &mut rng, REL);
+        let jvp = |d: &[f64]| listed_jvp(a, b, c, d[0], d[1], d[2]);
+        let f = listed(black_box(a), b, c);
+        oracle.check_all(&[a, b, c], f, (v, &[da, db, dc]), &jvp, &mut rng);
         let t = a * b * c;
         let w = (t + c).exp();
         let sech2 = 1.0 - t.tanh().powi(2);
@@ -232,7 +270,7 @@ fn rule2_list_form_blocks_each_listed_variable() {
     }
 }
 
-#[differentiable(a, b, c)]
+#[differentiable(a, b, c; forward)]
 fn nested(a: f64, b: f64, c: f64) -> f64 {
     let inner = a * b + c;
     let outer = sg_for!(a, sg_for!(b, inner.cos()) * c + a * b);
@@ -260,7 +298,9 @@ fn rule2_nested_sg_for_blocks_each_variable_at_its_own_site() {
             sites: &[Cut::For(&[1]), Cut::For(&[0])],
         };
         let (v, (da, db, dc)) = nested_grad(a, b, c);
-        oracle.check(&[a, b, c], v, &[da, db, dc], &mut rng, REL);
+        let jvp = |d: &[f64]| nested_jvp(a, b, c, d[0], d[1], d[2]);
+        let f = nested(black_box(a), b, c);
+        oracle.check_all(&[a, b, c], f, (v, &[da, db, dc]), &jvp, &mut rng);
         // a: the outer site is constant: d/da = outer.
         // b: the inner site is constant: outer = K c + a b, d/db = a·a + c.
         // c: open: d/dc = a (cos(i) − sin(i) c) + b, i = a b + c.
@@ -275,7 +315,7 @@ fn rule2_nested_sg_for_blocks_each_variable_at_its_own_site() {
 // ---------------------------------------------------------------------------
 // `sg` on a variable that is also used directly.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn reuse(x: f64, y: f64) -> f64 {
     x * sg(x) + sg(x * y) * y + (x * y).sin()
 }
@@ -294,7 +334,9 @@ fn sg_on_a_reused_variable_blocks_only_that_use() {
             sites: &[Cut::All, Cut::All],
         };
         let (v, (dx, dy)) = reuse_grad(x, y);
-        oracle.check(&[x, y], v, &[dx, dy], &mut rng, REL);
+        let jvp = |d: &[f64]| reuse_jvp(x, y, d[0], d[1]);
+        let f = reuse(black_box(x), y);
+        oracle.check_all(&[x, y], f, (v, &[dx, dy]), &jvp, &mut rng);
         assert_close("reuse d/dx", dx, x + (x * y).cos() * y, 1e-12);
         assert_close("reuse d/dy", dy, x * y + (x * y).cos() * x, 1e-12);
     }
@@ -309,7 +351,7 @@ fn sg_on_a_reused_variable_blocks_only_that_use() {
 // ---------------------------------------------------------------------------
 // Shadowing and reassignment; rule 5: a name in `sg_for!` is the parameter.
 
-#[differentiable(a, b)]
+#[differentiable(a, b; forward)]
 fn shadow(a: f64, b: f64) -> f64 {
     let a = a * 2.0 + b;
     let mut t = a * b;
@@ -349,11 +391,13 @@ fn shadowing_and_reassignment() {
             sites: &[Cut::For(&[0])],
         };
         let (v, (da, db)) = shadow_grad(a, b);
-        oracle.check(&[a, b], v, &[da, db], &mut rng, REL);
+        let jvp = |d: &[f64]| shadow_jvp(a, b, d[0], d[1]);
+        let f = shadow(black_box(a), b);
+        oracle.check_all(&[a, b], f, (v, &[da, db]), &jvp, &mut rng);
     }
 }
 
-#[differentiable(a, b)]
+#[differentiable(a, b; forward)]
 fn shadow_unrelated(a: f64, b: f64) -> f64 {
     let p = a;
     let a = b * 3.0;
@@ -378,7 +422,9 @@ fn rule5_sg_for_names_the_parameter_even_where_a_let_shadows_it() {
             sites: &[Cut::For(&[0])],
         };
         let (v, (da, db)) = shadow_unrelated_grad(a, b);
-        oracle.check(&[a, b], v, &[da, db], &mut rng, REL);
+        let jvp = |d: &[f64]| shadow_unrelated_jvp(a, b, d[0], d[1]);
+        let f = shadow_unrelated(black_box(a), b);
+        oracle.check_all(&[a, b], f, (v, &[da, db]), &jvp, &mut rng);
         // d/da = 3b; d/db = 18 b + 3 a (not 3 a: the site is open for b).
         assert_close("shadow_unrelated d/da", da, 3.0 * b, 1e-14);
         assert_close("shadow_unrelated d/db", db, 18.0 * b + 3.0 * a, 1e-14);
@@ -388,7 +434,7 @@ fn rule5_sg_for_names_the_parameter_even_where_a_let_shadows_it() {
 // ---------------------------------------------------------------------------
 // Branches holding different sites.
 
-#[differentiable(a, b)]
+#[differentiable(a, b; forward)]
 fn branchy(a: f64, b: f64, mode: f64) -> f64 {
     let u = a * b;
     let r = if mode > 0.0 {
@@ -445,7 +491,9 @@ fn branches_hold_different_sites() {
                 sites: &sites,
             };
             let (v, (da, db)) = branchy_grad(a, b, mode);
-            oracle.check(&[a, b], v, &[da, db], &mut rng, REL);
+            let jvp = |d: &[f64]| branchy_jvp(a, b, mode, d[0], d[1]);
+            let f = branchy(black_box(a), b, mode);
+            oracle.check_all(&[a, b], f, (v, &[da, db]), &jvp, &mut rng);
         }
     }
     assert!(
@@ -457,7 +505,7 @@ fn branches_hold_different_sites() {
 // ---------------------------------------------------------------------------
 // Early return.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn early(x: f64, y: f64) -> f64 {
     let s = x * y;
     if s > 1.0 {
@@ -506,7 +554,9 @@ fn early_return() {
             sites: &[Cut::For(&[0]), Cut::For(&[1])],
         };
         let (v, (dx, dy)) = early_grad(x, y);
-        oracle.check(&[x, y], v, &[dx, dy], &mut rng, REL);
+        let jvp = |d: &[f64]| early_jvp(x, y, d[0], d[1]);
+        let f = early(black_box(x), y);
+        oracle.check_all(&[x, y], f, (v, &[dx, dy]), &jvp, &mut rng);
     }
     assert!(
         paths.iter().all(|&k| k > 0),
@@ -522,7 +572,7 @@ fn early_return() {
 // `&&`, `||` and `!` in conditions read differentiated values.
 
 // `!(y > -1.0)` on purpose: `!` is part of what the macro must accept.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 #[allow(clippy::neg_cmp_op_on_partial_ord)]
 fn gated(x: f64, y: f64, k: f64) -> f64 {
     let p = x * y;
@@ -563,7 +613,9 @@ fn and_or_not_conditions() {
             sites: &[Cut::For(&[1]), Cut::For(&[0])],
         };
         let (v, (dx, dy)) = gated_grad(x, y, k);
-        oracle.check(&[x, y], v, &[dx, dy], &mut rng, REL);
+        let jvp = |d: &[f64]| gated_jvp(x, y, k, d[0], d[1]);
+        let f = gated(black_box(x), y, k);
+        oracle.check_all(&[x, y], f, (v, &[dx, dy]), &jvp, &mut rng);
         let (want_dx, want_dy) = if then {
             ((1.0 - (x * y).tanh().powi(2)) * y + 1.0, 0.0)
         } else {
@@ -706,7 +758,7 @@ fn grad_closures_with_captured_constants() {
 /// compound assignment, an `if` expression inside `sg_for!`, a shadowing block,
 /// an early return, a constant path, an integer computed from a branch, and
 /// an attribute order that differs from the parameter order.
-#[differentiable(b, a)]
+#[differentiable(b, a; forward)]
 fn syntax_mix(mut a: f64, b: f64, c: f32, n: i32) -> f64 {
     let (p, q): (f64, f64) = (a * b, sg_for!(a, a + b * b));
     let t: f64 = {
@@ -795,8 +847,10 @@ fn body_syntax_together() {
         }] += 1;
         paths[3] += (sum.abs() > 100.0) as usize;
         let (v, (db, da)) = syntax_mix_grad(a, b, c, n);
-        assert_eq!(v.to_bits(), syntax_mix(black_box(a), b, c, n).to_bits());
-        oracle.check(&[b, a], v, &[db, da], &mut rng, REL);
+        // The tangents in the attribute's order too: b, then a.
+        let jvp = |d: &[f64]| syntax_mix_jvp(a, b, c, n, d[0], d[1]);
+        let f = syntax_mix(black_box(a), b, c, n);
+        oracle.check_all(&[b, a], f, (v, &[db, da]), &jvp, &mut rng);
     }
     assert!(
         paths.iter().all(|&k| k > 0),
@@ -805,7 +859,7 @@ fn body_syntax_together() {
 }
 
 // Written this way on purpose: the macro must accept a late-initialised `let`.
-#[differentiable(a, b)]
+#[differentiable(a, b; forward)]
 #[allow(clippy::needless_late_init)]
 fn uninitialised_let(a: f64, b: f64) -> f64 {
     let t;
@@ -818,7 +872,7 @@ fn uninitialised_let(a: f64, b: f64) -> f64 {
 }
 
 // Nested on purpose: `return` two `if`s deep.
-#[differentiable(a, b)]
+#[differentiable(a, b; forward)]
 #[allow(clippy::collapsible_if)]
 fn nested_return(a: f64, b: f64) -> f64 {
     if a > 0.0 {
@@ -829,13 +883,13 @@ fn nested_return(a: f64, b: f64) -> f64 {
     a - b
 }
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn same_site_read_twice(x: f64, y: f64) -> f64 {
     let s = sg_for!(x, x * y);
     s * s + s * x
 }
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn compare_stopped(x: f64, y: f64) -> f64 {
     if sg(x) > sg_for!(y, y * 2.0) {
         x * y
@@ -868,6 +922,27 @@ fn small_bodies_by_hand() {
     let (v, (dx, dy)): (f64, (f32, f64)) = mixed_precision_grad(2.0, 3.0, 1);
     assert_eq!((v, dx, dy), (7.0, 3.0, 2.0));
     assert_eq!(mixed_precision(2.0, 3.0, 1), 7.0);
+
+    // Forward mode, one tangent per variable (their sites differ).
+    let mut rng = Rng::new(16);
+    for _ in 0..20 {
+        let (a, b) = (rng.uniform(-2.0, 2.0), rng.uniform(-2.0, 2.0));
+        let (v, (da, db)) = uninitialised_let_grad(a, b);
+        let jvp = |d: &[f64]| uninitialised_let_jvp(a, b, d[0], d[1]);
+        assert_jvp("uninitialised_let", v, &[da, db], &each(2), &jvp, &mut rng);
+        let (v, (da, db)) = nested_return_grad(a, b);
+        let jvp = |d: &[f64]| nested_return_jvp(a, b, d[0], d[1]);
+        assert_jvp("nested_return", v, &[da, db], &each(2), &jvp, &mut rng);
+        let (v, (dx, dy)) = same_site_read_twice_grad(a, b);
+        let jvp = |d: &[f64]| same_site_read_twice_jvp(a, b, d[0], d[1]);
+        let grad = [dx, dy];
+        assert_jvp("same_site_read_twice", v, &grad, &each(2), &jvp, &mut rng);
+        let (v, (dx, dy)) = compare_stopped_grad(a, b);
+        let jvp = |d: &[f64]| compare_stopped_jvp(a, b, d[0], d[1]);
+        assert_jvp("compare_stopped", v, &[dx, dy], &each(2), &jvp, &mut rng);
+    }
+    assert_eq!(same_site_read_twice_jvp(2.0, 3.0, 1.0, 0.0), (48.0, 6.0));
+    assert_eq!(same_site_read_twice_jvp(2.0, 3.0, 0.0, 1.0), (48.0, 28.0));
 }
 
 // ---------------------------------------------------------------------------
@@ -967,7 +1042,7 @@ fn rule3_values_are_bit_for_bit_the_function() {
 // ---------------------------------------------------------------------------
 // Reverse mode passes the directional-derivative check <∇f, v> ≈ D_v f.
 
-#[differentiable]
+#[differentiable(; forward)]
 fn rosen(x: f64, y: f64, z: f64) -> f64 {
     (1.0 - x).powi(2)
         + 100.0 * (y - x * x).powi(2)
@@ -975,13 +1050,13 @@ fn rosen(x: f64, y: f64, z: f64) -> f64 {
         + 100.0 * (z - y * y).powi(2)
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn lse(a: f64, b: f64, c: f64, d: f64) -> f64 {
     let m = a.max(b).max(c.max(d));
     m + ((a - m).exp() + (b - m).exp() + (c - m).exp() + (d - m).exp()).ln()
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn kitchen_sink(x: f64, y: f64, z: f64) -> f64 {
     let r = x.hypot(y) + 0.1;
     let mut acc = r.ln() * z.cos() + y.atan2(x + 3.0) - (x * z).tanh();
@@ -1008,7 +1083,7 @@ fn reverse_mode_passes_the_directional_derivative_check() {
         let v3: Vec<f64> = (0..3).map(|_| rng.normal()).collect();
         let v4: Vec<f64> = (0..4).map(|_| rng.normal()).collect();
 
-        let (_, (a, b, c)) = rosen_grad(x[0], x[1], x[2]);
+        let (value, (a, b, c)) = rosen_grad(x[0], x[1], x[2]);
         check(
             "rosen",
             &|p| rosen(p[0], p[1], p[2]),
@@ -1017,8 +1092,10 @@ fn reverse_mode_passes_the_directional_derivative_check() {
             &v3,
             REL,
         );
+        let jvp = |d: &[f64]| rosen_jvp(x[0], x[1], x[2], d[0], d[1], d[2]);
+        assert_jvp_plain("rosen", value, &[a, b, c], &jvp, &mut rng);
 
-        let (_, (a, b, c, d)) = lse_grad(x[0], x[1], x[2], x[3]);
+        let (value, (a, b, c, d)) = lse_grad(x[0], x[1], x[2], x[3]);
         check(
             "lse",
             &|p| lse(p[0], p[1], p[2], p[3]),
@@ -1027,10 +1104,12 @@ fn reverse_mode_passes_the_directional_derivative_check() {
             &v4,
             REL,
         );
+        let jvp = |t: &[f64]| lse_jvp(x[0], x[1], x[2], x[3], t[0], t[1], t[2], t[3]);
+        assert_jvp_plain("lse", value, &[a, b, c, d], &jvp, &mut rng);
         // Softmax weights sum to one.
         assert!((a + b + c + d - 1.0).abs() < 1e-14);
 
-        let (_, (a, b, c)) = kitchen_sink_grad(x[0], x[1], x[2]);
+        let (value, (a, b, c)) = kitchen_sink_grad(x[0], x[1], x[2]);
         check(
             "kitchen_sink",
             &|p| kitchen_sink(p[0], p[1], p[2]),
@@ -1039,5 +1118,7 @@ fn reverse_mode_passes_the_directional_derivative_check() {
             &v3,
             REL,
         );
+        let jvp = |d: &[f64]| kitchen_sink_jvp(x[0], x[1], x[2], d[0], d[1], d[2]);
+        assert_jvp_plain("kitchen_sink", value, &[a, b, c], &jvp, &mut rng);
     }
 }

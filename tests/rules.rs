@@ -7,6 +7,9 @@
 //! Points cover negative, tiny and large arguments wherever the function is
 //! defined and smooth. `f32` rules are compared with the central difference of
 //! the same operation in `f64` at the same (exactly representable) point.
+//! Forward mode (`_jvp`) applies the same templates with the tangent as `g`:
+//! every multi-argument rule against its gradient by the dot-product
+//! identity, at ordinary points and at the conventions' points.
 
 use sgrad::{differentiable, grad};
 use std::hint::black_box;
@@ -308,23 +311,23 @@ const MIXED: &[(f64, f64)] = &[
 /// derivative vanish next to the value and the central difference useless.
 const COMPOUND: &[(f64, f64)] = &[(-3.0, 2.0), (0.7, -1.5), (30.0, 40.0), (-2.5, -0.4)];
 
-#[differentiable]
+#[differentiable(; forward)]
 fn op_add(x: f64, y: f64) -> f64 {
     x + y
 }
-#[differentiable]
+#[differentiable(; forward)]
 fn op_sub(x: f64, y: f64) -> f64 {
     x - y
 }
-#[differentiable]
+#[differentiable(; forward)]
 fn op_mul(x: f64, y: f64) -> f64 {
     x * y
 }
-#[differentiable]
+#[differentiable(; forward)]
 fn op_div(x: f64, y: f64) -> f64 {
     x / y
 }
-#[differentiable]
+#[differentiable(; forward)]
 fn op_rem(x: f64, y: f64) -> f64 {
     x % y
 }
@@ -487,7 +490,7 @@ fn rem() {
     );
 }
 
-#[differentiable(x, b)]
+#[differentiable(x, b; forward)]
 fn op_log(x: f64, b: f64) -> f64 {
     x.log(b)
 }
@@ -523,7 +526,7 @@ fn log() {
     }
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn op_powi(x: f64, n: i32) -> f64 {
     x.powi(n)
 }
@@ -555,7 +558,7 @@ fn powi() {
     }
 }
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn op_powf(x: f64, y: f64) -> f64 {
     x.powf(y)
 }
@@ -606,7 +609,7 @@ fn powf() {
     }
 }
 
-#[differentiable(y, x)]
+#[differentiable(y, x; forward)]
 fn op_atan2(y: f64, x: f64) -> f64 {
     y.atan2(x)
 }
@@ -647,7 +650,7 @@ fn atan2() {
     }
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn op_hypot(x: f64, y: f64) -> f64 {
     x.hypot(y)
 }
@@ -684,11 +687,11 @@ fn hypot() {
     assert_eq!(op_hypot_grad(-2.0, 0.0).1, (-1.0, 0.0));
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn op_max(a: f64, b: f64) -> f64 {
     a.max(b)
 }
-#[differentiable]
+#[differentiable(; forward)]
 fn op_min(a: f64, b: f64) -> f64 {
     a.min(b)
 }
@@ -759,7 +762,7 @@ fn min() {
     }
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn op_clamp(x: f64, lo: f64, hi: f64) -> f64 {
     x.clamp(lo, hi)
 }
@@ -805,7 +808,7 @@ fn clamp() {
     }
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn op_mul_add(x: f64, a: f64, b: f64) -> f64 {
     x.mul_add(a, b)
 }
@@ -929,12 +932,12 @@ fn f32_unary() {
     }
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn f32_binary(x: f32, y: f32) -> f32 {
     x.atan2(y) + x.hypot(y) + x / y + f32::powf(y, x) + x.max(y) * x.min(y)
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn f32_ternary(x: f32, lo: f32, hi: f32) -> f32 {
     x.clamp(lo, hi) + x.mul_add(lo, hi)
 }
@@ -1117,4 +1120,262 @@ fn piecewise_constant_at_jumps_is_zero() {
     for x in [0.0, 0.5, -1.5, 2.0, -3.0] {
         assert_eq!(g(x).1, 0.0, "at {x}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Forward mode: the same templates with the tangent in place of `g`.
+
+/// `jvp` against `<grad, v>`: equal to `JVP_REL · Σ|gᵢvᵢ|` (`rel`), or both
+/// NaN, or the same infinity (at the singular points the partials are
+/// infinite or NaN, and so is their sum with the tangent).
+#[track_caller]
+fn assert_jvp_is_dot(what: &str, jvp: f64, grad: &[f64], v: &[f64], rel: f64) {
+    let dot: f64 = grad.iter().zip(v).map(|(g, v)| g * v).sum();
+    let scale: f64 = grad.iter().zip(v).map(|(g, v)| (g * v).abs()).sum();
+    let ok = if dot.is_nan() || dot.is_infinite() {
+        jvp.to_bits() == dot.to_bits() || (jvp.is_nan() && dot.is_nan())
+    } else {
+        (jvp - dot).abs() <= rel * scale
+    };
+    assert!(
+        ok,
+        "{what}: forward mode {jvp:e}, <gradient, v> = {dot:e} along {v:?}"
+    );
+}
+
+/// Every binary rule in forward mode, at `points`: the value bit for bit,
+/// a unit tangent on each argument, and two seeded random directions.
+#[track_caller]
+fn jvp2(
+    what: &str,
+    grad: fn(f64, f64) -> (f64, (f64, f64)),
+    jvp: fn(f64, f64, f64, f64) -> (f64, f64),
+    points: &[(f64, f64)],
+) {
+    let dirs = [[1.0, 0.0], [0.0, 1.0], [0.6, -1.3], [-2.1, 0.4]];
+    for &(x, y) in points {
+        let (v, (dx, dy)) = grad(x, y);
+        for d in dirs {
+            let (vj, t) = jvp(black_box(x), y, d[0], d[1]);
+            assert_same_value(what, vj, v);
+            let at = format!("{what} at ({x:e}, {y:e})");
+            assert_jvp_is_dot(&at, t, &[dx, dy], &d, 1e-15);
+        }
+    }
+}
+
+/// A ternary rule's generated gradient.
+type Grad3 = fn(f64, f64, f64) -> (f64, (f64, f64, f64));
+
+/// [`jvp2`] for ternary rules.
+#[track_caller]
+fn jvp3(
+    what: &str,
+    grad: Grad3,
+    jvp: fn(f64, f64, f64, f64, f64, f64) -> (f64, f64),
+    points: &[(f64, f64, f64)],
+) {
+    let dirs = [
+        [1.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0],
+        [0.0, 0.0, 1.0],
+        [0.6, -1.3, 0.2],
+        [-2.1, 0.4, 1.7],
+    ];
+    for &(x, y, z) in points {
+        let (v, (dx, dy, dz)) = grad(x, y, z);
+        for d in dirs {
+            let (vj, t) = jvp(black_box(x), y, z, d[0], d[1], d[2]);
+            assert_same_value(what, vj, v);
+            let at = format!("{what} at ({x:e}, {y:e}, {z:e})");
+            assert_jvp_is_dot(&at, t, &[dx, dy, dz], &d, 1e-15);
+        }
+    }
+}
+
+#[test]
+fn forward_mode_of_every_multi_argument_rule() {
+    let nan = f64::NAN;
+    // The points of the tests above, and the conventions' points.
+    let mut points: Vec<(f64, f64)> = [MIXED, COMPOUND, DISTINCT].concat();
+    points.extend([
+        (0.0, 0.0),
+        (-0.0, 0.0),
+        (2.0, 2.0),
+        (-2.0, -2.0),
+        (1e300, 1e300),
+        (2.0, nan),
+        (nan, 2.0),
+        (0.0, 2.0),
+        (0.0, 0.5),
+        (0.0, 3.0),
+        (3.0, 0.0),
+        (-2.0, 0.0),
+        (-2.0, 3.0),
+        (0.7, -1e-6),
+        (3.0, 1e-9),
+        (7.3, 2.0),
+        (-0.4, 0.3),
+        (1e150, 1e150),
+        (-1e-200, 3e-200),
+    ]);
+    type Binary = (
+        &'static str,
+        fn(f64, f64) -> (f64, (f64, f64)),
+        fn(f64, f64, f64, f64) -> (f64, f64),
+    );
+    let binary: [Binary; 11] = [
+        ("x + y", op_add_grad, op_add_jvp),
+        ("x - y", op_sub_grad, op_sub_jvp),
+        ("x * y", op_mul_grad, op_mul_jvp),
+        ("x / y", op_div_grad, op_div_jvp),
+        ("x % y", op_rem_grad, op_rem_jvp),
+        ("x.log(b)", op_log_grad, op_log_jvp),
+        ("x.powf(y)", op_powf_grad, op_powf_jvp),
+        ("y.atan2(x)", op_atan2_grad, op_atan2_jvp),
+        ("x.hypot(y)", op_hypot_grad, op_hypot_jvp),
+        ("a.max(b)", op_max_grad, op_max_jvp),
+        ("a.min(b)", op_min_grad, op_min_jvp),
+    ];
+    for (what, grad, jvp) in binary {
+        jvp2(what, grad, jvp, &points);
+    }
+    let clamp: &[(f64, f64, f64)] = &[
+        (0.3, -1.0, 1.0),
+        (-2.0, -1.0, 1.0),
+        (5.0, -1.0, 2.0),
+        (-7.5, -10.0, -5.0),
+        (-12.0, -10.0, -5.0),
+        (1e-9, -1e-8, 1e-8),
+        (3e8, -1e3, 1e8),
+        // at a bound, and lo == hi == x
+        (-1.0, -1.0, 1.0),
+        (1.0, -1.0, 1.0),
+        (2.0, 2.0, 2.0),
+    ];
+    jvp3("x.clamp(lo, hi)", op_clamp_grad, op_clamp_jvp, clamp);
+    let mul_add: &[(f64, f64, f64)] = &[
+        (1.5, -2.0, 0.3),
+        (-1e-9, 3.0, 1e-9),
+        (1e5, 1e-3, -7.0),
+        (-4.0, -4.0, 100.0),
+        (0.0, 0.0, 0.0),
+        (nan, 1.0, 2.0),
+    ];
+    jvp3("x.mul_add(a, b)", op_mul_add_grad, op_mul_add_jvp, mul_add);
+    for n in [-3, -1, 0, 1, 2, 3, 7] {
+        for x in [-1.7, -0.2, 0.0, -0.0, 1e-3, 0.9, 5.0, 1e3, f64::INFINITY] {
+            let (v, d) = op_powi_grad(x, n);
+            let (vj, t) = op_powi_jvp(black_box(x), n, 1.0);
+            assert_same_value("x.powi(n)", vj, v);
+            assert_jvp_is_dot(&format!("x.powi({n}) at {x:e}"), t, &[d], &[1.0], 0.0);
+            let (_, t) = op_powi_jvp(x, n, -0.3);
+            assert_jvp_is_dot(&format!("x.powi({n}) at {x:e}"), t, &[d], &[-0.3], 1e-15);
+        }
+    }
+    // f32: the same, in f32.
+    for (x, y) in [
+        (0.3f32, 1.7f32),
+        (-1.2, 0.4),
+        (2.5, 0.9),
+        (1e-3, 3.0),
+        (1.5, 1.5),
+    ] {
+        let (v, (dx, dy)) = f32_binary_grad(x, y);
+        for d in [[1.0f32, 0.0], [0.0, 1.0], [0.6, -1.3]] {
+            let (vj, t) = f32_binary_jvp(black_box(x), y, d[0], d[1]);
+            assert_eq!(vj.to_bits(), v.to_bits());
+            let g = [f64::from(dx), f64::from(dy)];
+            let d64 = d.map(f64::from);
+            assert_jvp_is_dot("f32 binary", f64::from(t), &g, &d64, 1e-6);
+        }
+    }
+    for (x, lo, hi) in [
+        (0.3f32, -1.0f32, 1.0f32),
+        (-2.0, -1.0, 1.0),
+        (5.0, -1.5, 2.5),
+        (1.0, 1.0, 3.0),
+    ] {
+        let (v, (dx, dlo, dhi)) = f32_ternary_grad(x, lo, hi);
+        for d in [
+            [1.0f32, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [0.0, 0.0, 1.0],
+            [0.6, -1.3, 0.2],
+        ] {
+            let (vj, t) = f32_ternary_jvp(black_box(x), lo, hi, d[0], d[1], d[2]);
+            assert_eq!(vj.to_bits(), v.to_bits());
+            let g = [f64::from(dx), f64::from(dlo), f64::from(dhi)];
+            let d64 = d.map(f64::from);
+            assert_jvp_is_dot("f32 ternary", f64::from(t), &g, &d64, 1e-6);
+        }
+    }
+}
+
+macro_rules! unary_forward {
+    ($($name:ident: |$x:ident| $e:expr, [$($p:expr),* $(,)?];)*) => {
+        $(
+            mod $name {
+                use sgrad::differentiable;
+                #[differentiable($x; forward)]
+                pub fn f($x: f64) -> f64 {
+                    $e
+                }
+            }
+        )*
+
+        /// Every unary rule in forward mode: the value bit for bit, a unit
+        /// tangent gives `_grad`'s derivative, another tangent the product,
+        /// at ordinary points and at the conventions' points (where the
+        /// derivative is infinite, NaN or a chosen one-sided value).
+        #[test]
+        fn forward_mode_of_every_unary_rule() {
+            $(
+                for x in [$($p),*] {
+                    let x: f64 = x;
+                    let what = concat!(stringify!($name), " at ");
+                    let (v, d) = $name::f_grad(x);
+                    for t in [1.0, -0.3] {
+                        let (vj, j) = $name::f_jvp(black_box(x), t);
+                        assert_same_value(stringify!($name), vj, v);
+                        assert_jvp_is_dot(&format!("{what}{x:e}"), j, &[d], &[t], 1e-15);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+unary_forward! {
+    neg: |x| -x, [-2.0, 0.0, 3.0];
+    exp: |x| x.exp(), [-700.0, -1.0, 0.0, 2.0, 700.0];
+    exp2: |x| x.exp2(), [-3.0, 0.0, 10.0];
+    exp_m1: |x| x.exp_m1(), [-1e-9, 0.0, 1.5];
+    ln: |x| x.ln(), [0.0, 1e-300, 0.5, 3.0, 1e300];
+    ln_1p: |x| x.ln_1p(), [-1.0, -0.5, 0.0, 1e-9, 4.0];
+    log2: |x| x.log2(), [0.0, 0.25, 8.0];
+    log10: |x| x.log10(), [0.0, 0.1, 1e5];
+    sqrt: |x| x.sqrt(), [0.0, 1e-300, 2.0, 1e300];
+    cbrt: |x| x.cbrt(), [-8.0, 0.0, 1e-9, 27.0];
+    recip: |x| x.recip(), [-4.0, 1e-7, 3.0];
+    sin: |x| x.sin(), [-1e6, -1.0, 0.0, 2.5];
+    cos: |x| x.cos(), [-3.0, 0.0, 1e6];
+    tan: |x| x.tan(), [-1.2, 0.0, 1.5];
+    asin: |x| x.asin(), [-1.0, -0.5, 0.0, 0.9, 1.0];
+    acos: |x| x.acos(), [-1.0, 0.0, 0.3, 1.0];
+    atan: |x| x.atan(), [-1e10, -1.0, 0.0, 3.0];
+    sinh: |x| x.sinh(), [-5.0, 0.0, 700.0];
+    cosh: |x| x.cosh(), [-5.0, 0.0, 2.0];
+    tanh: |x| x.tanh(), [-30.0, -1.0, 0.0, 0.5, 30.0];
+    asinh: |x| x.asinh(), [-1e8, 0.0, 2.0];
+    acosh: |x| x.acosh(), [1.0, 1.5, 1e8];
+    atanh: |x| x.atanh(), [-1.0, -0.5, 0.0, 0.9, 1.0];
+    abs: |x| x.abs(), [-2.0, -0.0, 0.0, 3.0];
+    signum: |x| x.signum(), [-2.0, 0.0, 3.0];
+    floor: |x| x.floor(), [-1.5, 0.0, 2.0, 2.7];
+    ceil: |x| x.ceil(), [-1.5, 0.0, 2.7];
+    round: |x| x.round(), [-1.5, 0.5, 2.2];
+    trunc: |x| x.trunc(), [-1.5, 0.0, 2.7];
+    to_degrees: |x| x.to_degrees(), [-1.0, 0.0, 3.0];
+    to_radians: |x| x.to_radians(), [-90.0, 0.0, 180.0];
 }

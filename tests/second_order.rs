@@ -3,12 +3,18 @@
 //! checked against central differences of the gradient and against formulas;
 //! `sg` is constant at every order; nested derivatives do not confuse their
 //! perturbations; every `Dual` method against central differences of `f64`.
+//! Forward mode (`_jvp`) against the gradient by the dot-product identity,
+//! and forward-over-forward second derivatives against forward-over-reverse
+//! ones.
 
 #![allow(dead_code)]
 
 use sgrad::{differentiable, hessian, hvp, sg, Dual, Real};
 
-#[differentiable(x)]
+mod common;
+use common::{assert_jvp, assert_jvp_plain, per_variable, Rng};
+
+#[differentiable(x; forward)]
 fn valley<T: Real>(x: &[T]) -> T {
     let mut s = T::zero();
     for i in 0..x.len() - 1 {
@@ -55,7 +61,7 @@ fn hessian_matches_differences_of_the_gradient() {
     }
 }
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn stopped<T: Real>(x: T, y: T) -> T {
     x * x * y + sg(x * y) * y + (x * y).sin()
 }
@@ -91,7 +97,7 @@ fn sg_is_constant_at_second_order() {
     assert!((h[1][0] - (want[1][0] + y)).abs() > 1.0);
 }
 
-#[differentiable(y)]
+#[differentiable(y; forward)]
 fn shift<T: Real>(x: T, y: T) -> T {
     x + y
 }
@@ -197,4 +203,76 @@ fn dual_methods_match_differences() {
         &|v| v.mul_add(v, 0.4),
         0.7,
     );
+}
+
+/// Forward mode against the gradient (`<g, v> = jvp(v)`), and at second
+/// order: `jvp` run on dual numbers `x + εw` with tangent `v` gives `wᵀ H v`,
+/// which must match the forward-over-reverse Hessian (`sg` constant at both
+/// orders in both modes).
+#[test]
+fn forward_mode_at_first_and_second_order() {
+    let mut rng = Rng::new(8);
+    let x = [0.3, -0.4, 0.8, 1.1];
+    let (v, g) = valley_grad(&x);
+    assert_jvp_plain("valley", v, &g, &|d| valley_jvp(&x, d), &mut rng);
+    let h = hessian(|x: &[Dual<f64>]| valley_grad(x).1, &x);
+    let (w, t) = ([0.5, -1.0, 0.25, 2.0], [-0.3, 0.7, 1.2, -0.4]);
+    let xd: Vec<Dual<f64>> = x.iter().zip(&w).map(|(&a, &b)| Dual::new(a, b)).collect();
+    let td: Vec<Dual<f64>> = t.iter().map(|&a| Dual::constant(a)).collect();
+    let (_, jd) = valley_jvp(&xd, &td);
+    let want: f64 = (0..4)
+        .flat_map(|k| (0..4).map(move |j| (k, j)))
+        .map(|(k, j)| w[k] * h[k][j] * t[j])
+        .sum();
+    assert!(
+        (jd.eps - want).abs() <= 1e-12 * want.abs().max(1.0),
+        "valley wᵀHv: forward over forward {}, forward over reverse {want}",
+        jd.eps
+    );
+
+    let (x, y) = (0.5, 1.5);
+    let (v, (gx, gy)) = stopped_grad(x, y);
+    let jvp = |d: &[f64]| stopped_jvp(x, y, d[0], d[1]);
+    assert_jvp(
+        "stopped",
+        v,
+        &[gx, gy],
+        &per_variable(&[1, 1]),
+        &jvp,
+        &mut rng,
+    );
+    let h = hessian(
+        |p: &[Dual<f64>]| {
+            let (_, (gx, gy)) = stopped_grad(p[0], p[1]);
+            vec![gx, gy]
+        },
+        &[x, y],
+    );
+    for (w, t) in [
+        ([1.0, 0.0], [0.0, 1.0]),
+        ([0.0, 1.0], [1.0, 0.0]),
+        ([0.4, -1.1], [0.9, 0.3]),
+    ] {
+        let (_, jd) = stopped_jvp(
+            Dual::new(x, w[0]),
+            Dual::new(y, w[1]),
+            Dual::constant(t[0]),
+            Dual::constant(t[1]),
+        );
+        let want: f64 = (0..2)
+            .flat_map(|k| (0..2).map(move |j| (k, j)))
+            .map(|(k, j)| w[k] * h[k][j] * t[j])
+            .sum();
+        assert!(
+            (jd.eps - want).abs() <= 1e-14 * want.abs().max(1.0),
+            "stopped wᵀHv along {w:?}, {t:?}: {} vs {want}",
+            jd.eps
+        );
+    }
+
+    // Perturbation confusion in forward mode: d/dx [x · jvp_y (x + y)] = 1.
+    let x = Dual::new(1.0, 1.0);
+    let (_, inner) = shift_jvp(x, Dual::constant(1.0), Dual::constant(1.0));
+    assert_eq!((x * inner).eps, 1.0);
+    assert_eq!(shift_jvp(2.0, 3.0, 0.5), (5.0, 0.5));
 }

@@ -2,12 +2,16 @@
 //! values computed with 40 significant digits (mpmath) and classical constants,
 //! identities, the densities integrating to 1; every derivative rule through
 //! `#[differentiable]` against central differences, at ordinary and extreme
-//! points; the `f32` versions.
+//! points; the `f32` versions; and every rule in forward mode (`_jvp`)
+//! against the gradient by the dot-product identity `<gradient, v> = jvp(v)`.
 
 use sgrad::__private::stats_partials;
 use sgrad::differentiable;
 use std::f64::consts::{LN_2, PI};
 use std::hint::black_box;
+
+mod common;
+use common::{assert_dot_identity_rel, assert_jvp, per_variable, Rng, JVP_REL, JVP_REL_F32};
 
 const EULER: f64 = 0.577_215_664_901_532_9;
 
@@ -554,7 +558,7 @@ macro_rules! unary_rule {
     ($test:ident, $name:ident, $step:expr, [$($x:expr),* $(,)?]) => {
         #[test]
         fn $test() {
-            #[differentiable]
+            #[differentiable(; forward)]
             fn through_macro(x: f64) -> f64 {
                 sgrad::$name(x)
             }
@@ -563,6 +567,9 @@ macro_rules! unary_rule {
                 let (v, d) = through_macro_grad(black_box(x));
                 assert_same(stringify!($name), v, through_macro(x));
                 assert_fd(stringify!($name), d, &|t| sgrad::$name(t), x, $step(x));
+                let (vj, t) = through_macro_jvp(black_box(x), -0.75);
+                assert_same(stringify!($name), vj, v);
+                assert_dot_identity_rel(stringify!($name), &[d], t, &[-0.75], JVP_REL);
             }
         }
     };
@@ -639,15 +646,15 @@ unary_rule!(
 /// nothing; the formula still resolves the derivative.
 #[test]
 fn tails_by_formula() {
-    #[differentiable]
+    #[differentiable(; forward)]
     fn sig(x: f64) -> f64 {
         sgrad::sigmoid(x)
     }
-    #[differentiable]
+    #[differentiable(; forward)]
     fn log_sig(x: f64) -> f64 {
         sgrad::log_sigmoid(x)
     }
-    #[differentiable]
+    #[differentiable(; forward)]
     fn log_cdf(x: f64) -> f64 {
         sgrad::normal_log_cdf(x)
     }
@@ -660,6 +667,8 @@ fn tails_by_formula() {
         assert_eq!(log_sig_grad(x).0, log_sig(x));
         // d/dx ln σ(x) = σ(−x)
         assert_rel("(ln σ)′", log_sig_grad(x).1, sgrad::sigmoid(-x), 1e-15);
+        assert_eq!(sig_jvp(x, 1.0), sig_grad(x));
+        assert_eq!(log_sig_jvp(x, 1.0), log_sig_grad(x));
     }
     // φ(x)/Φ(x) ≈ −x − 1/x + 2/x³ far left; ≈ φ(x) far right
     let x = -1e4;
@@ -673,17 +682,24 @@ fn tails_by_formula() {
     let x = 20.0f64;
     let phi = (-0.5 * x * x).exp() / (2.0 * PI).sqrt();
     assert_rel("(ln Φ)′", log_cdf_grad(x).1, phi, 1e-13);
+    assert_eq!(log_cdf_jvp(x, 1.0), log_cdf_grad(x));
+    assert_eq!(log_cdf_jvp(-1e4, 1.0), log_cdf_grad(-1e4));
 }
 
 /// A three-argument rule: every partial against the central difference in
-/// that argument, the others held.
+/// that argument, the others held; and forward mode against the partials,
+/// one argument at a time and all together.
 #[allow(clippy::type_complexity)]
 fn check3(
     name: &str,
-    grad: fn(f64, f64, f64) -> (f64, (f64, f64, f64)),
+    (grad, jvp): (
+        fn(f64, f64, f64) -> (f64, (f64, f64, f64)),
+        fn(f64, f64, f64, f64, f64, f64) -> (f64, f64),
+    ),
     plain: fn(f64, f64, f64) -> f64,
     points: &[(f64, f64, f64)],
 ) {
+    let mut rng = Rng::new(3);
     for &(x, y, z) in points {
         let (v, (dx, dy, dz)) = grad(black_box(x), y, z);
         assert_same(name, v, plain(x, y, z));
@@ -691,30 +707,33 @@ fn check3(
         assert_fd(&format!("{at} ∂x"), dx, &|t| plain(t, y, z), x, rel_step(x));
         assert_fd(&format!("{at} ∂2"), dy, &|t| plain(x, t, z), y, rel_step(y));
         assert_fd(&format!("{at} ∂3"), dz, &|t| plain(x, y, t), z, rel_step(z));
+        let groups = per_variable(&[1, 1, 1]);
+        let j = |d: &[f64]| jvp(x, y, z, d[0], d[1], d[2]);
+        assert_jvp(&at, v, &[dx, dy, dz], &groups, &j, &mut rng);
     }
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn normal_lp(x: f64, mu: f64, sigma: f64) -> f64 {
     sgrad::normal_log_pdf(x, mu, sigma)
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn lognormal_lp(x: f64, mu: f64, sigma: f64) -> f64 {
     sgrad::lognormal_log_pdf(x, mu, sigma)
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn gamma_lp(x: f64, shape: f64, rate: f64) -> f64 {
     sgrad::gamma_log_pdf(x, shape, rate)
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn beta_lp(x: f64, a: f64, b: f64) -> f64 {
     sgrad::beta_log_pdf(x, a, b)
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn exponential_lp(x: f64, rate: f64) -> f64 {
     sgrad::exponential_log_pdf(x, rate)
 }
@@ -723,7 +742,7 @@ fn exponential_lp(x: f64, rate: f64) -> f64 {
 fn d_normal_log_pdf() {
     check3(
         "normal_log_pdf",
-        normal_lp_grad,
+        (normal_lp_grad, normal_lp_jvp),
         normal_lp,
         &[
             (0.3, -1.2, 0.7),
@@ -738,7 +757,7 @@ fn d_normal_log_pdf() {
 fn d_lognormal_log_pdf() {
     check3(
         "lognormal_log_pdf",
-        lognormal_lp_grad,
+        (lognormal_lp_grad, lognormal_lp_jvp),
         lognormal_lp,
         &[
             (0.3, -1.2, 0.7),
@@ -753,7 +772,7 @@ fn d_lognormal_log_pdf() {
 fn d_gamma_log_pdf() {
     check3(
         "gamma_log_pdf",
-        gamma_lp_grad,
+        (gamma_lp_grad, gamma_lp_jvp),
         gamma_lp,
         &[
             (1.7, 2.5, 1.5),
@@ -768,7 +787,7 @@ fn d_gamma_log_pdf() {
 fn d_beta_log_pdf() {
     check3(
         "beta_log_pdf",
-        beta_lp_grad,
+        (beta_lp_grad, beta_lp_jvp),
         beta_lp,
         &[
             (0.3, 2.5, 3.5),
@@ -792,10 +811,14 @@ fn d_exponential_log_pdf() {
         }
         let f = |t| sgrad::exponential_log_pdf(x, t);
         assert_fd("exponential ∂rate", dr, &f, rate, rel_step(rate));
+        let j = |d: &[f64]| exponential_lp_jvp(x, rate, d[0], d[1]);
+        let groups = per_variable(&[1, 1]);
+        let mut rng = Rng::new(4);
+        assert_jvp("exponential_log_pdf", v, &[dx, dr], &groups, &j, &mut rng);
     }
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn student_t_lp(x: f64, nu: f64, mu: f64, sigma: f64) -> f64 {
     sgrad::student_t_log_pdf(x, nu, mu, sigma)
 }
@@ -817,6 +840,11 @@ fn d_student_t_log_pdf_through_the_macro() {
         assert_fd("student_t ∂mu", dmu, &fmu, mu, rel_step(mu));
         let fs = |t| sgrad::student_t_log_pdf(x, nu, mu, t);
         assert_fd("student_t ∂sigma", dsigma, &fs, sigma, rel_step(sigma));
+        let j = |d: &[f64]| student_t_lp_jvp(x, nu, mu, sigma, d[0], d[1], d[2], d[3]);
+        let grad = [dx, dnu, dmu, dsigma];
+        let groups = per_variable(&[1; 4]);
+        let mut rng = Rng::new(5);
+        assert_jvp("student_t_log_pdf", v, &grad, &groups, &j, &mut rng);
     }
 }
 
@@ -830,6 +858,12 @@ fn partials_outside_the_support() {
     assert_eq!(exponential_lp_grad(-1.0, 2.0).1, (0.0, 0.0));
     let (_, (dx, dm, ds)) = normal_lp_grad(0.0, 0.0, -1.0);
     assert!(dx.is_nan() && dm.is_nan() && ds.is_nan());
+    // The same in forward mode.
+    assert_eq!(gamma_lp_jvp(-1.0, 2.0, 3.0, 1.0, 1.0, 1.0).1, 0.0);
+    assert_eq!(beta_lp_jvp(1.5, 2.0, 3.0, 1.0, 1.0, 1.0).1, 0.0);
+    assert_eq!(lognormal_lp_jvp(-1.0, 0.0, 1.0, 1.0, 1.0, 1.0).1, 0.0);
+    assert_eq!(exponential_lp_jvp(-1.0, 2.0, 1.0, 1.0).1, 0.0);
+    assert!(normal_lp_jvp(0.0, 0.0, -1.0, 1.0, 1.0, 1.0).1.is_nan());
     // at x = 0 with shape 1 the gamma is the exponential
     let (_, (dx, _, dr)) = gamma_lp_grad(0.0, 1.0, 2.0);
     assert_eq!((dx, dr), (-2.0, 0.5));
@@ -892,19 +926,20 @@ fn d_student_t_log_pdf() {
     let got = student_t_log_pdf_nu(1.0, 0.7, nu, -0.4, 2.0);
     assert_rel("∂ν at ν = 1e9", got, want, 1e-8);
 
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn scaled(x: f64, nu: f64) -> f64 {
         x * sgrad::student_t_log_pdf(1.0, nu, 0.0, 1.0)
     }
     let c = sgrad::student_t_log_pdf(1.0, 3.0, 0.0, 1.0);
     assert_eq!(scaled_grad(2.0, 3.0), (scaled(2.0, 3.0), c));
+    assert_eq!(scaled_jvp(2.0, 3.0, 1.0), (scaled(2.0, 3.0), c));
     assert_eq!(scaled(2.0, 3.0), 2.0 * c);
 }
 
 /// The rules compose with the rest of the language: a small ELBO-like sum.
 #[test]
 fn composition() {
-    #[differentiable(m, log_s)]
+    #[differentiable(m, log_s; forward)]
     fn elbo_term(m: f64, log_s: f64, eps: f64, y: f64) -> f64 {
         let s = log_s.exp();
         let theta = m + s * eps;
@@ -913,9 +948,12 @@ fn composition() {
         lik + prior - sgrad::normal_log_pdf(theta, m, s)
     }
     let plain = |m: f64, ls: f64| elbo_term(m, ls, 0.3, 1.1);
-    let (_, (dm, dls)) = elbo_term_grad(0.4, -0.2, 0.3, 1.1);
+    let (v, (dm, dls)) = elbo_term_grad(0.4, -0.2, 0.3, 1.1);
     assert_fd("elbo ∂m", dm, &|t| plain(t, -0.2), 0.4, 1e-6);
     assert_fd("elbo ∂log_s", dls, &|t| plain(0.4, t), -0.2, 1e-6);
+    let j = |d: &[f64]| elbo_term_jvp(0.4, -0.2, 0.3, 1.1, d[0], d[1]);
+    let groups = per_variable(&[1, 1]);
+    assert_jvp("elbo_term", v, &[dm, dls], &groups, &j, &mut Rng::new(6));
 }
 
 // ---------------------------------------------------------------------------
@@ -925,11 +963,11 @@ macro_rules! f32_rule {
     ($test:ident, $name:ident, [$($x:expr),* $(,)?]) => {
         #[test]
         fn $test() {
-            #[differentiable]
+            #[differentiable(; forward)]
             fn single(x: f32) -> f32 {
                 sgrad::$name(x)
             }
-            #[differentiable]
+            #[differentiable(; forward)]
             fn double(x: f64) -> f64 {
                 sgrad::$name(x)
             }
@@ -942,6 +980,13 @@ macro_rules! f32_rule {
                 // one rounding of the f64 value
                 assert_eq!(v32, v64 as f32, "{} at {x}", stringify!($name));
                 assert_rel(stringify!($name), f64::from(d32), d64, 1.2e-7);
+                let (vj, t) = single_jvp(black_box(x), 0.5);
+                assert_eq!(vj.to_bits(), v32.to_bits());
+                let dot = [f64::from(d32)];
+                assert_dot_identity_rel(stringify!($name), &dot, f64::from(t), &[0.5], JVP_REL_F32);
+                let (vj, t) = double_jvp(f64::from(x), 0.5);
+                assert_eq!(vj.to_bits(), v64.to_bits());
+                assert_dot_identity_rel(stringify!($name), &[d64], t, &[0.5], JVP_REL);
             }
         }
     };
@@ -965,7 +1010,7 @@ f32_rule!(
 
 #[test]
 fn f32_densities() {
-    #[differentiable]
+    #[differentiable(; forward)]
     fn single(x: f32, mu: f32, sigma: f32) -> f32 {
         sgrad::normal_log_pdf(x, mu, sigma)
             + sgrad::lognormal_log_pdf(sigma, mu, 1.5)
@@ -973,7 +1018,7 @@ fn f32_densities() {
             + sgrad::beta_log_pdf(0.25, sigma, 1.5)
             + sgrad::exponential_log_pdf(x, sigma)
     }
-    #[differentiable]
+    #[differentiable(; forward)]
     fn double(x: f64, mu: f64, sigma: f64) -> f64 {
         sgrad::normal_log_pdf(x, mu, sigma)
             + sgrad::lognormal_log_pdf(sigma, mu, 1.5)
@@ -989,6 +1034,21 @@ fn f32_densities() {
     assert_rel("f32 ∂x", f64::from(a), a64, 1e-6);
     assert_rel("f32 ∂mu", f64::from(b), b64, 1e-6);
     assert_rel("f32 ∂sigma", f64::from(c), c64, 1e-6);
+    let dir = [0.5, -1.0, 0.25];
+    let (vj, t) = single_jvp(0.75, -0.5, 1.25, 0.5, -1.0, 0.25);
+    assert_eq!(vj.to_bits(), v32.to_bits());
+    let g32 = [a, b, c].map(f64::from);
+    assert_dot_identity_rel("f32 densities", &g32, f64::from(t), &dir, JVP_REL_F32);
+    let j = |d: &[f64]| double_jvp(0.75, -0.5, 1.25, d[0], d[1], d[2]);
+    let groups = per_variable(&[1; 3]);
+    assert_jvp(
+        "f64 densities",
+        v64,
+        &[a64, b64, c64],
+        &groups,
+        &j,
+        &mut Rng::new(7),
+    );
     let t = sgrad::student_t_log_pdf(0.5f32, 3.0, 0.0, 1.0);
     assert_rel(
         "f32 student_t",

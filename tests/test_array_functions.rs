@@ -1,26 +1,30 @@
 //! The runtime's array functions (`log_sum_exp`, `dot`, `sum`) inside
-//! differentiated code: against central differences, and at extreme inputs.
+//! differentiated code: against central differences, at extreme inputs, and
+//! against forward mode (the dot-product identity `<gradient, v> = jvp(v)`).
 
 use sgrad::{differentiable, dot, log_sum_exp, sum};
 
-#[differentiable(z)]
+mod common;
+use common::{assert_dot_identity_rel, assert_jvp, assert_jvp_plain, Rng, JVP_REL_F32};
+
+#[differentiable(z; forward)]
 fn lse(z: &[f64]) -> f64 {
     log_sum_exp(z)
 }
 
-#[differentiable(a, b)]
+#[differentiable(a, b; forward)]
 #[allow(clippy::ptr_arg)] // `&Vec` parameters are supported and tested on purpose
 fn inner(a: [f64; 4], b: &Vec<f64>) -> f64 {
     dot(&a, b) + 0.5 * sum(&a) * sum(b)
 }
 
-#[differentiable(z)]
+#[differentiable(z; forward)]
 fn lse32(z: [f32; 3]) -> f32 {
     log_sum_exp(&z)
 }
 
 /// Cross-entropy of a softmax over `z` with label `y`, as users write it.
-#[differentiable(z)]
+#[differentiable(z; forward)]
 fn cross_entropy(z: &[f64], y: usize) -> f64 {
     log_sum_exp(z) - z[y]
 }
@@ -47,6 +51,7 @@ fn log_sum_exp_gradient_is_softmax() {
         assert!((g[i] - fd).abs() < 1e-8, "{i}: {} vs {fd}", g[i]);
     }
     assert!((g.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+    assert_jvp_plain("lse", v, &g, &|d| lse_jvp(&z, d), &mut Rng::new(1));
 }
 
 #[test]
@@ -61,6 +66,7 @@ fn log_sum_exp_at_extreme_inputs() {
         assert!(v.is_finite(), "{z:?}: {v}");
         assert!(g.iter().all(|d| d.is_finite() && *d >= 0.0), "{z:?}: {g:?}");
         assert!((g.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{z:?}: {g:?}");
+        assert_jvp_plain("lse", v, &g, &|d| lse_jvp(&z, d), &mut Rng::new(2));
     }
     let (v, g) = lse_grad(&[3.0; 4]);
     assert_eq!(v, 3.0 + 4f64.ln());
@@ -81,6 +87,10 @@ fn dot_and_sum_gradients() {
         assert!((ga[i] - (b[i] + 0.5 * sb)).abs() < 1e-14);
         assert!((gb[i] - (a[i] + 0.5 * sa)).abs() < 1e-14);
     }
+    let grad = [&ga[..], &gb].concat();
+    let jvp = |d: &[f64]| inner_jvp(a, &b, [d[0], d[1], d[2], d[3]], &d[4..].to_vec());
+    let groups = [vec![0, 1, 2, 3], vec![4, 5, 6, 7]];
+    assert_jvp("inner", v, &grad, &groups, &jvp, &mut Rng::new(3));
 }
 
 #[test]
@@ -88,6 +98,10 @@ fn f32_and_cross_entropy() {
     let (v, g) = lse32_grad([0.1, 0.2, 0.3]);
     assert_eq!(v.to_bits(), lse32([0.1, 0.2, 0.3]).to_bits());
     assert!((g.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    let (vj, t) = lse32_jvp([0.1, 0.2, 0.3], [1.0, -0.5, 2.0]);
+    assert_eq!(vj.to_bits(), v.to_bits());
+    let g64 = g.map(f64::from);
+    assert_dot_identity_rel("lse32", &g64, f64::from(t), &[1.0, -0.5, 2.0], JVP_REL_F32);
     let z = vec![1.0, 3.0, -2.0];
     let (v, g) = cross_entropy_grad(&z, 1);
     assert_eq!(v.to_bits(), cross_entropy(&z, 1).to_bits());
@@ -96,4 +110,6 @@ fn f32_and_cross_entropy() {
         let expected = softmax[i] - if i == 1 { 1.0 } else { 0.0 };
         assert!((g[i] - expected).abs() < 1e-15);
     }
+    let jvp = |d: &[f64]| cross_entropy_jvp(&z, 1, d);
+    assert_jvp_plain("cross_entropy", v, &g, &jvp, &mut Rng::new(4));
 }

@@ -9,7 +9,7 @@
 use sgrad::{differentiable, grad, sg, sg_for};
 
 /// Every construct in one function, so each shows its generated code to the lints.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn everything(x: f64, y: f64, c: f64) -> f64 {
     let t = x * y;
     let mut s = sg_for!(x, t.sin()) + sg(y).exp() * x;
@@ -27,6 +27,10 @@ fn lint_clean_code_runs() {
     let (v, (dx, dy)) = everything_grad(0.3, 0.4, 2.0);
     assert_eq!(v.to_bits(), everything(0.3, 0.4, 2.0).to_bits());
     assert!(dx.is_finite() && dy.is_finite());
+    let (vj, t) = everything_jvp(0.3, 0.4, 2.0, 1.0, 0.0);
+    assert_eq!(vj.to_bits(), v.to_bits());
+    assert!((t - dx).abs() <= 1e-12 * dx.abs());
+    assert!((everything_jvp(0.3, 0.4, 2.0, 0.0, 1.0).1 - dy).abs() <= 1e-12 * dy.abs());
     let g = grad!(|x: f64| x * x);
     assert_eq!(g(3.0), (9.0, 6.0));
 }

@@ -6,7 +6,10 @@
 //! * the gradient matches central differences of a hand-written copy of the
 //!   body in which every `sg` / `sg_for!` site that blocks the variable is
 //!   frozen at its value at the base point (SEMANTICS.md), at several seeded
-//!   random points.
+//!   random points;
+//! * forward mode agrees with the gradient: `<gradient, v> = jvp(v)` for a
+//!   tangent on one variable at a time and on all of them (`check`,
+//!   `jvp_identity`).
 //!
 //! Tests marked `#[ignore = "bug: .."]` document bugs: they fail today.
 //! Programs that do not compile at all cannot live in this file as code;
@@ -17,7 +20,7 @@ use std::hint::black_box as bb;
 
 mod common;
 use common::per_site::{eval, Body, Sites};
-use common::{Cut, Rng};
+use common::{assert_jvp_rel, per_variable, Cut, Jvp, Rng, JVP_REL, JVP_REL_F32};
 
 // ---------------------------------------------------------------------------
 // Random points, on the shared generator.
@@ -77,6 +80,40 @@ fn check_fd(name: &str, copy: Body, sites: &[Cut], x: &[f64], value: f64, grad: 
     }
 }
 
+/// The whole check: `f` (the function on inputs the optimiser cannot see)
+/// bit for bit the value of `f_grad`, [`check_fd`], and the dot-product
+/// identity with `f_jvp` (`jvp`, its value and tangent widened to `f64`)
+/// one variable at a time and all together ([`jvp_identity`]), at `f32`
+/// tolerance when `tol` is.
+#[track_caller]
+fn check(
+    name: &str,
+    copy: Body,
+    sites: &[Cut],
+    x: &[f64],
+    (f, value, grad): (f64, f64, &[f64]),
+    jvp: Jvp,
+    tol: f64,
+) {
+    assert_eq!(
+        f.to_bits(),
+        value.to_bits(),
+        "{name}: f = {f:e}, f_grad.0 = {value:e}"
+    );
+    check_fd(name, copy, sites, x, value, grad, tol);
+    let rel = if tol > TOL { JVP_REL_F32 } else { JVP_REL };
+    jvp_identity(name, value, grad, jvp, rel);
+}
+
+/// Forward mode against the gradient (`common::assert_jvp_rel`): a tangent
+/// on one variable at a time (every variable is a scalar here) and on all
+/// of them, in seeded random directions; the jvp's value bit for bit `value`.
+#[track_caller]
+fn jvp_identity(name: &str, value: f64, grad: &[f64], jvp: Jvp, rel: f64) {
+    let groups = per_variable(&vec![1; grad.len()]);
+    assert_jvp_rel(name, value, grad, &groups, jvp, &mut Rng::new(99), rel);
+}
+
 const TOL: f64 = 1e-6;
 /// Gradients computed in `f32` against differences of an `f64` copy.
 const TOL32: f64 = 2e-3;
@@ -95,7 +132,7 @@ fn must_compile_and_run(name: &str, src: &str) {
 // ===========================================================================
 // 1. A logistic loss.
 
-#[differentiable(w, b)]
+#[differentiable(w, b; forward)]
 fn logistic_loss(w: f64, b: f64, x: f64, y: f64) -> f64 {
     let z = w * x + b;
     let p = 1.0 / (1.0 + (-z).exp());
@@ -110,13 +147,21 @@ fn logistic_loss_matches() {
         let (w, b, x, y) = (v[0], v[1], v[2], v[3]);
         let f = logistic_loss(bb(w), bb(b), bb(x), bb(y));
         let (g0, (dw, db)) = logistic_loss_grad(bb(w), bb(b), bb(x), bb(y));
-        assert_eq!(f.to_bits(), g0.to_bits());
         let copy = |p: &[f64], _: &mut Sites| {
             let z = p[0] * x + p[1];
             let q = 1.0 / (1.0 + (-z).exp());
             -(y * q.ln() + (1.0 - y) * (1.0 - q).ln())
         };
-        check_fd("logistic", &copy, &[], &[w, b], f, &[dw, db], TOL);
+        let jvp = |q: &[f64]| logistic_loss_jvp(w, b, x, y, q[0], q[1]);
+        check(
+            "logistic",
+            &copy,
+            &[],
+            &[w, b],
+            (f, g0, &[dw, db]),
+            &jvp,
+            TOL,
+        );
         // The closed form: dL/dz = p - y.
         let p = 1.0 / (1.0 + (-(w * x + b)).exp());
         assert!((db - (p - y)).abs() < 1e-12);
@@ -127,7 +172,7 @@ fn logistic_loss_matches() {
 // ===========================================================================
 // 2. A softplus written by hand: early returns, and the stable form.
 
-#[differentiable]
+#[differentiable(; forward)]
 fn softplus(z: f64) -> f64 {
     if z > 30.0 {
         return z;
@@ -138,7 +183,7 @@ fn softplus(z: f64) -> f64 {
     (1.0 + z.exp()).ln()
 }
 
-#[differentiable]
+#[differentiable(; forward)]
 fn softplus_stable(z: f64) -> f64 {
     z.max(0.0) + (-z.abs()).exp().ln_1p()
 }
@@ -148,18 +193,31 @@ fn softplus_matches() {
     let mut rng = Rng::new(2);
     for _ in 0..POINTS {
         let z = rng.uniform(-45.0, 45.0);
-        for (name, f, g) in [
+        for (name, f, g, j) in [
             (
                 "softplus",
                 softplus as fn(f64) -> f64,
                 softplus_grad as fn(f64) -> (f64, f64),
+                softplus_jvp as fn(f64, f64) -> (f64, f64),
             ),
-            ("softplus_stable", softplus_stable, softplus_stable_grad),
+            (
+                "softplus_stable",
+                softplus_stable,
+                softplus_stable_grad,
+                softplus_stable_jvp,
+            ),
         ] {
             let (v, d) = g(bb(z));
-            assert_eq!(f(bb(z)).to_bits(), v.to_bits(), "{name}");
             let copy = |p: &[f64], _: &mut Sites| f(p[0]);
-            check_fd(name, &copy, &[], &[z], v, &[d], TOL);
+            check(
+                name,
+                &copy,
+                &[],
+                &[z],
+                (f(bb(z)), v, &[d]),
+                &|q| j(z, q[0]),
+                TOL,
+            );
             let sigmoid = 1.0 / (1.0 + (-z).exp());
             assert!(
                 (d - sigmoid).abs() < 1e-9,
@@ -172,7 +230,7 @@ fn softplus_matches() {
 // ===========================================================================
 // 3. A piecewise Huber loss, with the threshold a constant.
 
-#[differentiable(pred)]
+#[differentiable(pred; forward)]
 fn huber(pred: f64, target: f64, delta: f64) -> f64 {
     let r = pred - target;
     let a = r.abs();
@@ -190,9 +248,16 @@ fn huber_matches() {
         let v = rng.point(&[(-5.0, 5.0), (-1.0, 1.0), (0.1, 2.0)]);
         let (p, t, d) = (v[0], v[1], v[2]);
         let (val, dp) = huber_grad(bb(p), bb(t), bb(d));
-        assert_eq!(huber(bb(p), bb(t), bb(d)).to_bits(), val.to_bits());
         let copy = |x: &[f64], _: &mut Sites| huber(x[0], t, d);
-        check_fd("huber", &copy, &[], &[p], val, &[dp], TOL);
+        check(
+            "huber",
+            &copy,
+            &[],
+            &[p],
+            (huber(bb(p), bb(t), bb(d)), val, &[dp]),
+            &|q: &[f64]| huber_jvp(p, t, d, q[0]),
+            TOL,
+        );
         assert_eq!(dp, (p - t).clamp(-d, d));
     }
 }
@@ -201,7 +266,7 @@ fn huber_matches() {
 // 4. A log-density with branches, `let x;` assigned in every branch, and
 //    constants from `std`.
 
-#[differentiable(mu, log_sigma)]
+#[differentiable(mu, log_sigma; forward)]
 fn log_density(x: f64, mu: f64, log_sigma: f64, nu: f64) -> f64 {
     use std::f64::consts::PI;
     let sigma = log_sigma.exp();
@@ -228,12 +293,16 @@ fn log_density_matches() {
         let nu = if i % 2 == 0 { 0.0 } else { 4.0 };
         let (x, mu, ls) = (v[0], v[1], v[2]);
         let (val, (dmu, dls)) = log_density_grad(bb(x), bb(mu), bb(ls), bb(nu));
-        assert_eq!(
-            log_density(bb(x), bb(mu), bb(ls), bb(nu)).to_bits(),
-            val.to_bits()
-        );
         let copy = |p: &[f64], _: &mut Sites| log_density(x, p[0], p[1], nu);
-        check_fd("log_density", &copy, &[], &[mu, ls], val, &[dmu, dls], TOL);
+        check(
+            "log_density",
+            &copy,
+            &[],
+            &[mu, ls],
+            (log_density(bb(x), bb(mu), bb(ls), bb(nu)), val, &[dmu, dls]),
+            &|q: &[f64]| log_density_jvp(x, mu, ls, nu, q[0], q[1]),
+            TOL,
+        );
     }
 }
 
@@ -241,7 +310,7 @@ fn log_density_matches() {
 // 5. An implicit-ish fixed formula with many shadowed lets, and `sg_for!`
 //    naming parameters that locals shadow (SEMANTICS rule 5).
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn shadowed(x: f64, y: f64) -> f64 {
     let x = x * 2.0;
     let y = y + x;
@@ -279,16 +348,23 @@ fn shadowed_matches() {
     for _ in 0..POINTS {
         let v = rng.point(&[(-1.0, 1.0), (-1.0, 1.0)]);
         let (val, (dx, dy)) = shadowed_grad(bb(v[0]), bb(v[1]));
-        assert_eq!(shadowed(bb(v[0]), bb(v[1])).to_bits(), val.to_bits());
         let sites = [Cut::For(&[0]), Cut::For(&[1])];
-        check_fd("shadowed", &shadowed_copy, &sites, &v, val, &[dx, dy], TOL);
+        check(
+            "shadowed",
+            &shadowed_copy,
+            &sites,
+            &v,
+            (shadowed(bb(v[0]), bb(v[1])), val, &[dx, dy]),
+            &|q: &[f64]| shadowed_jvp(v[0], v[1], q[0], q[1]),
+            TOL,
+        );
     }
 }
 
 // ===========================================================================
 // 6. `let m; if .. { m = .. } else { m = .. }`, typed and untyped.
 
-#[differentiable(a, b)]
+#[differentiable(a, b; forward)]
 fn deferred(a: f64, b: f64) -> f64 {
     let m;
     let s: f64;
@@ -314,14 +390,13 @@ fn deferred_matches() {
     for _ in 0..POINTS {
         let v = rng.point(&[(-2.0, 2.0), (-2.0, 2.0)]);
         let (val, (da, db)) = deferred_grad(bb(v[0]), bb(v[1]));
-        assert_eq!(deferred(bb(v[0]), bb(v[1])).to_bits(), val.to_bits());
-        check_fd(
+        check(
             "deferred",
             &deferred_copy,
             &[Cut::For(&[0])],
             &v,
-            val,
-            &[da, db],
+            (deferred(bb(v[0]), bb(v[1])), val, &[da, db]),
+            &|q: &[f64]| deferred_jvp(v[0], v[1], q[0], q[1]),
             TOL,
         );
     }
@@ -330,7 +405,7 @@ fn deferred_matches() {
 // ===========================================================================
 // 7. Nested `if`s inside blocks used as values.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn nested_values(x: f64, y: f64) -> f64 {
     let v = {
         let t = x * y;
@@ -365,7 +440,6 @@ fn nested_values_matches() {
     for _ in 0..POINTS {
         let p = rng.point(&[(-3.0, 3.0), (-3.0, 3.0)]);
         let (val, (dx, dy)) = nested_values_grad(bb(p[0]), bb(p[1]));
-        assert_eq!(nested_values(bb(p[0]), bb(p[1])).to_bits(), val.to_bits());
         let copy = |q: &[f64], s: &mut Sites| {
             let (x, y) = (q[0], q[1]);
             let t = x * y;
@@ -383,14 +457,22 @@ fn nested_values_matches() {
             };
             v * x + if y > 0.0 { y } else { -y * s.cut(0, x) }
         };
-        check_fd("nested_values", &copy, &[Cut::All], &p, val, &[dx, dy], TOL);
+        check(
+            "nested_values",
+            &copy,
+            &[Cut::All],
+            &p,
+            (nested_values(bb(p[0]), bb(p[1])), val, &[dx, dy]),
+            &|q: &[f64]| nested_values_jvp(p[0], p[1], q[0], q[1]),
+            TOL,
+        );
     }
 }
 
 // ===========================================================================
 // 8. Returns at several depths.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn many_returns(x: f64, y: f64) -> f64 {
     let a = x * y;
     if a > 4.0 {
@@ -425,9 +507,16 @@ fn many_returns_matches() {
     for _ in 0..4 * POINTS {
         let p = rng.point(&[(-6.0, 6.0), (-6.0, 6.0)]);
         let (val, (dx, dy)) = many_returns_grad(bb(p[0]), bb(p[1]));
-        assert_eq!(many_returns(bb(p[0]), bb(p[1])).to_bits(), val.to_bits());
         let copy = |q: &[f64], _: &mut Sites| many_returns(q[0], q[1]);
-        check_fd("many_returns", &copy, &[], &p, val, &[dx, dy], TOL);
+        check(
+            "many_returns",
+            &copy,
+            &[],
+            &p,
+            (many_returns(bb(p[0]), bb(p[1])), val, &[dx, dy]),
+            &|q: &[f64]| many_returns_jvp(p[0], p[1], q[0], q[1]),
+            TOL,
+        );
         // Which return was taken, to be sure every path is exercised.
         let (x, y) = (p[0], p[1]);
         let a = x * y;
@@ -459,7 +548,7 @@ fn many_returns_matches() {
 // ===========================================================================
 // 9. `f32` throughout.
 
-#[differentiable(w, b)]
+#[differentiable(w, b; forward)]
 fn f32_model(w: f32, b: f32, x: f32, y: f32) -> f32 {
     let z = w * x + b;
     let r = if z > 0.0 { z } else { 0.01 * z };
@@ -476,10 +565,7 @@ fn f32_model_matches() {
         let p = rng.point(&[(-2.0, 2.0), (-2.0, 2.0), (-2.0, 2.0), (-1.0, 1.0)]);
         let (w, b, x, y) = (p[0] as f32, p[1] as f32, p[2] as f32, p[3] as f32);
         let (val, (dw, db)) = f32_model_grad(bb(w), bb(b), bb(x), bb(y));
-        assert_eq!(
-            f32_model(bb(w), bb(b), bb(x), bb(y)).to_bits(),
-            val.to_bits()
-        );
+        let f = f32_model(bb(w), bb(b), bb(x), bb(y));
         let copy = |q: &[f64], s: &mut Sites| {
             let (w, b, x, y) = (q[0], q[1], f64::from(x), f64::from(y));
             let z = w * x + b;
@@ -490,13 +576,21 @@ fn f32_model_matches() {
                 + s.cut(0, w).abs() * b.tanh()
                 + std::f64::consts::FRAC_PI_4 * w.sin()
         };
-        check_fd(
+        let jvp = |q: &[f64]| {
+            let (v, t) = f32_model_jvp(w, b, x, y, q[0] as f32, q[1] as f32);
+            (f64::from(v), f64::from(t))
+        };
+        check(
             "f32_model",
             &copy,
             &[Cut::All],
             &[f64::from(w), f64::from(b)],
-            f64::from(val),
-            &[f64::from(dw), f64::from(db)],
+            (
+                f64::from(f),
+                f64::from(val),
+                &[f64::from(dw), f64::from(db)],
+            ),
+            &jvp,
             TOL32,
         );
     }
@@ -551,13 +645,13 @@ struct Gaussian {
 impl Gaussian {
     const HALF: f64 = 0.5;
 
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn log_pdf(&self, x: f64) -> f64 {
         let d = x - self.mu;
         -Self::HALF * d * d * self.inv_var + self.weights[0] * x
     }
 
-    #[differentiable(a, b)]
+    #[differentiable(a, b; forward)]
     pub fn combined(&self, a: f64, b: f64) -> f64 {
         let t = (a - self.mu) * self.inv_var;
         if t > self.weights[1] {
@@ -572,7 +666,7 @@ struct Poly<const N: usize> {
 }
 
 impl<const N: usize> Poly<N> {
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn quadratic_part(&self, x: f64) -> f64 {
         self.c[0] + self.c[1 % N] * x + self.c[N - 1] * x * x
     }
@@ -591,9 +685,10 @@ fn methods_match() {
         let (val, dx) = g.log_pdf_grad(bb(p[0]));
         assert_eq!(g.log_pdf(bb(p[0])).to_bits(), val.to_bits());
         assert!((dx - (-(p[0] - 0.3) * 2.0 + 0.1)).abs() < 1e-12);
+        let jvp = |q: &[f64]| g.log_pdf_jvp(p[0], q[0]);
+        jvp_identity("log_pdf", val, &[dx], &jvp, JVP_REL);
 
         let (val, (da, db)) = g.combined_grad(bb(p[0]), bb(p[1]));
-        assert_eq!(g.combined(bb(p[0]), bb(p[1])).to_bits(), val.to_bits());
         let copy = |q: &[f64], s: &mut Sites| {
             let (a, b) = (q[0], q[1]);
             let t = (a - 0.3) * 2.0;
@@ -602,19 +697,20 @@ fn methods_match() {
             }
             t * t + b.exp() * 0.3
         };
-        check_fd(
+        check(
             "combined",
             &copy,
             &[Cut::For(&[1])],
             &p,
-            val,
-            &[da, db],
+            (g.combined(bb(p[0]), bb(p[1])), val, &[da, db]),
+            &|q: &[f64]| g.combined_jvp(p[0], p[1], q[0], q[1]),
             TOL,
         );
     }
     let poly = Poly { c: [1.0, 2.0, 3.0] };
     assert_eq!(poly.quadratic_part(2.0), 17.0);
     assert_eq!(poly.quadratic_part_grad(2.0), (17.0, 14.0));
+    assert_eq!(poly.quadratic_part_jvp(2.0, 1.0), (17.0, 14.0));
 }
 
 // ===========================================================================
@@ -676,7 +772,7 @@ fn closures_capturing_structs() {
 // ===========================================================================
 // 13. `sg_for!` inside the branches of an `if`, and in its condition.
 
-#[differentiable(p, q)]
+#[differentiable(p, q; forward)]
 fn branchy_cut(p: f64, q: f64, c: f64) -> f64 {
     let t = p * q;
     let r;
@@ -697,10 +793,6 @@ fn branchy_cut_matches() {
         let v = rng.point(&[(-2.0, 2.0), (-2.0, 2.0)]);
         let c = if i % 3 == 0 { 1.0 } else { -1.0 };
         let (val, (dp, dq)) = branchy_cut_grad(bb(v[0]), bb(v[1]), bb(c));
-        assert_eq!(
-            branchy_cut(bb(v[0]), bb(v[1]), bb(c)).to_bits(),
-            val.to_bits()
-        );
         let copy = |x: &[f64], s: &mut Sites| {
             let (p, q) = (x[0], x[1]);
             let t = p * q;
@@ -719,14 +811,22 @@ fn branchy_cut_matches() {
             Cut::For(&[1]),
             Cut::For(&[0, 1]),
         ];
-        check_fd("branchy_cut", &copy, &sites, &v, val, &[dp, dq], TOL);
+        check(
+            "branchy_cut",
+            &copy,
+            &sites,
+            &v,
+            (branchy_cut(bb(v[0]), bb(v[1]), bb(c)), val, &[dp, dq]),
+            &|q: &[f64]| branchy_cut_jvp(v[0], v[1], c, q[0], q[1]),
+            TOL,
+        );
     }
 }
 
 // ===========================================================================
 // 14. Nested `sg_for!`, `sg` inside it, and the full paths.
 
-#[differentiable(a, b, c)]
+#[differentiable(a, b, c; forward)]
 fn nested_cuts(a: f64, b: f64, c: f64) -> f64 {
     let ab = a * b;
     let inner = sg_for!(a, ab * c + sg_for!([b, c], (a + b + c).exp()));
@@ -739,10 +839,6 @@ fn nested_cuts_matches() {
     for _ in 0..POINTS {
         let v = rng.point(&[(-1.0, 1.0), (-1.0, 1.0), (-1.0, 1.0)]);
         let (val, (da, db, dc)) = nested_cuts_grad(bb(v[0]), bb(v[1]), bb(v[2]));
-        assert_eq!(
-            nested_cuts(bb(v[0]), bb(v[1]), bb(v[2])).to_bits(),
-            val.to_bits()
-        );
         let copy = |x: &[f64], s: &mut Sites| {
             let (a, b, c) = (x[0], x[1], x[2]);
             let ab = a * b;
@@ -757,14 +853,26 @@ fn nested_cuts_matches() {
             Cut::All,
             Cut::All,
         ];
-        check_fd("nested_cuts", &copy, &sites, &v, val, &[da, db, dc], TOL);
+        check(
+            "nested_cuts",
+            &copy,
+            &sites,
+            &v,
+            (
+                nested_cuts(bb(v[0]), bb(v[1]), bb(v[2])),
+                val,
+                &[da, db, dc],
+            ),
+            &|q: &[f64]| nested_cuts_jvp(v[0], v[1], v[2], q[0], q[1], q[2]),
+            TOL,
+        );
     }
 }
 
 // ===========================================================================
 // 15. `sg` and `sg_for!` inside the arguments of methods and path calls.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn cuts_in_arguments(x: f64, y: f64, lo: f64) -> f64 {
     let a = x.powf(sg(y));
     let b = x.max(sg_for!(x, y * x));
@@ -783,10 +891,6 @@ fn cuts_in_arguments_matches() {
         let v = rng.point(&[(0.5, 2.0), (-1.0, 1.0)]);
         let lo = 0.2;
         let (val, (dx, dy)) = cuts_in_arguments_grad(bb(v[0]), bb(v[1]), bb(lo));
-        assert_eq!(
-            cuts_in_arguments(bb(v[0]), bb(v[1]), bb(lo)).to_bits(),
-            val.to_bits()
-        );
         let copy = |p: &[f64], s: &mut Sites| {
             let (x, y) = (p[0], p[1]);
             let a = x.powf(s.cut(0, y));
@@ -808,14 +912,26 @@ fn cuts_in_arguments_matches() {
             Cut::For(&[1]),
             Cut::All,
         ];
-        check_fd("cuts_in_arguments", &copy, &sites, &v, val, &[dx, dy], TOL);
+        check(
+            "cuts_in_arguments",
+            &copy,
+            &sites,
+            &v,
+            (
+                cuts_in_arguments(bb(v[0]), bb(v[1]), bb(lo)),
+                val,
+                &[dx, dy],
+            ),
+            &|q: &[f64]| cuts_in_arguments_jvp(v[0], v[1], lo, q[0], q[1]),
+            TOL,
+        );
     }
 }
 
 // ===========================================================================
 // 16. A generic function with const generics and an inactive loop.
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn scaled_power<const N: usize>(x: f64, coeffs: [f64; N]) -> f64 {
     let mut total = 0.0;
     for c in coeffs.iter() {
@@ -825,7 +941,7 @@ fn scaled_power<const N: usize>(x: f64, coeffs: [f64; N]) -> f64 {
     x.powi(n) * total / (N as f64)
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn generic_scale<T: Copy + Into<f64>>(x: f64, k: T) -> f64 {
     let k: f64 = k.into();
     x * k + (x * k).sin()
@@ -838,13 +954,22 @@ fn generics_match() {
         let x = rng.uniform(-2.0, 2.0);
         let c = [1.0, 2.0, 3.5];
         let (val, dx) = scaled_power_grad::<3>(bb(x), bb(c));
-        assert_eq!(scaled_power(bb(x), bb(c)).to_bits(), val.to_bits());
         let copy = |p: &[f64], _: &mut Sites| scaled_power(p[0], c);
-        check_fd("scaled_power", &copy, &[], &[x], val, &[dx], TOL);
+        check(
+            "scaled_power",
+            &copy,
+            &[],
+            &[x],
+            (scaled_power(bb(x), bb(c)), val, &[dx]),
+            &|q: &[f64]| scaled_power_jvp(x, c, q[0]),
+            TOL,
+        );
 
         let (val, dx) = generic_scale_grad(bb(x), bb(3_i32));
         assert_eq!(generic_scale(bb(x), bb(3_i32)).to_bits(), val.to_bits());
         assert!((dx - (3.0 + 3.0 * (3.0 * x).cos())).abs() < 1e-12);
+        let jvp = |q: &[f64]| generic_scale_jvp(x, 3_i32, q[0]);
+        jvp_identity("generic_scale", val, &[dx], &jvp, JVP_REL);
     }
 }
 
@@ -855,7 +980,7 @@ fn generics_match() {
 
 // `vec!` on purpose: a local `Vec` the body only reads.
 #[allow(clippy::useless_vec)]
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn with_inactive_code(x: f64, n: usize) -> f64 {
     const SCALE: f64 = 0.5;
     fn helper(k: usize) -> f64 {
@@ -889,16 +1014,23 @@ fn inactive_code_matches() {
         let x = rng.uniform(-2.0, 2.0);
         let n = i % 4;
         let (val, dx) = with_inactive_code_grad(bb(x), bb(n));
-        assert_eq!(with_inactive_code(bb(x), bb(n)).to_bits(), val.to_bits());
         let copy = |p: &[f64], _: &mut Sites| with_inactive_code(p[0], n);
-        check_fd("inactive", &copy, &[], &[x], val, &[dx], TOL);
+        check(
+            "inactive",
+            &copy,
+            &[],
+            &[x],
+            (with_inactive_code(bb(x), bb(n)), val, &[dx]),
+            &|q: &[f64]| with_inactive_code_jvp(x, n, q[0]),
+            TOL,
+        );
     }
 }
 
 // ===========================================================================
 // 18. `&&`, `||`, `!`, and comparisons of differentiated values.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 #[allow(clippy::neg_cmp_op_on_partial_ord)] // the user's own style
 fn gate(x: f64, y: f64) -> f64 {
     let inside = x > -1.0 && x < 1.0;
@@ -921,16 +1053,23 @@ fn gate_matches() {
     for _ in 0..POINTS {
         let p = rng.point(&[(-3.0, 3.0), (-3.0, 3.0)]);
         let (val, (dx, dy)) = gate_grad(bb(p[0]), bb(p[1]));
-        assert_eq!(gate(bb(p[0]), bb(p[1])).to_bits(), val.to_bits());
         let copy = |q: &[f64], _: &mut Sites| gate(q[0], q[1]);
-        check_fd("gate", &copy, &[], &p, val, &[dx, dy], TOL);
+        check(
+            "gate",
+            &copy,
+            &[],
+            &p,
+            (gate(bb(p[0]), bb(p[1])), val, &[dx, dy]),
+            &|q: &[f64]| gate_jvp(p[0], p[1], q[0], q[1]),
+            TOL,
+        );
     }
 }
 
 // ===========================================================================
 // 19. Compound assignment, reassignment, a `mut` parameter.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn compound(mut x: f64, y: f64) -> f64 {
     let mut s = x;
     s += y * 2.0;
@@ -953,16 +1092,23 @@ fn compound_matches() {
     for _ in 0..POINTS {
         let p = rng.point(&[(-2.0, 2.0), (-2.0, 2.0)]);
         let (val, (dx, dy)) = compound_grad(bb(p[0]), bb(p[1]));
-        assert_eq!(compound(bb(p[0]), bb(p[1])).to_bits(), val.to_bits());
         let copy = |q: &[f64], _: &mut Sites| compound(q[0], q[1]);
-        check_fd("compound", &copy, &[], &p, val, &[dx, dy], TOL);
+        check(
+            "compound",
+            &copy,
+            &[],
+            &p,
+            (compound(bb(p[0]), bb(p[1])), val, &[dx, dy]),
+            &|q: &[f64]| compound_jvp(p[0], p[1], q[0], q[1]),
+            TOL,
+        );
     }
 }
 
 // ===========================================================================
 // 20. Tuple lets, tuple-valued `if`, typed tuples.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn tuples(x: f64, y: f64) -> f64 {
     let (a, b) = (x * y, x - y);
     let (mut c, (d, e)) = (a + b, (a * 2.0, sg(b)));
@@ -979,7 +1125,6 @@ fn tuples_match() {
     for _ in 0..POINTS {
         let v = rng.point(&[(-2.0, 2.0), (-2.0, 2.0)]);
         let (val, (dx, dy)) = tuples_grad(bb(v[0]), bb(v[1]));
-        assert_eq!(tuples(bb(v[0]), bb(v[1])).to_bits(), val.to_bits());
         let copy = |z: &[f64], s: &mut Sites| {
             let (x, y) = (z[0], z[1]);
             let (a, b) = (x * y, x - y);
@@ -988,7 +1133,15 @@ fn tuples_match() {
             let (p, q) = if c > 0.0 { (c, e) } else { (e, c) };
             p.sin() + q.cos() * e
         };
-        check_fd("tuples", &copy, &[Cut::All], &v, val, &[dx, dy], TOL);
+        check(
+            "tuples",
+            &copy,
+            &[Cut::All],
+            &v,
+            (tuples(bb(v[0]), bb(v[1])), val, &[dx, dy]),
+            &|q: &[f64]| tuples_jvp(v[0], v[1], q[0], q[1]),
+            TOL,
+        );
     }
 }
 
@@ -996,26 +1149,26 @@ fn tuples_match() {
 // 21. Odds and ends: identity, constant result, a returned parameter,
 //     `return` as the last statement, every float method.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn returns_param(x: f64, y: f64) -> f64 {
     let _unused = y * 2.0;
     x
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 #[allow(clippy::needless_return)]
 fn return_last(x: f64) -> f64 {
     let t = -x;
     return -t * x;
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn constant_result(x: f64) -> f64 {
     let _t = x * x;
     std::f64::consts::E
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn every_method(x: f64) -> f64 {
     let u = x * 0.3; // in (-0.3, 0.3)
     let p = x * x + 1.5; // > 1
@@ -1071,13 +1224,27 @@ fn odds_and_ends() {
     assert_eq!(return_last_grad(bb(3.0)), (9.0, 6.0));
     assert_eq!(constant_result(bb(3.0)), std::f64::consts::E);
     assert_eq!(constant_result_grad(bb(3.0)), (std::f64::consts::E, 0.0));
+    assert_eq!(returns_param_jvp(bb(2.0), bb(5.0), 1.0, 0.0), (2.0, 1.0));
+    assert_eq!(returns_param_jvp(bb(2.0), bb(5.0), 0.0, 1.0), (2.0, 0.0));
+    assert_eq!(return_last_jvp(bb(3.0), 1.0), (9.0, 6.0));
+    assert_eq!(
+        constant_result_jvp(bb(3.0), 1.0),
+        (std::f64::consts::E, 0.0)
+    );
     let mut rng = Rng::new(21);
     for _ in 0..POINTS {
         let x = rng.uniform(-0.99, 0.99);
         let (val, dx) = every_method_grad(bb(x));
-        assert_eq!(every_method(bb(x)).to_bits(), val.to_bits());
         let copy = |p: &[f64], _: &mut Sites| every_method(p[0]);
-        check_fd("every_method", &copy, &[], &[x], val, &[dx], TOL);
+        check(
+            "every_method",
+            &copy,
+            &[],
+            &[x],
+            (every_method(bb(x)), val, &[dx]),
+            &|q: &[f64]| every_method_jvp(x, q[0]),
+            TOL,
+        );
     }
 }
 
@@ -1085,7 +1252,7 @@ fn odds_and_ends() {
 // 22. SEMANTICS rule 5 with a reassigned `mut` parameter, a `&mut self`
 //     method with side effects, an `FnMut` closure.
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn mut_param_cut(mut x: f64, y: f64) -> f64 {
     x *= y;
     // `x` in the list is the parameter; the expression is the local.
@@ -1098,7 +1265,7 @@ struct Counter {
 }
 
 impl Counter {
-    #[differentiable(x)]
+    #[differentiable(x; forward)]
     fn eval(&mut self, x: f64) -> f64 {
         self.calls += 1;
         let k = self.k;
@@ -1114,11 +1281,16 @@ fn side_effects_and_rule_5() {
     // d/dx: the cut site is constant; d/dy: it is open.
     assert!((dx - y * (x * y).cos()).abs() < 1e-12);
     assert!((dy - (x + x * (x * y).cos())).abs() < 1e-12);
+    // One tangent per variable: the site is cut for `x` only.
+    let jvp = |q: &[f64]| mut_param_cut_jvp(x, y, q[0], q[1]);
+    jvp_identity("mut_param_cut", v, &[dx, dy], &jvp, JVP_REL);
 
     let mut c = Counter { calls: 0, k: 2.0 };
     assert_eq!(c.eval(3.0), 18.0);
     assert_eq!(c.eval_grad(3.0), (18.0, 12.0));
     assert_eq!(c.calls, 2);
+    assert_eq!(c.eval_jvp(3.0, 0.5), (18.0, 6.0));
+    assert_eq!(c.calls, 3);
 
     let mut calls = 0;
     let mut h = grad!(|x: f64| {
@@ -1134,7 +1306,7 @@ fn side_effects_and_rule_5() {
 // 23. Loops over ranges (README: carrying scalars is supported), and
 //     inactive loops with `break` / `continue`.
 
-#[differentiable(a)]
+#[differentiable(a; forward)]
 fn newton_sqrt(a: f64) -> f64 {
     let mut z = a;
     for _ in 0..30 {
@@ -1143,7 +1315,7 @@ fn newton_sqrt(a: f64) -> f64 {
     z
 }
 
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 fn loop_with_branches(x: f64, y: f64, n: usize) -> f64 {
     let mut s = 0.0;
     let mut p = x;
@@ -1159,7 +1331,7 @@ fn loop_with_branches(x: f64, y: f64, n: usize) -> f64 {
     s + p
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn inactive_break(x: f64, table: &[f64]) -> f64 {
     let mut k = 0;
     for (i, t) in table.iter().enumerate() {
@@ -1180,7 +1352,7 @@ fn inactive_break(x: f64, table: &[f64]) -> f64 {
 
 /// A loop in one branch of an `if`, and nested loops, both without anything
 /// to record per iteration.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn loop_in_branch(x: f64) -> f64 {
     let mut s = x;
     if x > 0.0 {
@@ -1191,7 +1363,7 @@ fn loop_in_branch(x: f64) -> f64 {
     s
 }
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn nested_loops(x: f64) -> f64 {
     let mut acc = x;
     for _ in 0..3 {
@@ -1210,14 +1382,12 @@ fn loops_match() {
         let (v, d) = newton_sqrt_grad(bb(a));
         assert_eq!(v.to_bits(), newton_sqrt(bb(a)).to_bits());
         assert!((d - 0.5 / a.sqrt()).abs() < 1e-9);
+        let jvp = |q: &[f64]| newton_sqrt_jvp(a, q[0]);
+        jvp_identity("newton_sqrt", v, &[d], &jvp, JVP_REL);
 
         let p = rng.point(&[(-1.0, 1.0), (-1.0, 1.0)]);
         let n = 7;
         let (val, (dx, dy)) = loop_with_branches_grad(bb(p[0]), bb(p[1]), bb(n));
-        assert_eq!(
-            loop_with_branches(bb(p[0]), bb(p[1]), bb(n)).to_bits(),
-            val.to_bits()
-        );
         // Each iteration's sites get their own ids.
         let copy = |q: &[f64], s: &mut Sites| {
             let (x, y) = (q[0], q[1]);
@@ -1235,7 +1405,19 @@ fn loops_match() {
             acc + p
         };
         let sites: Vec<Cut> = (0..n).flat_map(|_| [Cut::For(&[0]), Cut::All]).collect();
-        check_fd("loop_with_branches", &copy, &sites, &p, val, &[dx, dy], TOL);
+        check(
+            "loop_with_branches",
+            &copy,
+            &sites,
+            &p,
+            (
+                loop_with_branches(bb(p[0]), bb(p[1]), bb(n)),
+                val,
+                &[dx, dy],
+            ),
+            &|q: &[f64]| loop_with_branches_jvp(p[0], p[1], n, q[0], q[1]),
+            TOL,
+        );
     }
     assert_eq!(
         loop_in_branch_grad(bb(1.0)),
@@ -1249,13 +1431,17 @@ fn loops_match() {
     let t = [0.1, -0.2, 0.7, 0.9];
     assert_eq!(inactive_break(2.0, &t), 7.4);
     assert_eq!(inactive_break_grad(2.0, &t), (7.4, 3.7));
+    assert_eq!(inactive_break_jvp(2.0, &t, 2.0), (7.4, 7.4));
+    assert_eq!(loop_in_branch_jvp(bb(1.0), 1.0).1, 0.125);
+    assert_eq!(loop_in_branch_jvp(bb(-1.0), 1.0), (-1.0, 1.0));
+    assert_eq!(nested_loops_jvp(bb(1.0), 1.0).1, 3.75_f64.powi(3));
 }
 
 // ===========================================================================
 // 24. Guards with nested early returns (a small instance of the pattern
 //     whose generated code grows exponentially, see the bug below).
 
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn guards(x: f64) -> f64 {
     let mut s = x;
     if s > 0.5 {
@@ -1285,9 +1471,16 @@ fn guards_match() {
     for _ in 0..POINTS {
         let x = rng.uniform(-1.0, 8.0);
         let (v, d) = guards_grad(bb(x));
-        assert_eq!(guards(bb(x)).to_bits(), v.to_bits());
         let copy = |p: &[f64], _: &mut Sites| guards(p[0]);
-        check_fd("guards", &copy, &[], &[x], v, &[d], TOL);
+        check(
+            "guards",
+            &copy,
+            &[],
+            &[x],
+            (guards(bb(x)), v, &[d]),
+            &|q: &[f64]| guards_jvp(x, q[0]),
+            TOL,
+        );
     }
 }
 
@@ -1296,7 +1489,7 @@ fn guards_match() {
 // Each test states the correct result and is ignored until the bug is fixed.
 
 /// A literal assigned to an `f32` variable after its typed `let`.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 #[allow(unused_assignments)]
 fn reassigned_f32_literal(x: f64) -> f64 {
     let mut a: f32 = 1.0;
@@ -1313,10 +1506,14 @@ fn regression_reassigned_f32_literal_changes_value() {
         reassigned_f32_literal_grad(x),
         (expected, f64::from(0.1_f32))
     );
+    assert_eq!(
+        reassigned_f32_literal_jvp(x, 1.0),
+        (expected, f64::from(0.1_f32))
+    );
 }
 
 /// A typed `let` whose value is an `if` of literals.
-#[differentiable(x)]
+#[differentiable(x; forward)]
 fn typed_if_of_literals(x: f64) -> f64 {
     let eps: f32 = if x > 0.0 { 1e-3 } else { 1e-4 };
     x + eps as f64
@@ -1329,11 +1526,15 @@ fn regression_typed_if_of_literals_changes_value() {
         typed_if_of_literals(x).to_bits(),
         typed_if_of_literals_grad(x).0.to_bits()
     );
+    assert_eq!(
+        typed_if_of_literals_jvp(x, 1.0),
+        (typed_if_of_literals(x), 1.0)
+    );
 }
 
 /// `let y;` assigned in one branch, the other diverging; `y` shadows a
 /// parameter.
-#[differentiable(x, y)]
+#[differentiable(x, y; forward)]
 #[allow(unused_variables)]
 fn deferred_init_with_panic(x: f64, y: f64) -> f64 {
     let y;
@@ -1349,6 +1550,7 @@ fn deferred_init_with_panic(x: f64, y: f64) -> f64 {
 fn regression_deferred_init_with_panic_reads_the_parameter() {
     assert_eq!(deferred_init_with_panic(3.0, 5.0), 9.0);
     assert_eq!(deferred_init_with_panic_grad(3.0, 5.0), (9.0, (6.0, 0.0)));
+    assert_eq!(deferred_init_with_panic_jvp(3.0, 5.0, 1.0, 1.0), (9.0, 6.0));
 }
 
 /// Struct field shorthand in code the macro passes through.
@@ -1356,7 +1558,7 @@ struct Config {
     x: f64,
 }
 
-#[differentiable(t)]
+#[differentiable(t; forward)]
 fn struct_shorthand(x: f64, t: f64) -> f64 {
     let x = x * 2.0;
     let cfg = Config { x };
@@ -1367,11 +1569,12 @@ fn struct_shorthand(x: f64, t: f64) -> f64 {
 fn regression_struct_shorthand_reads_the_wrong_binding() {
     assert_eq!(struct_shorthand(1.0, 3.0), 6.0);
     assert_eq!(struct_shorthand_grad(1.0, 3.0), (6.0, 2.0));
+    assert_eq!(struct_shorthand_jvp(1.0, 3.0, 1.0), (6.0, 2.0));
 }
 
 /// A local that aliases a parameter, read in a closure whose own parameter
 /// has the parameter's name (`|x|` is the most common closure parameter).
-#[differentiable(w)]
+#[differentiable(w; forward)]
 fn spread_loss(w: f64, x: f64, data: &[f64]) -> f64 {
     let center = x;
     let spread: f64 = data.iter().map(|x| (x - center).powi(2)).sum();
@@ -1383,6 +1586,7 @@ fn regression_alias_captured_by_closure_parameter() {
     let d = [1.0, 2.0, 4.0];
     assert_eq!(spread_loss(2.0, 1.0, &d), 20.0);
     assert_eq!(spread_loss_grad(2.0, 1.0, &d), (20.0, 10.0));
+    assert_eq!(spread_loss_jvp(2.0, 1.0, &d, 1.0), (20.0, 10.0));
 }
 
 /// `as _` (inferred target type) on a differentiated value.
@@ -1415,7 +1619,7 @@ fn regression_alias_cast_drops_the_derivative() {
 }
 
 /// A local named `d_<name>` where `<name>` is a parameter.
-#[differentiable(mu)]
+#[differentiable(mu; forward)]
 fn named_d_mu(mu: f64, x: f64) -> f64 {
     let d_mu = (x - mu).sin();
     let a = d_mu * mu;
@@ -1430,6 +1634,8 @@ fn regression_local_named_d_mu_clashes_with_an_adjoint() {
     assert_eq!(v, named_d_mu(mu, x));
     let expected = -(x - mu).cos() * mu + (x - mu).sin() + 3.0;
     assert!((d - expected).abs() < 1e-12, "{d} vs {expected}");
+    let jvp = |q: &[f64]| named_d_mu_jvp(mu, x, q[0]);
+    jvp_identity("named_d_mu", v, &[d], &jvp, JVP_REL);
 }
 
 // ===========================================================================
@@ -1765,6 +1971,97 @@ fn main() {
     let (v, dw): (f64, f64) = loss_grad(0.5, &xs);
     assert_eq!(v, loss(0.5, &xs));
     assert_eq!(dw, 2.0 * (0.5 - 1.0) * 1.0 + 2.0 * (1.0 - 1.0) * 2.0);
+}
+"#,
+    );
+}
+
+#[test]
+#[ignore = "bug: see notes"]
+fn regression_forward_mode_with_a_trailing_comma_in_the_parameters_does_not_compile() {
+    // rustfmt writes every parameter list that does not fit on one line this
+    // way; `_jvp`'s signature becomes `(x: f64,, tangent_x: f64)`.
+    must_compile_and_run(
+        "forward_trailing_comma",
+        r#"
+use sgrad::differentiable;
+
+#[differentiable(x; forward)]
+fn trailing(
+    x: f64,
+) -> f64 {
+    x * x
+}
+
+fn main() {
+    assert_eq!(trailing_jvp(3.0, 1.0), (9.0, 6.0));
+}
+"#,
+    );
+}
+
+#[test]
+#[ignore = "bug: see notes"]
+fn regression_forward_mode_of_a_float_cast_does_not_compile() {
+    // `_jvp` casts the tangent like the cast's operand, not like its result.
+    must_compile_and_run(
+        "forward_float_cast",
+        r#"
+use sgrad::differentiable;
+
+#[differentiable(x; forward)]
+fn widen(x: f32) -> f64 {
+    x as f64
+}
+
+#[differentiable(x; forward)]
+fn round_trip(x: f32) -> f32 {
+    (x as f64 * 2.0) as f32
+}
+
+fn main() {
+    assert_eq!(widen_jvp(1.5, 1.0), (1.5, 1.0));
+    assert_eq!(round_trip_jvp(1.5, 1.0), (3.0, 2.0));
+}
+"#,
+    );
+}
+
+#[test]
+#[ignore = "bug: see notes"]
+fn regression_forward_mode_of_a_call_with_a_whole_nested_array_does_not_compile() {
+    // No `Along` for `Vec<Vec<T>>` / `[[T; N]; M]` gradients.
+    must_compile_and_run(
+        "forward_call_with_nested_array",
+        r#"
+use sgrad::differentiable;
+
+#[differentiable(w)]
+fn rows_sum(w: &[Vec<f64>]) -> f64 {
+    w[0][0] * w[1][1]
+}
+
+#[differentiable(w; forward)]
+fn caller(w: &[Vec<f64>]) -> f64 {
+    rows_sum(w) * 2.0
+}
+
+#[differentiable(w)]
+fn corner(w: [[f64; 3]; 2]) -> f64 {
+    w[0][1] * w[1][2]
+}
+
+#[differentiable(w; forward)]
+fn caller2(w: [[f64; 3]; 2]) -> f64 {
+    corner(w)
+}
+
+fn main() {
+    let w = vec![vec![1.0, 2.0], vec![3.0, 4.0]];
+    assert_eq!(caller_jvp(&w, &[vec![1.0, 0.0], vec![0.0, 1.0]]), (8.0, 10.0));
+    let m = [[0.3, -0.5, 0.2], [0.9, 0.1, -0.4]];
+    let t = [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]];
+    assert_eq!(caller2_jvp(m, t), (-0.5 * -0.4, -0.4));
 }
 "#,
     );

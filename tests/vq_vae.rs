@@ -15,7 +15,24 @@
 
 mod common;
 
-use common::Rng;
+use common::{assert_jvp, like, per_variable, Flat, Jvp, Rng};
+
+/// Forward mode against the gradient: the dot-product identity for a
+/// tangent on `z_e` alone, on `codebook` alone and on both, in seeded random
+/// directions (`common::assert_jvp`).
+#[track_caller]
+fn jvp_identity(what: &str, value: f64, (g_z, g_c): (&[f64], &[Vec<f64>]), jvp: Jvp) {
+    let grad = (g_z, g_c).flat();
+    let shape = [g_z.len(), grad.len() - g_z.len()];
+    assert_jvp(
+        what,
+        value,
+        &grad,
+        &per_variable(&shape),
+        jvp,
+        &mut Rng::new(3),
+    );
+}
 use sgrad::{differentiable, sg};
 
 const BETA: f64 = 0.25;
@@ -40,7 +57,7 @@ fn nearest(z: &[f64], codebook: &[Vec<f64>]) -> usize {
 
 /// ‖z_q_st − x‖² with z_q_st = z_e + sg(z_q − z_e); the argmin is found inside
 /// the function, by a loop over stopped distances.
-#[differentiable(z_e, codebook)]
+#[differentiable(z_e, codebook; forward)]
 #[allow(clippy::needless_range_loop)] // sgrad differentiates indexed loops
 fn st_sq_err(z_e: &[f64], codebook: &[Vec<f64>], x: &[f64]) -> f64 {
     let n = z_e.len();
@@ -67,7 +84,7 @@ fn st_sq_err(z_e: &[f64], codebook: &[Vec<f64>], x: &[f64]) -> f64 {
 }
 
 /// One component of z_q_st, with the index passed in: its value is z_q.
-#[differentiable(z_e, codebook)]
+#[differentiable(z_e, codebook; forward)]
 fn st_component(z_e: &[f64], codebook: &[Vec<f64>], k: usize, i: usize) -> f64 {
     z_e[i] + sg(codebook[k][i] - z_e[i])
 }
@@ -106,6 +123,11 @@ fn straight_through_value_is_z_q() {
             assert_eq!(*g, if j == i { 1.0 } else { 0.0 });
         }
         assert!(g_c.iter().flatten().all(|g| *g == 0.0));
+        let jvp = |d: &[f64]| {
+            let (tz, tc) = like(&(z_e.clone(), codebook.clone()), d);
+            st_component_jvp(&z_e, &codebook, k, i, &tz, &tc)
+        };
+        jvp_identity("st_component", v2, (&g_z, &g_c), &jvp);
     }
 }
 
@@ -158,6 +180,11 @@ fn straight_through_passes_the_loss_gradient_at_z_q_unchanged() {
             );
         }
         assert!(g_c.iter().flatten().all(|g| *g == 0.0));
+        let jvp = |d: &[f64]| {
+            let (tz, tc) = like(&(z_e.clone(), codebook.clone()), d);
+            st_sq_err_jvp(z_e, codebook, x, &tz, &tc)
+        };
+        jvp_identity("st_sq_err", v, (&g_z, &g_c), &jvp);
     }
 }
 
@@ -409,7 +436,7 @@ fn replacing_sg_by_identity_changes_the_gradients() {
 #[test]
 fn replacing_sg_by_identity_breaks_the_straight_through_gradient() {
     let (z_e, codebook, x) = dyadic_case();
-    #[differentiable(z_e, codebook)]
+    #[differentiable(z_e, codebook; forward)]
     fn no_st(z_e: &[f64], codebook: &[Vec<f64>], k: usize, x: &[f64]) -> f64 {
         let mut l = 0.0;
         for i in 0..z_e.len() {
@@ -429,11 +456,16 @@ fn replacing_sg_by_identity_breaks_the_straight_through_gradient() {
     );
     assert_ne!(g_z, g0_z);
     assert!(g0_c[k].iter().any(|g| *g != 0.0));
+    let jvp = |d: &[f64]| {
+        let (tz, tc) = like(&(z_e.clone(), codebook.clone()), d);
+        no_st_jvp(&z_e, &codebook, k, &x, &tz, &tc)
+    };
+    jvp_identity("no_st", v0, (&g0_z, &g0_c), &jvp);
 }
 
 /// `sg(z_q) + (z_e − sg(z_e))`: the same straight-through gradient, and a
 /// value that is z_q exactly for every finite input (z_e − z_e = 0).
-#[differentiable(z_e, codebook)]
+#[differentiable(z_e, codebook; forward)]
 fn st_exact_component(z_e: &[f64], codebook: &[Vec<f64>], k: usize, i: usize) -> f64 {
     sg(codebook[k][i]) + (z_e[i] - sg(z_e[i]))
 }
@@ -457,6 +489,11 @@ fn exact_straight_through_form_has_value_z_q_bit_for_bit() {
             let (_, (h_z, h_c)) = st_component_grad(&z_e, &codebook, k, i);
             assert_eq!(g_z, h_z);
             assert_eq!(g_c, h_c);
+            let jvp = |d: &[f64]| {
+                let (tz, tc) = like(&(z_e.clone(), codebook.clone()), d);
+                st_exact_component_jvp(&z_e, &codebook, k, i, &tz, &tc)
+            };
+            jvp_identity("st_exact_component", v, (&g_z, &g_c), &jvp);
         }
     }
 }

@@ -19,11 +19,6 @@ mod rules;
 mod sweep;
 mod symbol;
 
-// TEMPORARY while `lower` moves into a folder: its old path to the printer.
-mod primal {
-    pub use crate::ir::print::*;
-}
-
 #[cfg(test)]
 mod tests;
 

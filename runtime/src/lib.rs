@@ -31,6 +31,7 @@
 //! of the statistics functions ([`sigmoid`], [`softplus`], [`ln_gamma`],
 //! [`digamma`], [`erf`], [`normal_cdf`], [`normal_log_pdf`], [`gamma_log_pdf`],
 //! ...), which differentiated code calls by path: `sgrad::sigmoid(x)`.
+//! [`check_gradient`] compares a gradient with central differences ([`check`]).
 #![warn(missing_docs)]
 
 pub mod rules;
@@ -40,6 +41,11 @@ pub use real::{Primitive, Real};
 
 mod dual;
 pub use dual::{hessian, hvp, Dual};
+
+pub mod check;
+pub use check::{
+    assert_gradient, check_gradient, Comparison, ComponentCheck, GradCheck, GradReport,
+};
 
 mod stats;
 pub use stats::{

@@ -3,7 +3,11 @@
 //! directional-derivative check, closeness and bit-identity asserts, and the
 //! pieces of the oracle of `SEMANTICS.md` (per static site for
 //! `fd_semantics.rs` and `test_user_programs.rs`, per dynamic occurrence for
-//! `fd_loops.rs` and `fd_arrays.rs`).
+//! `fd_loops.rs` and `fd_arrays.rs`), and the forward-mode check: the
+//! dot-product identity `<gradient, v> = jvp(v)` (`assert_dot_identity`,
+//! `assert_jvp`, with `Flat` / `like` to flatten gradients and shape
+//! tangents). `per_occurrence::Oracle::check_all` is the whole check of one
+//! program.
 //!
 //! Every test crate compiles its own copy and none uses every helper.
 
@@ -242,7 +246,7 @@ pub mod per_site {
 /// reached once per iteration, and each of those dynamic occurrences is
 /// frozen at its own value.
 pub mod per_occurrence {
-    use super::{assert_directional, Cut, Rng, Tol, F64};
+    use super::{assert_bits, assert_directional, assert_jvp, Cut, Jvp, Rng, Tol, F64};
 
     /// One evaluation of a copy: the sites reached, in order (a site inside
     /// a loop is reached once per iteration), with their values, and which
@@ -424,5 +428,294 @@ pub mod per_occurrence {
         pub fn check(&self, x: &[f64], value: f64, grad: &[f64], rng: &mut Rng) {
             self.check_with(x, value, grad, rng, F64, 1e-12);
         }
+
+        /// The components of each group of variables that share a program.
+        pub fn groups(&self) -> Vec<Vec<usize>> {
+            super::groups(self.shape, |k| self.blocked_for(k))
+        }
+
+        /// Forward mode against the gradient: the dot-product identity in
+        /// random directions within each group of variables that share a
+        /// program, and over all of them ([`super::assert_jvp`]).
+        #[track_caller]
+        pub fn check_jvp(&self, value: f64, grad: &[f64], jvp: Jvp, rng: &mut Rng) {
+            assert_jvp(self.name, value, grad, &self.groups(), jvp, rng);
+        }
+
+        /// The whole oracle: `f` (the function itself) bit for bit the value
+        /// of `f_grad`, [`Self::check_with`] (the copy's value, every
+        /// component and random directions of the frozen programs by central
+        /// differences), and the dot-product identity with `f_jvp` (`jvp`,
+        /// over the flat direction).
+        #[track_caller]
+        pub fn check_all_with(
+            &self,
+            x: &[f64],
+            f: f64,
+            (value, grad): (f64, &[f64]),
+            jvp: Jvp,
+            rng: &mut Rng,
+            (tol, rel): (Tol, f64),
+        ) {
+            assert_bits(self.name, f, value);
+            self.check_with(x, value, grad, rng, tol, rel);
+            self.check_jvp(value, grad, jvp, rng);
+        }
+
+        /// [`Self::check_all_with`] at `f64` tolerance.
+        #[track_caller]
+        pub fn check_all(&self, x: &[f64], f: f64, grad: (f64, &[f64]), jvp: Jvp, rng: &mut Rng) {
+            self.check_all_with(x, f, grad, jvp, rng, (F64, 1e-12));
+        }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Forward mode: the dot-product identity ⟨∇f, v⟩ = jvp(f, v). Both sides are
+// exact derivatives of the same program, so they agree to rounding; the
+// identity is a second net beside the finite differences, not a
+// replacement for them.
+
+/// A gradient or a point flattened to its components, in order: scalars,
+/// arrays, slices, `Vec`s, references to them, nested, and tuples of them
+/// (a gradient `(gx, gy)`).
+pub trait Flat {
+    fn push_flat(&self, out: &mut Vec<f64>);
+    fn flat(&self) -> Vec<f64> {
+        let mut out = Vec::new();
+        self.push_flat(&mut out);
+        out
+    }
+}
+
+impl Flat for f64 {
+    fn push_flat(&self, out: &mut Vec<f64>) {
+        out.push(*self);
+    }
+}
+
+impl Flat for f32 {
+    fn push_flat(&self, out: &mut Vec<f64>) {
+        out.push(*self as f64);
+    }
+}
+
+impl<T: Flat> Flat for [T] {
+    fn push_flat(&self, out: &mut Vec<f64>) {
+        for t in self {
+            t.push_flat(out);
+        }
+    }
+}
+
+impl<T: Flat, const N: usize> Flat for [T; N] {
+    fn push_flat(&self, out: &mut Vec<f64>) {
+        self[..].push_flat(out);
+    }
+}
+
+impl<T: Flat> Flat for Vec<T> {
+    fn push_flat(&self, out: &mut Vec<f64>) {
+        self[..].push_flat(out);
+    }
+}
+
+impl<T: Flat + ?Sized> Flat for &T {
+    fn push_flat(&self, out: &mut Vec<f64>) {
+        (**self).push_flat(out);
+    }
+}
+
+/// A value of the shape of another (a tangent shaped like its variable),
+/// filled from the front of a flat vector.
+pub trait Shaped: Sized {
+    fn take_like(&self, v: &mut &[f64]) -> Self;
+}
+
+impl Shaped for f64 {
+    fn take_like(&self, v: &mut &[f64]) -> f64 {
+        let (first, rest) = v.split_first().expect("flat vector too short");
+        *v = rest;
+        *first
+    }
+}
+
+impl Shaped for f32 {
+    fn take_like(&self, v: &mut &[f64]) -> f32 {
+        0.0f64.take_like(v) as f32
+    }
+}
+
+impl<T: Shaped, const N: usize> Shaped for [T; N] {
+    fn take_like(&self, v: &mut &[f64]) -> Self {
+        let mut out = self.each_ref().map(|_| None);
+        for (o, t) in out.iter_mut().zip(self) {
+            *o = Some(t.take_like(v));
+        }
+        out.map(Option::unwrap)
+    }
+}
+
+impl<T: Shaped> Shaped for Vec<T> {
+    fn take_like(&self, v: &mut &[f64]) -> Self {
+        self.iter().map(|t| t.take_like(v)).collect()
+    }
+}
+
+macro_rules! tuples {
+    ($(($($t:ident $i:tt),+))*) => {$(
+        impl<$($t: Flat),+> Flat for ($($t,)+) {
+            fn push_flat(&self, out: &mut Vec<f64>) {
+                $(self.$i.push_flat(out);)+
+            }
+        }
+        impl<$($t: Shaped),+> Shaped for ($($t,)+) {
+            fn take_like(&self, v: &mut &[f64]) -> Self {
+                ($(self.$i.take_like(v),)+)
+            }
+        }
+    )*};
+}
+
+tuples! {
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+}
+
+/// The flat vector `v` as a value shaped like `shape` (every component
+/// used): `let (tx, ty) = like(&(x.clone(), y), v)`.
+pub fn like<T: Shaped>(shape: &T, v: &[f64]) -> T {
+    let mut rest = v;
+    let t = shape.take_like(&mut rest);
+    assert!(rest.is_empty(), "flat vector too long by {}", rest.len());
+    t
+}
+
+/// Relative tolerance of the dot-product identity in `f64`, relative to
+/// `Σ |gᵢ vᵢ|`.
+pub const JVP_REL: f64 = 1e-10;
+/// The same for `f32` functions (both sides computed in `f32`).
+pub const JVP_REL_F32: f64 = 1e-5;
+
+/// `jvp` (forward mode along `v`) against `⟨grad, v⟩` (reverse mode), to
+/// `rel · Σ |gᵢ vᵢ|`.
+#[track_caller]
+pub fn assert_dot_identity_rel(what: &str, grad: &[f64], jvp: f64, v: &[f64], rel: f64) {
+    assert_eq!(grad.len(), v.len(), "{what}: direction length");
+    let dot: f64 = grad.iter().zip(v).map(|(g, v)| g * v).sum();
+    let scale: f64 = grad.iter().zip(v).map(|(g, v)| (g * v).abs()).sum();
+    assert!(
+        (jvp - dot).abs() <= rel * scale,
+        "{what}: forward mode gives {jvp:e}, <gradient, v> = {dot:e} (|diff| {:e} > {rel:e} · {scale:e}), v = {v:?}",
+        (jvp - dot).abs()
+    );
+}
+
+/// [`assert_dot_identity_rel`] at `f64` tolerance.
+#[track_caller]
+pub fn assert_dot_identity(what: &str, grad: &[f64], jvp: f64, v: &[f64]) {
+    assert_dot_identity_rel(what, grad, jvp, v, JVP_REL);
+}
+
+/// `f_jvp` as a function of one flat direction over every differentiation
+/// variable's components: `(value, tangent)`.
+pub type Jvp<'a> = &'a dyn Fn(&[f64]) -> (f64, f64);
+
+/// The random directions the identity is checked in per group.
+pub const JVP_DIRECTIONS: usize = 2;
+
+/// The components of each group of variables blocked at the same sites:
+/// `shape[k]` components for variable `k`, `blocked(k)` its sites.
+pub fn groups(shape: &[usize], blocked: impl Fn(usize) -> Vec<bool>) -> Vec<Vec<usize>> {
+    let mut out: Vec<(Vec<bool>, Vec<usize>)> = Vec::new();
+    let mut start = 0;
+    for (k, &n) in shape.iter().enumerate() {
+        let b = blocked(k);
+        let comps = start..start + n;
+        start += n;
+        match out.iter_mut().find(|(g, _)| *g == b) {
+            Some((_, c)) => c.extend(comps),
+            None => out.push((b, comps.collect())),
+        }
+    }
+    out.into_iter().map(|(_, c)| c).collect()
+}
+
+/// One group per variable (`shape[k]` components for variable `k`): a
+/// tangent for one variable at a time, whatever sites block it.
+pub fn per_variable(shape: &[usize]) -> Vec<Vec<usize>> {
+    let mut start = 0;
+    shape
+        .iter()
+        .map(|&n| {
+            start += n;
+            (start - n..start).collect()
+        })
+        .collect()
+}
+
+/// The identity in seeded random directions: [`JVP_DIRECTIONS`] within each
+/// group of components (a tangent for those variables, zero for the rest:
+/// with `sg_for!` the jvp of one class is that class's part of the
+/// gradient), and one over every component when there are several groups
+/// (the jvp sums the classes). Each jvp's value is bit for bit `value`.
+#[track_caller]
+pub fn assert_jvp_rel(
+    what: &str,
+    value: f64,
+    grad: &[f64],
+    groups: &[Vec<usize>],
+    jvp: Jvp,
+    rng: &mut Rng,
+    rel: f64,
+) {
+    let n = grad.len();
+    let mut dirs: Vec<(String, Vec<f64>)> = Vec::new();
+    for comps in groups.iter().filter(|c| !c.is_empty()) {
+        for _ in 0..JVP_DIRECTIONS {
+            let mut v = vec![0.0; n];
+            for &c in comps {
+                v[c] = rng.normal();
+            }
+            dirs.push((format!("components {comps:?}"), v));
+        }
+    }
+    if groups.iter().filter(|c| !c.is_empty()).count() > 1 {
+        dirs.push((
+            "every component".into(),
+            (0..n).map(|_| rng.normal()).collect(),
+        ));
+    }
+    for (which, v) in dirs {
+        let (fv, t) = jvp(&v);
+        assert!(
+            fv.to_bits() == value.to_bits(),
+            "{what}: f_jvp.0 = {fv:e}, f_grad.0 = {value:e}"
+        );
+        assert_dot_identity_rel(&format!("{what} jvp along {which}"), grad, t, &v, rel);
+    }
+}
+
+/// [`assert_jvp_rel`] at `f64` tolerance.
+#[track_caller]
+pub fn assert_jvp(
+    what: &str,
+    value: f64,
+    grad: &[f64],
+    groups: &[Vec<usize>],
+    jvp: Jvp,
+    rng: &mut Rng,
+) {
+    assert_jvp_rel(what, value, grad, groups, jvp, rng, JVP_REL);
+}
+
+/// [`assert_jvp`] for a function without `sg_for!`: one group.
+#[track_caller]
+pub fn assert_jvp_plain(what: &str, value: f64, grad: &[f64], jvp: Jvp, rng: &mut Rng) {
+    assert_jvp(what, value, grad, &[(0..grad.len()).collect()], jvp, rng);
 }
