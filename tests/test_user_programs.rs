@@ -1977,8 +1977,7 @@ fn main() {
 }
 
 #[test]
-#[ignore = "bug: see notes"]
-fn regression_forward_mode_with_a_trailing_comma_in_the_parameters_does_not_compile() {
+fn forward_mode_with_a_trailing_comma_in_the_parameters() {
     // rustfmt writes every parameter list that does not fit on one line this
     // way; `_jvp`'s signature becomes `(x: f64,, tangent_x: f64)`.
     must_compile_and_run(
@@ -2001,8 +2000,7 @@ fn main() {
 }
 
 #[test]
-#[ignore = "bug: see notes"]
-fn regression_forward_mode_of_a_float_cast_does_not_compile() {
+fn forward_mode_of_a_float_cast() {
     // `_jvp` casts the tangent like the cast's operand, not like its result.
     must_compile_and_run(
         "forward_float_cast",
@@ -2028,8 +2026,7 @@ fn main() {
 }
 
 #[test]
-#[ignore = "bug: see notes"]
-fn regression_forward_mode_of_a_call_with_a_whole_nested_array_does_not_compile() {
+fn forward_mode_of_a_call_with_a_whole_nested_array() {
     // No `Along` for `Vec<Vec<T>>` / `[[T; N]; M]` gradients.
     must_compile_and_run(
         "forward_call_with_nested_array",

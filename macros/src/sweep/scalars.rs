@@ -84,6 +84,13 @@ impl Primal<'_> {
             .filter_map(|(a, p)| {
                 let g = self.tan_of(a, k)?;
                 let template = (*p)?;
+                // A cast's tangent takes the type of its result; the reverse
+                // template converts to the operand's (`cast_like(g, &x)`).
+                let template = if rule.name == "cast" {
+                    "__rt::cast_like(g, &ans)"
+                } else {
+                    template
+                };
                 let vars = &self.f.vars;
                 let value = |o: &Operand| match o {
                     Operand::Var(v) if vars[v.0].reference => {

@@ -236,6 +236,58 @@ impl<T: Real, A: AsRef<[T]> + ?Sized> Along<A> for Vec<T> {
     }
 }
 
+/// `Σ rowsᵢ · tangent rowsᵢ`.
+fn along_rows<T: Real, R: AsRef<[T]>>(g: &[Vec<T>], t: &[R]) -> T {
+    g.iter()
+        .zip(t)
+        .fold(T::zero(), |s, (g, r)| s + crate::dot(g, r.as_ref()))
+}
+
+/// A nested array's gradient along a nested tangent, row by row; the
+/// tangent as the caller passes it (`&[Vec<T>]`, `Vec<Vec<T>>`, ..).
+impl<T: Real, R: AsRef<[T]>> Along<[R]> for Vec<Vec<T>> {
+    type Output = T;
+    #[inline]
+    fn along(&self, t: &[R]) -> T {
+        along_rows(self, t)
+    }
+}
+
+impl<T: Real, R: AsRef<[T]>> Along<&[R]> for Vec<Vec<T>> {
+    type Output = T;
+    #[inline]
+    fn along(&self, t: &&[R]) -> T {
+        along_rows(self, t)
+    }
+}
+
+impl<T: Real, R: AsRef<[T]>> Along<Vec<R>> for Vec<Vec<T>> {
+    type Output = T;
+    #[inline]
+    fn along(&self, t: &Vec<R>) -> T {
+        along_rows(self, t)
+    }
+}
+
+impl<T: Real, R: AsRef<[T]>> Along<&Vec<R>> for Vec<Vec<T>> {
+    type Output = T;
+    #[inline]
+    fn along(&self, t: &&Vec<R>) -> T {
+        along_rows(self, t)
+    }
+}
+
+/// `[[T; N]; M]` along `[[T; N]; M]`.
+impl<T: Real, const N: usize, const M: usize> Along<[[T; N]; M]> for [[T; N]; M] {
+    type Output = T;
+    #[inline]
+    fn along(&self, t: &[[T; N]; M]) -> T {
+        self.iter()
+            .zip(t)
+            .fold(T::zero(), |s, (g, r)| s + crate::dot(g, r))
+    }
+}
+
 #[diagnostic::do_not_recommend]
 impl<T: Real, A: AsRef<[T]> + ?Sized, const N: usize> Along<A> for [T; N] {
     type Output = T;
