@@ -20,6 +20,8 @@ mod sweep;
 mod symbol;
 
 #[cfg(test)]
+mod mutation_tests;
+#[cfg(test)]
 mod tests;
 
 use proc_macro::TokenStream;

@@ -242,6 +242,11 @@ pub const RECOMPUTED: &[&str] = &[
 pub struct ArrayRule {
     pub name: &'static str,
     pub arity: usize,
+    /// The result is an array (`log_softmax`), not a number.
+    pub returns_array: bool,
+    /// The derivative reads the values of the arguments, which must then not
+    /// change after the call (`sum`'s does not).
+    pub reads_values: bool,
     pub jvp: &'static str,
     pub vjp: &'static str,
 }
@@ -250,24 +255,32 @@ pub static ARRAY_FUNCTIONS: &[ArrayRule] = &[
     ArrayRule {
         name: "log_sum_exp",
         arity: 1,
+        returns_array: false,
+        reads_values: true,
         jvp: "__rt::partials::log_sum_exp_jvp(&x[..], ans, &t[..])",
         vjp: "__rt::partials::log_sum_exp_vjp(g, &x[..], ans, &mut adj[..]);",
     },
     ArrayRule {
         name: "log_softmax",
         arity: 1,
+        returns_array: true,
+        reads_values: true,
         jvp: "__rt::partials::log_softmax_jvp(&x[..], &t[..])",
         vjp: "__rt::partials::log_softmax_vjp(&x[..], &g[..], &mut adj[..]);",
     },
     ArrayRule {
         name: "dot",
         arity: 2,
+        returns_array: false,
+        reads_values: true,
         jvp: "__rt::dot(&t[..], &y[..])",
         vjp: "__rt::partials::dot_vjp(g, &y[..], &mut adj[..]);",
     },
     ArrayRule {
         name: "sum",
         arity: 1,
+        returns_array: false,
+        reads_values: false,
         jvp: "__rt::sum(&t[..])",
         vjp: "__rt::partials::sum_vjp(g, &mut adj[..]);",
     },

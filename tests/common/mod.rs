@@ -2,7 +2,7 @@
 //! crate): a seeded random number generator, central differences and the
 //! directional-derivative check, closeness and bit-identity asserts, and the
 //! pieces of the oracle of `SEMANTICS.md` (per static site for
-//! `fd_semantics.rs` and `test_user_programs.rs`, per dynamic occurrence for
+//! `fd_semantics.rs` and `fd_user_programs.rs`, per dynamic occurrence for
 //! `fd_loops.rs` and `fd_arrays.rs`), and the forward-mode check: the
 //! dot-product identity `<gradient, v> = jvp(v)` (`assert_dot_identity`,
 //! `assert_jvp`, with `Flat` / `like` to flatten gradients and shape
@@ -204,7 +204,7 @@ impl Cut {
 }
 
 /// Copies whose sites are reached at most once per evaluation
-/// (`fd_semantics.rs`, `test_user_programs.rs`): one value per static site.
+/// (`fd_semantics.rs`, `fd_user_programs.rs`): one value per static site.
 pub mod per_site {
     /// The sites of one evaluation of a copy: which are frozen (and to what),
     /// and what value each site's expression had.

@@ -219,13 +219,8 @@ impl Lower<'_> {
         let last = path.segments.last()?;
         let crate_path = path.segments.len() == 1
             || (path.segments.len() == 2 && path.segments[0].ident == crate::symbol::CRATE);
-        let (name, arity) = match last.ident.to_string().as_str() {
-            "log_sum_exp" => ("log_sum_exp", 1),
-            "log_softmax" => ("log_softmax", 1),
-            "dot" => ("dot", 2),
-            "sum" => ("sum", 1),
-            _ => return None,
-        };
+        let rule = rules::array_function(&last.ident.to_string())?;
+        let (name, arity) = (rule.name, rule.arity);
         if !crate_path || c.args.len() != arity {
             return None;
         }
@@ -260,7 +255,7 @@ impl Lower<'_> {
                     continue;
                 }
             };
-            if name != "sum" {
+            if rule.reads_values {
                 self.read_whole(v, name, a.span());
             }
             args.push((v, by_ref && self.vars[v.0].view.is_none()));
@@ -271,7 +266,7 @@ impl Lower<'_> {
             args,
         };
         let v = self.push_let(out, prim, span);
-        if name == "log_softmax" {
+        if rule.returns_array {
             if let Value::Scalar(Operand::Var(v)) = &v {
                 self.vars[v.0].rank = 1;
                 self.vars[v.0].storage = true;

@@ -1640,7 +1640,7 @@ fn regression_local_named_d_mu_clashes_with_an_adjoint() {
 
 // ===========================================================================
 // BUGS: valid programs that do not compile. Each ignored test compiles and
-// runs the program with `trybuild` (`cargo test --test test_user_programs
+// runs the program with `trybuild` (`cargo test --test fd_user_programs
 // -- --ignored` shows the compiler's message).
 
 #[test]
