@@ -603,7 +603,11 @@ fn mutation_harness_catches_and_minimises_a_panic() {
         panic!("the stand-in panics");
     };
     assert!(p.message.contains("index out of bounds"), "{}", p.message);
-    assert!(p.location.contains("mutation_tests/mod.rs"), "{}", p.location);
+    assert!(
+        p.location.contains("mutation_tests/mod.rs"),
+        "{}",
+        p.location
+    );
     let key = panic_key(&p);
     let small = minimise(fake, &case, &key);
     assert!(small.size() < case.size(), "{}", small.render());
