@@ -846,19 +846,19 @@ fn mul_add() {
 // ---------------------------------------------------------------------------
 // Casts
 
-#[differentiable]
+#[differentiable(x; forward)]
 fn cast_up(x: f32) -> f64 {
     let t = x as f64;
     t * t.sin()
 }
 
-#[differentiable]
+#[differentiable(x; forward)]
 fn cast_down(x: f64) -> f32 {
     let t = x as f32;
     t * 3.0
 }
 
-#[differentiable]
+#[differentiable(x; forward)]
 fn cast_round_trip(x: f64) -> f64 {
     let t = (x * 0.5) as f32;
     (t.exp() as f64) + x
@@ -869,6 +869,14 @@ fn cast() {
     for x in [-2.5f32, 1e-6, 0.75, 300.0] {
         let (v, d) = cast_up_grad(x);
         assert_eq!(v.to_bits(), cast_up(black_box(x)).to_bits());
+        // Forward mode: the tangent takes the cast's result type (`f64`
+        // here; the gradient is rounded to `x`'s `f32`).
+        let (jv, jd) = cast_up_jvp(x, 1.0);
+        assert_eq!(jv.to_bits(), v.to_bits());
+        assert!(
+            (jd - d as f64).abs() <= 1e-6 * jd.abs(),
+            "cast up jvp at {x}: {jd} vs {d}"
+        );
         let want = central(|t| t * t.sin(), x as f64);
         assert!(
             (d as f64 - want).abs() <= REL32 * want.abs() + 1e-6,
@@ -878,11 +886,18 @@ fn cast() {
     for x in [-2.5, 1e-9, 0.75, 1e20] {
         let (v, d) = cast_down_grad(x);
         assert_eq!(v.to_bits(), cast_down(black_box(x)).to_bits());
+        assert_eq!(cast_down_jvp(x, 1.0), (v, 3.0));
         assert_eq!(d, 3.0);
     }
     for x in [-4.0, 1e-9, 0.75, 10.0] {
         let (v, d) = cast_round_trip_grad(x);
         assert_eq!(v.to_bits(), cast_round_trip(black_box(x)).to_bits());
+        let (jv, jd) = cast_round_trip_jvp(x, 1.0);
+        assert_eq!(jv.to_bits(), v.to_bits());
+        assert!(
+            (jd - d).abs() <= 1e-12 * d.abs(),
+            "round trip jvp at {x}: {jd} vs {d}"
+        );
         let want = central(|t| (t * 0.5).exp() + t, x);
         assert!(
             (d - want).abs() <= REL32 * want.abs(),
