@@ -274,7 +274,7 @@ fn calls_by_path_use_the_callee_sites() {
 /// Rows of a nested array to `&[f64; 3]`, the whole array by value and by
 /// reference to const-generic callees, an array literal of elements, a
 /// turbofish, and constant data.
-#[differentiable(w)]
+#[differentiable(w; forward)]
 fn rows_and_arrays(w: [[f64; 3]; 2], z: [f64; 5]) -> f64 {
     let mut s = 0.0;
     for i in 0..2 {
@@ -312,6 +312,9 @@ fn rows_whole_arrays_and_const_generics() {
     let z = [1.0, 2.0, 3.0, 4.0, 5.0];
     let (v, g) = rows_and_arrays_grad(bb(w), z);
     same("rows_and_arrays", v, rows_and_arrays(bb(w), z));
+    jvp_identity("rows_and_arrays", v, &g.concat(), &[6], &|d| {
+        rows_and_arrays_jvp(w, z, m23(d))
+    });
     fd(
         "rows_and_arrays",
         &|p| rows_and_arrays(m23(p), z),
@@ -346,7 +349,7 @@ fn vec_rows(w: &[Vec<f64>]) -> f64 {
     s
 }
 
-#[differentiable(w)]
+#[differentiable(w; forward)]
 fn vec_rows_while(w: &Vec<Vec<f64>>) -> f64 {
     let mut s: f64 = 0.0;
     let mut i = 0;
@@ -369,6 +372,9 @@ fn rows_of_vecs_to_slices_and_vecs() {
     fd("vec_rows", &|p| vec_rows(&vv(p)), &w.concat(), &g.concat());
     let (v, g) = vec_rows_while_grad(bb(&w));
     same("vec_rows_while", v, vec_rows_while(bb(&w)));
+    jvp_identity("vec_rows_while", v, &g.concat(), &[6], &|d| {
+        vec_rows_while_jvp(&w, &vv(d))
+    });
     fd(
         "vec_rows_while",
         &|p| vec_rows_while(&vv(p)),
