@@ -7,6 +7,7 @@ use quote::ToTokens;
 use syn::visit::Visit;
 use syn::Expr;
 
+use super::exprs::is_compound_assign;
 use super::opaque::OpaqueNode;
 
 /// Whether a loop body leaves in a way the structured loop does not model:
@@ -83,22 +84,7 @@ impl<'ast> Visit<'ast> for Escapes {
 fn is_unit_expr(e: &Expr) -> bool {
     match e {
         Expr::Assign(_) => true,
-        Expr::Binary(b) => {
-            use syn::BinOp::*;
-            matches!(
-                b.op,
-                AddAssign(_)
-                    | SubAssign(_)
-                    | MulAssign(_)
-                    | DivAssign(_)
-                    | RemAssign(_)
-                    | BitXorAssign(_)
-                    | BitAndAssign(_)
-                    | BitOrAssign(_)
-                    | ShlAssign(_)
-                    | ShrAssign(_)
-            )
-        }
+        Expr::Binary(b) => is_compound_assign(&b.op),
         Expr::Tuple(t) => t.elems.is_empty(),
         Expr::Paren(p) => is_unit_expr(&p.expr),
         _ => false,

@@ -403,6 +403,24 @@ fn is_self(e: &Expr) -> bool {
     matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("self"))
 }
 
+/// `a += b`, `a <<= b` and the other operators that assign.
+pub(super) fn is_compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
+}
+
 /// `+` for `+=`, and so on.
 fn compound_op(op: &syn::BinOp) -> syn::BinOp {
     use syn::BinOp::*;

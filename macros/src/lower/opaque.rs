@@ -11,7 +11,7 @@ use syn::{Expr, Stmt as SynStmt};
 
 use super::calls::{is_sg_for, parse_sg_for};
 use super::escapes::{find_escape, find_return};
-use super::exprs::macro_name;
+use super::exprs::{is_compound_assign, macro_name};
 use super::rename::{may_name_variable, Rename, SgForCheck};
 use super::{Lower, Value};
 use crate::ir::*;
@@ -423,20 +423,7 @@ impl<'ast> Visit<'ast> for Uses {
         syn::visit::visit_expr_assign(self, a);
     }
     fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
-        use syn::BinOp::*;
-        if matches!(
-            b.op,
-            AddAssign(_)
-                | SubAssign(_)
-                | MulAssign(_)
-                | DivAssign(_)
-                | RemAssign(_)
-                | BitXorAssign(_)
-                | BitAndAssign(_)
-                | BitOrAssign(_)
-                | ShlAssign(_)
-                | ShrAssign(_)
-        ) {
+        if is_compound_assign(&b.op) {
             if let Some(n) = base_ident(&b.left) {
                 self.assigned.insert(n);
             }
