@@ -44,6 +44,20 @@ pub fn adjoint(stem: &str, class: usize, classes: usize) -> Ident {
     }
 }
 
+/// What one iteration of a loop differentiated iteration by iteration adds
+/// to the adjoint of a value from outside it, per unit of the running sum's
+/// adjoint (`__adb<loop>_…`, numbered by loop: one function may have several).
+pub fn buffer(stem: &str, class: usize, classes: usize, loop_no: usize) -> Ident {
+    if classes == 1 {
+        Ident::new(&format!("__adb{loop_no}_{stem}"), Span::mixed_site())
+    } else {
+        Ident::new(
+            &format!("__adb{loop_no}_{stem}_c{class}"),
+            Span::mixed_site(),
+        )
+    }
+}
+
 /// The tangent of a value in forward mode (`__tan_…`), per class like adjoints.
 pub fn tangent(stem: &str, class: usize, classes: usize) -> Ident {
     if classes == 1 {

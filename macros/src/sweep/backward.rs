@@ -13,7 +13,10 @@ use crate::names::{self, runtime};
 
 /// The backward sweep of `f`: its code, one gradient expression per
 /// differentiation variable, and what the forward sweep must save for it.
-pub(super) fn emit(f: &Function, act: &Activity) -> (TokenStream, Vec<TokenStream>, Saves) {
+pub(super) fn emit(
+    f: &Function,
+    act: &Activity,
+) -> (TokenStream, Vec<TokenStream>, Saves, super::Fused) {
     let params: HashSet<VarId> = f.wrt.iter().map(|p| p.var).collect();
     let mut sweep = Backward {
         f,
@@ -24,6 +27,8 @@ pub(super) fn emit(f: &Function, act: &Activity) -> (TokenStream, Vec<TokenStrea
         locals: Vec::new(),
         pending: BTreeSet::new(),
         pops: false,
+        fusing: None,
+        fused: HashMap::new(),
     };
     let mut top: HashSet<VarId> = defines(&f.body.stmts);
     top.extend(params);
@@ -59,12 +64,17 @@ pub(super) fn emit(f: &Function, act: &Activity) -> (TokenStream, Vec<TokenStrea
             }
         })
         .collect();
-    (code, grads, sweep.saves)
+    (code, grads, sweep.saves, sweep.fused)
 }
 
 impl Backward<'_> {
     pub(super) fn adjoint(&self, v: VarId, class: usize) -> Ident {
-        names::adjoint(&self.f.vars[v.0].stem, class, self.act.classes)
+        let stem = &self.f.vars[v.0].stem;
+        if let Some(fusing) = self.fusing.as_ref().filter(|f| !f.inside.contains(&v)) {
+            fusing.touched.borrow_mut().insert((v, class));
+            return names::buffer(stem, class, self.act.classes, fusing.loop_no);
+        }
+        names::adjoint(stem, class, self.act.classes)
     }
 
     pub(super) fn block(&mut self, stmts: &[Stmt]) -> TokenStream {

@@ -18,18 +18,19 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 
 use super::loops::hoisted_tapes;
-use super::Primal;
+use super::{Fused, Primal};
 use crate::activity::Activity;
 use crate::ir::print::{apply_tokens, operand};
 use crate::ir::*;
 use crate::names::runtime;
 
 /// The forward sweep of `_grad`, saving what `saves` says.
-pub(super) fn emit(f: &Function, act: &Activity, saves: &Saves) -> TokenStream {
+pub(super) fn emit(f: &Function, act: &Activity, saves: &Saves, fused: &Fused) -> TokenStream {
     let mut p = Primal {
         f,
         act,
         saves,
+        fused,
         tangents: false,
     };
     // Nested items (`const K`, `use`, `fn`) go first: the backward sweep may
@@ -68,11 +69,12 @@ pub(super) fn emit_jvp(
     act: &Activity,
     seeds: &[Ident],
 ) -> (TokenStream, TokenStream) {
-    let saves = Saves::new();
+    let (saves, fused) = (Saves::new(), Fused::new());
     let mut p = Primal {
         f,
         act,
         saves: &saves,
+        fused: &fused,
         tangents: true,
     };
     let mut items = TokenStream::new();

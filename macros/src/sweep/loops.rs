@@ -64,6 +64,9 @@ impl Backward<'_> {
             .flat_map(|c| active.iter().map(move |&k| (c, k)))
             .filter(|&(c, k)| self.act.is_varied(l.carried[c].start, k))
             .collect();
+        if let Some(code) = self.running_sum_loop(l, &active, &lanes) {
+            return code;
+        }
         let rt = runtime();
         let mut running_zeros = TokenStream::new();
         for &(c, k) in &lanes {
@@ -357,7 +360,13 @@ impl Primal<'_> {
             starts.push(self.tan(c.start, k));
             ends.push(self.tan_or_zero(&c.end, k));
         }
-        let body = self.block(&l.body.stmts);
+        let mut body = self.block(&l.body.stmts);
+        // A running sum differentiated iteration by iteration (`running_sums.rs`).
+        let mut buffers = TokenStream::new();
+        if let Some((decls, backward)) = self.fused.get(&l.record) {
+            buffers.extend(decls.clone());
+            body.extend(backward.clone());
+        }
         // A `while` loop always keeps its tape: its length is the trip count.
         let (tape_init, tape_push) = match self.saves.get(&l.record) {
             Some((saved, _)) if !saved.is_empty() || l.counted_by_tape() => {
@@ -382,6 +391,7 @@ impl Primal<'_> {
         match &l.cond {
             None => quote! {
                 #tape_init
+                #buffers
                 #(let mut #holder_decls = #inputs;)*
                 for #index in #range {
                     #(let #starts = #holders;)*
@@ -432,7 +442,7 @@ pub(super) fn stored_arrays(stmts: &[Stmt]) -> Vec<VarId> {
 
 /// Whether a carried variable only accumulates: `end = start + t` (or
 /// `start - t`) and `start` is read nowhere else, so `start̅ = end̅`.
-fn is_running_sum(l: &Loop, c: &Carried) -> bool {
+pub(super) fn is_running_sum(l: &Loop, c: &Carried) -> bool {
     let Some(end) = c.end.var() else { return false };
     let sums = l.body.stmts.iter().any(|s| match s {
         Stmt::Let {

@@ -26,7 +26,8 @@
 //! `loops.rs`, `arrays.rs` and `calls.rs`; `forward.rs` and `backward.rs` hold
 //! the two walks that dispatch to them.
 
-use std::collections::{BTreeSet, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use proc_macro2::{Ident, TokenStream};
 
@@ -39,6 +40,7 @@ mod branches;
 mod calls;
 mod forward;
 mod loops;
+mod running_sums;
 mod scalars;
 
 /// The derivative code of one function.
@@ -56,8 +58,8 @@ pub struct Sweeps {
 
 /// The sweeps of `f`; `seeds` (the tangent parameters) asks for forward mode too.
 pub fn run(f: &Function, act: &Activity, seeds: Option<&[Ident]>) -> Sweeps {
-    let (backward, grads, saves) = backward::emit(f, act);
-    let forward = forward::emit(f, act, &saves);
+    let (backward, grads, saves, fused) = backward::emit(f, act);
+    let forward = forward::emit(f, act, &saves, &fused);
     let jvp = seeds.map(|seeds| forward::emit_jvp(f, act, seeds));
     Sweeps {
         forward,
@@ -72,6 +74,8 @@ struct Primal<'a> {
     f: &'a Function,
     act: &'a Activity,
     saves: &'a Saves,
+    /// Loops differentiated iteration by iteration (`running_sums.rs`).
+    fused: &'a Fused,
     /// Print tangents too (`emit_jvp`).
     tangents: bool,
 }
@@ -92,6 +96,24 @@ struct Backward<'a> {
     /// Whether the code swept so far pops a shared tape (`Loop::hoisted`):
     /// the loops around it must then be replayed last iteration first.
     pops: bool,
+    /// While printing the backward code of a loop differentiated iteration by
+    /// iteration: adjoints of values from outside it go to buffers.
+    fusing: Option<Fusing>,
+    fused: Fused,
+}
+
+/// Per loop differentiated iteration by iteration (`running_sums.rs`), keyed
+/// by its record: the buffers declared before it, and the backward code each
+/// iteration runs after its forward code.
+type Fused = HashMap<VarId, (TokenStream, TokenStream)>;
+
+/// The values defined inside the loop being fused, and the (value, class)
+/// buffers its backward code has named so far.
+struct Fusing {
+    /// The loop's record's number, which names its buffers.
+    loop_no: usize,
+    inside: HashSet<VarId>,
+    touched: RefCell<BTreeSet<(VarId, usize)>>,
 }
 
 /// The variables a block defines directly.

@@ -134,6 +134,49 @@ pub fn add_to<G: Accumulate>(acc: &mut G, g: G) {
     acc.add_to(g);
 }
 
+/// `g · grad`, in place: what a loop differentiated iteration by iteration
+/// gathered per unit of its running sum's adjoint `g` (see the macro's
+/// `sweep/running_sums.rs`), scaled once after the loop.
+pub trait Scale<S> {
+    /// Multiplies every element by `g`.
+    fn scale_by(&mut self, g: S);
+}
+
+impl<T: Real, S: Real> Scale<S> for T {
+    #[inline(always)]
+    fn scale_by(&mut self, g: S) {
+        // `g` itself when the types agree (a dual number keeps its derivative
+        // part); rounded as `as` does for an `f32` buffer under an `f64` sum.
+        // The type test is resolved at compile time.
+        let g = match (&g as &dyn core::any::Any).downcast_ref::<T>() {
+            Some(&g) => g,
+            None => T::from_f64(g.to_f64()),
+        };
+        *self = g * *self;
+    }
+}
+
+impl<S: Copy, G: Scale<S>, const N: usize> Scale<S> for [G; N] {
+    #[inline]
+    fn scale_by(&mut self, g: S) {
+        self.iter_mut().for_each(|x| x.scale_by(g));
+    }
+}
+
+impl<S: Copy, G: Scale<S>> Scale<S> for Vec<G> {
+    #[inline]
+    fn scale_by(&mut self, g: S) {
+        self.iter_mut().for_each(|x| x.scale_by(g));
+    }
+}
+
+/// `grad` scaled by `g` (see [`Scale`]).
+#[inline(always)]
+pub fn scaled<S, G: Scale<S>>(mut grad: G, g: S) -> G {
+    grad.scale_by(g);
+    grad
+}
+
 /// `g · ∂f/∂arg` for a call `f(.., arg, ..)` of a differentiated function:
 /// the callee's gradient for that parameter (from its pullback) scaled by the
 /// adjoint of the call's value.
