@@ -58,6 +58,20 @@ pub fn buffer(stem: &str, class: usize, classes: usize, loop_no: usize) -> Ident
     }
 }
 
+/// The part of the adjoint of `stem[i + offset]` gathered so far by a loop
+/// differentiated iteration by iteration, held in a register
+/// (`__adr<loop>_…_<offset>`, `m` for minus).
+/// `next`: the same across iterations, for `stem[i + 1 + offset]` of the
+/// next iteration's `i`.
+pub fn carry(stem: &str, class: usize, loop_no: usize, offset: i64, next: bool) -> Ident {
+    let sign = if offset < 0 { "m" } else { "" };
+    let (off, next) = (offset.unsigned_abs(), if next { "_next" } else { "" });
+    Ident::new(
+        &format!("__adr{loop_no}_{stem}_c{class}_{sign}{off}{next}"),
+        Span::mixed_site(),
+    )
+}
+
 /// The tangent of a value in forward mode (`__tan_…`), per class like adjoints.
 pub fn tangent(stem: &str, class: usize, classes: usize) -> Ident {
     if classes == 1 {

@@ -30,13 +30,15 @@ fn forward_mode_grad(x: &[f64], w: f64) -> (f64, (::std::vec::Vec<f64>, f64)) {
         let __ad_3 = w * __ad_2;
         let __ad_4 = __ad_3.tanh();
         let __ad_s_3 = __ad_s_1 + __ad_4;
+        let mut __adr11_x_c0_0 = ::sgrad::__private::zero_element(&__adb11_x);
         let mut __adj_s_3 = ::sgrad::__private::one_like(&__ad_s_3);
         let mut __adj_s_1 = __adj_s_3;
         let mut __adj_4 = __adj_s_3;
         let mut __adj_3 = ::sgrad::__private::partials::tanh(__adj_4, __ad_4);
         __adb11_w += __adj_3 * __ad_2;
         let mut __adj_2 = __adj_3 * w;
-        __adb11_x[__ad_i] += __adj_2;
+        __adr11_x_c0_0 += __adj_2;
+        __adb11_x[__ad_i] = __adr11_x_c0_0;
         __ad_s_2 = __ad_s_3;
     }
     let __ad_5 = __ad_s_2 > 1.0;

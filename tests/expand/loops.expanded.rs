@@ -74,10 +74,12 @@ fn weighted_grad(x: &[f64], w: f64, tol: f64) -> (f64, (::std::vec::Vec<f64>, f6
         let __ad_acc = __ad_acc_2;
         let __ad_14 = x[__ad_i_1];
         let __ad_acc_1 = __ad_acc + __ad_14;
+        let mut __adr30_x_c0_0 = ::sgrad::__private::zero_element(&__adb30_x_c0);
         let mut __adj_acc_1_c0 = ::sgrad::__private::one_like(&__ad_acc_1);
         let mut __adj_acc_c0 = __adj_acc_1_c0;
         let mut __adj_14_c0 = __adj_acc_1_c0;
-        __adb30_x_c0[__ad_i_1] += __adj_14_c0;
+        __adr30_x_c0_0 += __adj_14_c0;
+        __adb30_x_c0[__ad_i_1] = __adr30_x_c0_0;
         __ad_acc_2 = __ad_acc_1;
     }
     let __ad_15 = __ad_r_1 + __ad_acc_2;

@@ -23,6 +23,7 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     let __ad_1 = x.len();
     let __ad_2 = __ad_1 - 1;
     let mut __adb18_x = ::sgrad::__private::zero_gradient(&x);
+    let mut __adr18_x_c0_0_next = ::sgrad::__private::zero_element(&__adb18_x);
     let mut __ad_s_2 = __ad_s;
     for __ad_i in (0..__ad_2) {
         let __ad_s_1 = __ad_s_2;
@@ -37,6 +38,8 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
         let __ad_11 = __ad_10.powi(2);
         let __ad_12 = __ad_9 + __ad_11;
         let __ad_s_3 = __ad_s_1 + __ad_12;
+        let mut __adr18_x_c0_1 = ::sgrad::__private::zero_element(&__adb18_x);
+        let mut __adr18_x_c0_0 = __adr18_x_c0_0_next;
         let mut __adj_s_3 = ::sgrad::__private::one_like(&__ad_s_3);
         let mut __adj_s_1 = __adj_s_3;
         let mut __adj_12 = __adj_s_3;
@@ -50,11 +53,17 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
         let mut __adj_6 = -__adj_7;
         __adj_5 += __adj_6 * __ad_5;
         __adj_5 += __adj_6 * __ad_5;
-        __adb18_x[__ad_i] += __adj_5;
-        __adb18_x[__ad_3] += __adj_4;
+        __adr18_x_c0_0 += __adj_5;
+        __adr18_x_c0_1 += __adj_4;
+        __adb18_x[__ad_i] = __adr18_x_c0_0;
+        __adr18_x_c0_0_next = __adr18_x_c0_1;
         __ad_s_2 = __ad_s_3;
     }
     let mut __adj_s_2 = ::sgrad::__private::one_like(&__ad_s_2);
+    if 0 < __ad_2 {
+        let __ad_last = __ad_2 - 1;
+        __adb18_x[__ad_last + 1usize] = __adr18_x_c0_0_next;
+    }
     let mut __adj_x = ::sgrad::__private::scaled(__adb18_x, __adj_s_2);
     (__ad_s_2, __adj_x)
 }

@@ -36,6 +36,9 @@ impl Backward<'_> {
         if !self.act.is_varied(base, k) || self.f.vars[o.0].is_array() {
             return TokenStream::new();
         }
+        if let Some(register) = self.carried_register(base, index, k) {
+            return quote!(#register += #g;);
+        }
         let index = self.indices(index);
         self.accumulate_array(base, k, |adj| quote!(#adj #index += #g;))
     }

@@ -440,32 +440,51 @@ pub(super) fn stored_arrays(stmts: &[Stmt]) -> Vec<VarId> {
     out
 }
 
-/// Whether a carried variable only accumulates: `end = start + t` (or
-/// `start - t`) and `start` is read nowhere else, so `start̅ = end̅`.
+/// Whether a carried variable only accumulates: `end` is `start` plus or
+/// minus terms (`s += t`, `s = s + a + b`, `s -= t`), through intermediate
+/// sums read nowhere else, and `start` is read nowhere else, so `start̅ = end̅`.
 pub(super) fn is_running_sum(l: &Loop, c: &Carried) -> bool {
     let Some(end) = c.end.var() else { return false };
-    let sums = l.body.stmts.iter().any(|s| match s {
-        Stmt::Let {
-            outs,
-            prim:
+    reaches_by_sums(&l.body, end, c.start, true) && uses_in_block(&l.body, c.start) == 1
+}
+
+/// Whether `v` is `start`, or a sum (`a + b`, `a - b`, a copy) one of whose
+/// left-or-either operands is, each link read only once (`end`: not read here).
+fn reaches_by_sums(b: &Block, v: VarId, start: VarId, end: bool) -> bool {
+    if v == start {
+        return true;
+    }
+    if !end && uses_in_block(b, v) != 1 {
+        return false;
+    }
+    let links: Vec<VarId> = b
+        .stmts
+        .iter()
+        .find_map(|s| match s {
+            Stmt::Let { outs, prim, .. } if outs[..] == [v] => Some(match prim {
                 Prim::Apply {
                     rule: Some(rule),
                     args,
                     ..
-                },
-            ..
-        } => {
-            outs[..] == [end]
-                && ((rule.name == "add" && args.iter().any(|a| a.var() == Some(c.start)))
-                    || (rule.name == "sub" && args[0].var() == Some(c.start)))
-        }
-        _ => false,
-    });
-    sums && uses_in_block(&l.body, c.start) == 1
+                } if rule.name == "add" => args.iter().filter_map(Operand::var).collect(),
+                Prim::Apply {
+                    rule: Some(rule),
+                    args,
+                    ..
+                } if rule.name == "sub" => args[0].var().into_iter().collect(),
+                Prim::Copy(a) => a.var().into_iter().collect(),
+                _ => Vec::new(),
+            }),
+            _ => None,
+        })
+        .unwrap_or_default();
+    links
+        .into_iter()
+        .any(|a| reaches_by_sums(b, a, start, false))
 }
 
 /// How many times `v` is read in a block, its branches and its loops.
-fn uses_in_block(b: &Block, v: VarId) -> usize {
+pub(super) fn uses_in_block(b: &Block, v: VarId) -> usize {
     let count = |o: &Operand| usize::from(o.var() == Some(v));
     let mut n: usize = b.yields.iter().map(count).sum();
     for s in &b.stmts {

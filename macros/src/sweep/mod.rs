@@ -114,6 +114,10 @@ struct Fusing {
     loop_no: usize,
     inside: HashSet<VarId>,
     touched: RefCell<BTreeSet<(VarId, usize)>>,
+    /// Arrays from outside read only at `i + c` for constants `c` (see
+    /// `running_sums::carried_reads`): their adjoints are carried in
+    /// registers, by array, with the offset of each index variable.
+    carried: HashMap<VarId, HashMap<Option<VarId>, i64>>,
 }
 
 /// The variables a block defines directly.

@@ -26,7 +26,7 @@
 //! class in which an adjoint flows into it has exactly one running sum.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -80,10 +80,12 @@ impl Backward<'_> {
             self.referenced.clone(),
         );
         let pops = std::mem::take(&mut self.pops);
+        let carried = carried_reads(self.f, l, &inside);
         self.fusing = Some(Fusing {
             loop_no: l.record.0,
             inside: inside.clone(),
             touched: RefCell::default(),
+            carried: carried.clone(),
         });
         self.locals.push(l.body_locals().into_iter().collect());
         let mut body = TokenStream::new();
@@ -97,6 +99,7 @@ impl Backward<'_> {
         let touched = self.fusing.take().expect("fusing").touched.into_inner();
         (self.declared, self.pending, self.referenced) = (declared, pending, referenced);
         self.pops = pops;
+        let (before, body, tail) = self.registers(l, &carried, &touched, body);
 
         let buffer = |s: &Self, v: VarId, k| {
             names::buffer(&s.f.vars[v.0].stem, k, s.act.classes, l.record.0)
@@ -106,7 +109,8 @@ impl Backward<'_> {
             let (buffer, ident) = (buffer(self, v, k), self.f.ident(v));
             buffers.extend(quote!(let mut #buffer = #rt::zero_gradient(&#ident);));
         }
-        let mut code = TokenStream::new();
+        buffers.extend(before);
+        let mut code = tail;
         for &(c, k) in lanes {
             let carried = &l.carried[c];
             if !self.declared.contains(&(carried.out, k)) {
@@ -124,4 +128,198 @@ impl Backward<'_> {
         self.fused.insert(l.record, (buffers, body));
         Some(code)
     }
+}
+
+impl Backward<'_> {
+    /// The register holding the adjoint of `base[index]` if `base` is one of
+    /// the arrays whose adjoints the loop being fused carries in registers.
+    pub(super) fn carried_register(
+        &mut self,
+        base: VarId,
+        index: &[Operand],
+        k: usize,
+    ) -> Option<proc_macro2::Ident> {
+        let fusing = self.fusing.as_ref()?;
+        let offset = *fusing.carried.get(&base)?.get(&index.first()?.var())?;
+        let loop_no = fusing.loop_no;
+        self.adjoint(base, k); // marks the buffer as used
+        Some(names::carry(
+            &self.f.vars[base.0].stem,
+            k,
+            loop_no,
+            offset,
+            false,
+        ))
+    }
+
+    /// Carries the adjoints of `x[i + c]` in registers: `x[i + c]`'s part
+    /// gathered so far lives in a register until iteration `i` no longer
+    /// changes the lowest element it touches, which is then stored once.
+    /// Two `+=` on neighbouring elements of one array per iteration would
+    /// otherwise be merged by LLVM's SLP vectoriser into one wide
+    /// read-modify-write that the next iteration's read overlaps, and
+    /// store-to-load forwarding fails (several times slower under fat LTO).
+    ///
+    /// Returns the registers' declarations before the loop, the iteration's
+    /// backward code wrapped in their rotation, and the stores of what is
+    /// left after the loop.
+    fn registers(
+        &mut self,
+        l: &Loop,
+        carried: &HashMap<VarId, HashMap<Option<VarId>, i64>>,
+        touched: &BTreeSet<(VarId, usize)>,
+        body: TokenStream,
+    ) -> (TokenStream, TokenStream, TokenStream) {
+        let rt = runtime();
+        let (mut before, mut head, mut foot, mut tail) = Default::default();
+        let index = self.f.ident(l.index).clone();
+        let last = names::generated("last");
+        let (start, end) = (self.operand(&l.range.start), self.operand(&l.range.end));
+        for &(base, k) in touched {
+            let Some(offsets) = carried.get(&base) else {
+                continue;
+            };
+            let lo = *offsets.values().min().expect("an offset");
+            let hi = *offsets.values().max().expect("an offset");
+            let stem = &self.f.vars[base.0].stem;
+            let buffer = names::buffer(stem, k, self.act.classes, l.record.0);
+            let reg = |c, next| names::carry(stem, k, l.record.0, c, next);
+            let (top, low) = (reg(hi, false), reg(lo, false));
+            head = quote!(#head let mut #top = #rt::zero_element(&#buffer););
+            for c in lo..hi {
+                let (now, next, up) = (reg(c, false), reg(c, true), reg(c + 1, false));
+                before = quote!(#before let mut #next = #rt::zero_element(&#buffer););
+                head = quote!(#head let mut #now = #next;);
+                foot = quote!(#foot #next = #up;);
+                let at = plus(quote!(#last), c + 1);
+                tail = quote!(#tail #buffer[#at] = #next;);
+            }
+            let at = plus(quote!(#index), lo);
+            foot = quote!(#buffer[#at] = #low; #foot);
+        }
+        if tail.is_empty() {
+            return (before, quote!(#head #body #foot), tail);
+        }
+        // What the last iteration left for the elements after its lowest.
+        let tail = if l.range.inclusive {
+            quote!(if #start <= #end { let #last = #end; #tail })
+        } else {
+            quote!(if #start < #end { let #last = #end - 1; #tail })
+        };
+        (before, quote!(#head #body #foot), tail)
+    }
+}
+
+/// `at + c` for a constant `c` of either sign, in `usize`.
+fn plus(at: TokenStream, c: i64) -> TokenStream {
+    let d = c.unsigned_abs() as usize;
+    match c {
+        0 => at,
+        c if c > 0 => quote!(#at + #d),
+        _ => quote!(#at - #d),
+    }
+}
+
+/// The arrays from outside `l` that its body reads only as `x[i + c]` at
+/// its top level (`i` its index, `c` a constant, `None`-free keys: the index
+/// variable of each read), when `l` walks its range forward one by one: per
+/// array, the offset of each index variable.
+fn carried_reads(
+    f: &Function,
+    l: &Loop,
+    inside: &HashSet<VarId>,
+) -> HashMap<VarId, HashMap<Option<VarId>, i64>> {
+    let mut out: HashMap<VarId, HashMap<Option<VarId>, i64>> = HashMap::new();
+    if l.range.step.is_some() || l.range.rev {
+        return out;
+    }
+    let mut offsets: HashMap<VarId, i64> = HashMap::from([(l.index, 0)]);
+    // A counter stepped with the index (`let mut j = 1; .. j += 1;`) is
+    // `i + (1 − start of the range)`.
+    if let Some(first) = literal_operand(f, &l.range.start) {
+        for c in &l.carried {
+            let steps = c.end.var().is_some_and(|end| {
+                l.body.stmts.iter().any(|s| {
+                    matches!(s, Stmt::Let { outs, prim: Prim::Apply { rule: Some(rule), args, .. }, .. }
+                        if outs[..] == [end] && rule.name == "add"
+                        && matches!((&args[0], &args[1]),
+                            (Operand::Var(v), Operand::Const(k)) | (Operand::Const(k), Operand::Var(v))
+                                if *v == c.start && literal(k) == Some(1)))
+                })
+            });
+            if let (true, Some(input)) = (steps, literal_operand(f, &c.input)) {
+                offsets.insert(c.start, input - first);
+            }
+        }
+    }
+    let mut reads: HashMap<VarId, usize> = HashMap::new();
+    for s in &l.body.stmts {
+        let Stmt::Let { outs, prim, .. } = s else {
+            continue;
+        };
+        let [o] = outs[..] else { continue };
+        match prim {
+            Prim::Apply {
+                rule: Some(rule),
+                args,
+                ..
+            } if rule.name == "add" || rule.name == "sub" => {
+                let sign = if rule.name == "add" { 1 } else { -1 };
+                let offset = match (&args[0], &args[1]) {
+                    (Operand::Var(v), Operand::Const(c)) => {
+                        offsets.get(v).zip(literal(c)).map(|(o, c)| o + sign * c)
+                    }
+                    (Operand::Const(c), Operand::Var(v)) if sign == 1 => {
+                        offsets.get(v).zip(literal(c)).map(|(o, c)| o + c)
+                    }
+                    _ => None,
+                };
+                if let Some(offset) = offset.filter(|o| o.abs() <= 8) {
+                    offsets.insert(o, offset);
+                }
+            }
+            Prim::Index {
+                base,
+                index,
+                by_ref: false,
+            } if !inside.contains(base)
+                && f.vars[base.0].rank == 1
+                && f.vars[base.0].view.is_none()
+                && !f.vars[o.0].is_array() =>
+            {
+                if let [Operand::Var(i)] = index[..] {
+                    if let Some(&offset) = offsets.get(&i) {
+                        out.entry(*base).or_default().insert(Some(i), offset);
+                        *reads.entry(*base).or_default() += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Every read of the array must be one of those.
+    out.retain(|base, _| super::loops::uses_in_block(&l.body, *base) == reads[base]);
+    out
+}
+
+/// An integer literal, or a variable bound to one at the top of `f`.
+fn literal_operand(f: &Function, o: &Operand) -> Option<i64> {
+    match o {
+        Operand::Const(c) => literal(c),
+        Operand::Var(v) => f.body.stmts.iter().find_map(|s| match s {
+            Stmt::Let {
+                outs,
+                prim: Prim::Copy(Operand::Const(c)),
+                ..
+            } if outs[..] == [*v] => literal(c),
+            _ => None,
+        }),
+    }
+}
+
+/// A small integer literal (`1`, `2usize`).
+fn literal(c: &TokenStream) -> Option<i64> {
+    let s = c.to_string();
+    let digits = s.trim_end_matches(|ch: char| ch.is_ascii_alphabetic() || ch == '_');
+    digits.parse().ok()
 }

@@ -170,6 +170,13 @@ impl<S: Copy, G: Scale<S>> Scale<S> for Vec<G> {
     }
 }
 
+/// A zero of the element type of an array's adjoint: a register that
+/// carries the adjoint of one element across iterations.
+#[inline(always)]
+pub fn zero_element<T: Real>(_like: &[T]) -> T {
+    T::zero()
+}
+
 /// `grad` scaled by `g` (see [`Scale`]).
 #[inline(always)]
 pub fn scaled<S, G: Scale<S>>(mut grad: G, g: S) -> G {
