@@ -177,6 +177,69 @@ pub fn gmm_objective(
     slse - nf * sgrad::log_sum_exp(alphas) + prior - 0.5 * nf * df * (2.0 * PI).ln()
 }
 
+/// [`gmm_objective`] as it is written on flat slices with computed indices
+/// (`x[i * d + j]`, `icf[k * t + ..]`, t = d(d+1)/2): the same value, the
+/// parameters' layout row after row.
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
+#[sgrad::differentiable(alphas, means, icf)]
+pub fn gmm_objective_flat(
+    d: usize,
+    alphas: &[f64],
+    means: &[f64],
+    icf: &[f64],
+    x: &[f64],
+    gamma: f64,
+    m: f64,
+) -> f64 {
+    let kk = alphas.len();
+    let n = x.len() / d;
+    let t = d * (d + 1) / 2;
+    let mut qdiag = vec![0.0; kk * d];
+    let mut sum_qs = vec![0.0; kk];
+    for k in 0..kk {
+        for j in 0..d {
+            qdiag[k * d + j] = icf[k * t + j].exp();
+            sum_qs[k] += icf[k * t + j];
+        }
+    }
+    let mut slse = 0.0;
+    for i in 0..n {
+        let mut main_term = vec![0.0; kk];
+        for k in 0..kk {
+            let mut sq = 0.0;
+            for j in 0..d {
+                let mut qx = qdiag[k * d + j] * (x[i * d + j] - means[k * d + j]);
+                for l in 0..j {
+                    let lij = icf[k * t + d + l * (2 * d - l - 1) / 2 + j - l - 1];
+                    qx += lij * (x[i * d + l] - means[k * d + l]);
+                }
+                sq += qx * qx;
+            }
+            main_term[k] = alphas[k] + sum_qs[k] - 0.5 * sq;
+        }
+        slse += sgrad::log_sum_exp(&main_term);
+    }
+    let mut prior = 0.0;
+    for k in 0..kk {
+        let mut frob = 0.0;
+        for j in 0..d {
+            frob += qdiag[k * d + j] * qdiag[k * d + j];
+        }
+        for j in d..t {
+            frob += icf[k * t + j] * icf[k * t + j];
+        }
+        prior += 0.5 * gamma * gamma * frob - m * sum_qs[k];
+    }
+    let nf = n as f64;
+    let df = d as f64;
+    slse - nf * sgrad::log_sum_exp(alphas) + prior - 0.5 * nf * df * (2.0 * PI).ln()
+}
+
+/// Rows laid end to end: the flat layout of [`gmm_objective_flat`].
+pub fn flatten(rows: &[Vec<f64>]) -> Vec<f64> {
+    rows.iter().flatten().copied().collect()
+}
+
 /// The value of [`gmm_objective`] and its gradients with respect to `alphas`,
 /// `means` and `icf`, derived by hand.
 ///

@@ -462,3 +462,45 @@ fn the_macro_never_panics_on_odd_input() {
         let _ = crate::expand::grad(input);
     }
 }
+
+/// A measurement, not a test: how long expanding each `#[differentiable]`
+/// function of `benches/gmm/mod.rs` takes (the GMM objective, about 70
+/// lines, twice). `cargo test -p sgrad-macros --release expansion_time --
+/// --ignored --nocapture`
+#[test]
+#[ignore]
+fn expansion_time() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/gmm/mod.rs");
+    let source = std::fs::read_to_string(path).expect("readable file");
+    let file: syn::File = syn::parse_str(&source).expect("parses");
+    for item in file.items {
+        let syn::Item::Fn(mut f) = item else { continue };
+        let Some(i) = f.attrs.iter().position(|a| {
+            a.path()
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "differentiable")
+        }) else {
+            continue;
+        };
+        let attr = f.attrs.remove(i);
+        let syn::Meta::List(list) = attr.meta else {
+            continue;
+        };
+        let lines = f.to_token_stream().to_string().matches(';').count();
+        let input = f.into_token_stream();
+        let runs = 20;
+        let start = std::time::Instant::now();
+        for _ in 0..runs {
+            std::hint::black_box(crate::expand::differentiable(
+                list.tokens.clone(),
+                input.clone(),
+            ));
+        }
+        let each = start.elapsed() / runs;
+        println!(
+            "{}: {lines} statements, {each:?} per expansion",
+            list.tokens
+        );
+    }
+}
