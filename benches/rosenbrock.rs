@@ -30,6 +30,7 @@ fn rosenbrock_let(x: &[f64]) -> f64 {
 }
 
 /// And once more with a counter for the next index and the sum written out.
+#[allow(clippy::explicit_counter_loop)]
 #[differentiable(x)]
 fn rosenbrock_counter(x: &[f64]) -> f64 {
     let n = x.len();

@@ -72,6 +72,11 @@ pub fn carry(stem: &str, class: usize, loop_no: usize, offset: i64, next: bool) 
     )
 }
 
+/// How many entries of a shared tape (`tape`) are in use.
+pub fn tape_top(tape: &Ident) -> Ident {
+    Ident::new(&format!("{tape}_top"), Span::mixed_site())
+}
+
 /// The tangent of a value in forward mode (`__tan_…`), per class like adjoints.
 pub fn tangent(stem: &str, class: usize, classes: usize) -> Ident {
     if classes == 1 {

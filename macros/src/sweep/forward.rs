@@ -22,7 +22,7 @@ use super::{Fused, Primal};
 use crate::activity::Activity;
 use crate::ir::print::{apply_tokens, operand};
 use crate::ir::*;
-use crate::names::runtime;
+use crate::names::{self, runtime};
 
 /// The forward sweep of `_grad`, saving what `saves` says.
 pub(super) fn emit(f: &Function, act: &Activity, saves: &Saves, fused: &Fused) -> TokenStream {
@@ -39,8 +39,8 @@ pub(super) fn emit(f: &Function, act: &Activity, saves: &Saves, fused: &Fused) -
     collect_items(&f.body.stmts, &mut items);
     let body = p.block(&f.body.stmts);
     let tapes = hoisted_tapes(&f.body.stmts, saves).into_iter().map(|t| {
-        let t = f.ident(t);
-        quote!(let mut #t = ::std::vec::Vec::new();)
+        let (t, top) = (f.ident(t), names::tape_top(f.ident(t)));
+        quote!(let mut #t = ::std::vec::Vec::new(); let mut #top = 0usize;)
     });
     quote!(#items #(#tapes)* #body)
 }

@@ -14,7 +14,7 @@ use quote::quote;
 use super::{Backward, Primal};
 use crate::ir::print::{apply_tokens, range_tokens};
 use crate::ir::*;
-use crate::names::runtime;
+use crate::names::{self, runtime};
 use crate::rules;
 
 /// A body value the backward sweep computes again instead of taping it.
@@ -154,7 +154,9 @@ impl Backward<'_> {
         let iterations = if l.counted_by_tape() {
             quote!((#(#saved_idents,)*) in #tape)
         } else if popped {
-            recompute = quote!(let (#(#saved_idents,)*) = #rt::pop(&mut #record); #recompute);
+            let top = names::tape_top(record);
+            recompute =
+                quote!(let (#(#saved_idents,)*) = #rt::pop(&mut #record, &mut #top); #recompute);
             quote!(#index in #range)
         } else if saved.is_empty() {
             quote!(#index in #range)
@@ -373,13 +375,29 @@ impl Primal<'_> {
                 let record = self.f.ident(l.record);
                 let saved = self.idents(saved);
                 let init = if l.hoisted {
-                    TokenStream::new()
+                    // Room for a `for` loop's iterations, before it runs.
+                    let top = names::tape_top(record);
+                    match l.cond {
+                        None => quote!(#rt::reserve(&mut #record, #top, &#range);),
+                        Some(_) => TokenStream::new(),
+                    }
                 } else if l.cond.is_some() {
                     quote!(let mut #record = ::std::vec::Vec::new();)
                 } else {
                     quote!(let mut #record = #rt::tape(&#range);)
                 };
-                (init, quote!(#record.push((#(#saved,)*));))
+                let push = if l.hoisted {
+                    let top = names::tape_top(record);
+                    match l.cond {
+                        None => quote!(#rt::put(&mut #record, &mut #top, (#(#saved,)*));),
+                        Some(_) => {
+                            quote!(#rt::put_growing(&mut #record, &mut #top, (#(#saved,)*));)
+                        }
+                    }
+                } else {
+                    quote!(#record.push((#(#saved,)*));)
+                };
+                (init, push)
             }
             _ => (TokenStream::new(), TokenStream::new()),
         };
