@@ -72,6 +72,11 @@ pub fn carry(stem: &str, class: usize, loop_no: usize, offset: i64, next: bool) 
     )
 }
 
+/// A counter counted again by the backward sweep (`<holder>_again`).
+pub fn replayed(holder: &Ident) -> Ident {
+    Ident::new(&format!("{holder}_again"), Span::mixed_site())
+}
+
 /// How many entries of a shared tape (`tape`) are in use.
 pub fn tape_top(tape: &Ident) -> Ident {
     Ident::new(&format!("{tape}_top"), Span::mixed_site())

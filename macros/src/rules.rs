@@ -228,6 +228,13 @@ pub const RECOMPUTED: &[&str] = &[
     "cast",
     "cast_to_int",
     "len",
+    // One or a few instructions (`powi` with the small exponents people
+    // write: multiplications).
+    "powi",
+    "abs",
+    "mul_add",
+    "min",
+    "max",
 ];
 
 /// The runtime's functions of whole arrays (`log_sum_exp(&x)`), called bare

@@ -29,6 +29,7 @@ pub(super) fn emit(
         pops: false,
         fusing: None,
         fused: HashMap::new(),
+        carry: None,
     };
     let mut top: HashSet<VarId> = defines(&f.body.stmts);
     top.extend(params);

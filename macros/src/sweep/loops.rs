@@ -6,12 +6,13 @@
 //! `out` is the running adjoint. A local array the body stores into is
 //! carried too, in place: one variable, one adjoint array.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use super::{Backward, Primal};
+use super::running_sums::{carried_reads, defined_inside};
+use super::{Backward, Carry, Primal};
 use crate::ir::print::{apply_tokens, range_tokens};
 use crate::ir::*;
 use crate::names::{self, runtime};
@@ -96,6 +97,20 @@ impl Backward<'_> {
         }
         let before = self.declared.clone();
         let locals: HashSet<VarId> = l.body_locals().into_iter().collect();
+        // A flat sum at the top of the function is replayed first iteration
+        // first (`forward` below), so it carries the adjoints of `x[i + c]`
+        // in registers.
+        let mut has_loop = false;
+        walk(&l.body.stmts, &mut |s| {
+            has_loop |= matches!(s, Stmt::Loop(_))
+        });
+        if self.locals.len() == 1 && !l.counted_by_tape() && !has_loop && self.sums_only(l) {
+            self.carry = Some(Carry {
+                loop_no: l.record.0,
+                offsets: carried_reads(self.f, l, &defined_inside(l)),
+                touched: BTreeSet::new(),
+            });
+        }
         self.locals.push(locals.clone());
         let mut body = TokenStream::new();
         let outer_pops = std::mem::take(&mut self.pops);
@@ -119,6 +134,10 @@ impl Backward<'_> {
                 body.extend(quote!(#running = #rt::zero_gradient(&#out);));
             }
         }
+        let (registers, body, tail) = self.registers(l, body, |s, v, k| {
+            let adj = s.adjoint(v, k);
+            move |at: TokenStream, r: &Ident| quote!(#adj[#at] += #r;)
+        });
         self.locals.pop();
         self.declared = before;
 
@@ -129,8 +148,16 @@ impl Backward<'_> {
             .copied()
             .filter(|v| locals.contains(v))
             .collect();
-        let (saved, recompute) = self.tape_or_recompute(l, &needed, &locals);
-        let saved_idents: Vec<_> = saved.iter().map(|v| self.f.ident(*v)).collect();
+        let forward_order = self.sums_only(l) && !self.pops;
+        // Replayed first iteration first, counters (`j += 1`) are counted
+        // again instead of taped, and what depends on them can be recomputed.
+        let counted = if forward_order && !l.hoisted {
+            counters(l)
+        } else {
+            Vec::new()
+        };
+        let counted_starts: Vec<VarId> = counted.iter().map(|c| c.start).collect();
+        let (saved, recompute) = self.tape_or_recompute(l, &needed, &locals, &counted_starts);
         let record = self.f.ident(l.record);
         let index = self.f.ident(l.index);
         // The index comes back from the range, walked the other way.
@@ -139,10 +166,8 @@ impl Backward<'_> {
         // in the forward order, which walks memory the way the CPU expects.
         // Stores into arrays must be undone last first.
         let popped = l.hoisted && !saved.is_empty();
-        let forward = l.carried.iter().all(|c| is_running_sum(l, c))
-            && stored_arrays(&l.body.stmts).is_empty()
-            && !popped
-            && !self.pops;
+        let forward = forward_order && !popped;
+        let saved_idents: Vec<_> = saved.iter().map(|v| self.f.ident(*v)).collect();
         self.pops |= outer_pops || popped;
         let range = self.range(&l.range, l.range.rev == forward);
         let tape = if forward {
@@ -151,6 +176,14 @@ impl Backward<'_> {
             quote!(#record.into_iter().rev())
         };
         let mut recompute = recompute;
+        let (mut count_before, mut count_next) = (TokenStream::new(), TokenStream::new());
+        for c in &counted {
+            let (hold, start) = (names::replayed(self.f.ident(c.out)), self.f.ident(c.start));
+            let (input, step) = (self.operand(&c.input), self.counter_step(l, c));
+            count_before.extend(quote!(let mut #hold = #input;));
+            recompute = quote!(let #start = #hold; #recompute);
+            count_next.extend(quote!(#hold = #step;));
+        }
         let iterations = if l.counted_by_tape() {
             quote!((#(#saved_idents,)*) in #tape)
         } else if popped {
@@ -166,10 +199,14 @@ impl Backward<'_> {
         let mut code = quote! {
             #predeclare
             #running_zeros
+            #registers
+            #count_before
             for #iterations {
                 #recompute
                 #body
+                #count_next
             }
+            #tail
         };
         for &(c, k) in &lanes {
             let carried = &l.carried[c];
@@ -202,6 +239,7 @@ impl Backward<'_> {
         l: &Loop,
         needed: &[VarId],
         locals: &HashSet<VarId>,
+        counted: &[VarId],
     ) -> (Vec<VarId>, TokenStream) {
         // Which body values could be recomputed, in body order.
         let mut cheap: Vec<(VarId, Cheap)> = Vec::new();
@@ -215,6 +253,7 @@ impl Backward<'_> {
             None => true,
             Some(v) => {
                 (v == l.index && !l.counted_by_tape())
+                    || counted.contains(&v)
                     || (!locals.contains(&v) && !vars[v.0].storage)
                     || cheap.iter().any(|(c, _)| *c == v)
             }
@@ -298,7 +337,11 @@ impl Backward<'_> {
         let saved = needed
             .iter()
             .copied()
-            .filter(|v| (*v != l.index || l.counted_by_tape()) && !wanted.contains(v))
+            .filter(|v| {
+                (*v != l.index || l.counted_by_tape())
+                    && !wanted.contains(v)
+                    && !counted.contains(v)
+            })
             .collect();
         (saved, recompute)
     }
@@ -443,6 +486,58 @@ impl Primal<'_> {
     }
 }
 
+impl Backward<'_> {
+    /// Whether a loop's iterations can be replayed first iteration first:
+    /// each carried variable that carries a derivative only sums (its
+    /// adjoint passes through an iteration unchanged), and no array is
+    /// stored into (stores must be undone last first).
+    fn sums_only(&self, l: &Loop) -> bool {
+        l.carried
+            .iter()
+            .filter(|c| (0..self.act.classes).any(|k| self.act.is_varied(c.start, k)))
+            .all(|c| is_running_sum(l, c))
+            && stored_arrays(&l.body.stmts).is_empty()
+    }
+
+    /// A counter's step, `start + 1` as the body wrote it.
+    fn counter_step(&mut self, l: &Loop, c: &Carried) -> TokenStream {
+        let end = c.end.var();
+        for s in &l.body.stmts {
+            if let Stmt::Let {
+                outs,
+                prim: Prim::Apply { form, args, .. },
+                ..
+            } = s
+            {
+                if end == Some(outs[0]) {
+                    args.iter().for_each(|a| {
+                        self.operand(a);
+                    });
+                    return apply_tokens(&self.f.vars, form, args);
+                }
+            }
+        }
+        unreachable!("`counters` found the step")
+    }
+}
+
+/// The carried variables that are counters: stepped by a constant (`j +=
+/// 1`, `j -= 2`) at the top of the body.
+fn counters(l: &Loop) -> Vec<&Carried> {
+    l.carried
+        .iter()
+        .filter(|c| {
+            l.body.stmts.iter().any(|s| {
+                matches!(s, Stmt::Let { outs, prim: Prim::Apply { rule: Some(rule), args, .. }, .. }
+                    if c.end.var() == Some(outs[0])
+                        && (rule.name == "add" || rule.name == "sub")
+                        && matches!((&args[0], &args[1]),
+                            (Operand::Var(v), Operand::Const(_)) if *v == c.start))
+            })
+        })
+        .collect()
+}
+
 /// The storage arrays a block (its branches and loops included) stores into.
 pub(super) fn stored_arrays(stmts: &[Stmt]) -> Vec<VarId> {
     let mut out = Vec::new();
@@ -466,8 +561,9 @@ pub(super) fn is_running_sum(l: &Loop, c: &Carried) -> bool {
     reaches_by_sums(&l.body, end, c.start, true) && uses_in_block(&l.body, c.start) == 1
 }
 
-/// Whether `v` is `start`, or a sum (`a + b`, `a - b`, a copy) one of whose
-/// left-or-either operands is, each link read only once (`end`: not read here).
+/// Whether `v` is `start`, or a sum (`a + b`, `a - b`, a copy, an inner
+/// loop's running sum) one of whose left-or-either operands is, each link
+/// read only once (`end`: not read here).
 fn reaches_by_sums(b: &Block, v: VarId, start: VarId, end: bool) -> bool {
     if v == start {
         return true;
@@ -492,6 +588,15 @@ fn reaches_by_sums(b: &Block, v: VarId, start: VarId, end: bool) -> bool {
                 } if rule.name == "sub" => args[0].var().into_iter().collect(),
                 Prim::Copy(a) => a.var().into_iter().collect(),
                 _ => Vec::new(),
+            }),
+            // A sum carried through an inner loop that only adds to it
+            // (`for j in .. { s += .. }` inside `for i in ..`).
+            Stmt::Loop(inner) => inner.carried.iter().find(|c| c.out == v).map(|c| {
+                if is_running_sum(inner, c) {
+                    c.input.var().into_iter().collect()
+                } else {
+                    Vec::new()
+                }
             }),
             _ => None,
         })

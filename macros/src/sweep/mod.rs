@@ -100,6 +100,7 @@ struct Backward<'a> {
     /// iteration: adjoints of values from outside it go to buffers.
     fusing: Option<Fusing>,
     fused: Fused,
+    carry: Option<Carry>,
 }
 
 /// Per loop differentiated iteration by iteration (`running_sums.rs`), keyed
@@ -114,11 +115,21 @@ struct Fusing {
     loop_no: usize,
     inside: HashSet<VarId>,
     touched: RefCell<BTreeSet<(VarId, usize)>>,
-    /// Arrays from outside read only at `i + c` for constants `c` (see
-    /// `running_sums::carried_reads`): their adjoints are carried in
-    /// registers, by array, with the offset of each index variable.
-    carried: HashMap<VarId, HashMap<Option<VarId>, i64>>,
 }
+
+/// While printing the backward code of a loop walked first iteration first:
+/// the arrays from outside it read only at `i + c` for constants `c`
+/// (`running_sums::carried_reads`), whose adjoints are carried in registers,
+/// with the offset of each index variable; and the (array, class) pairs
+/// whose registers the code uses.
+struct Carry {
+    loop_no: usize,
+    offsets: Offsets,
+    touched: BTreeSet<(VarId, usize)>,
+}
+
+/// Per array, the offset from the loop index of each index variable.
+type Offsets = HashMap<VarId, HashMap<Option<VarId>, i64>>;
 
 /// The variables a block defines directly.
 fn defines(stmts: &[Stmt]) -> HashSet<VarId> {

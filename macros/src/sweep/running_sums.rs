@@ -22,17 +22,24 @@
 //! Nothing is taped or computed twice, memory does not grow with the trip
 //! count, and the data is walked once. Taken when the loop is at the top of
 //! the function (its buffers and values are then in scope for the backward
-//! sweep), is a plain `for`, stores into no array from outside it, and each
-//! class in which an adjoint flows into it has exactly one running sum.
+//! sweep), is a plain `for`, stores into no array from outside it, each
+//! class in which an adjoint flows into it has exactly one running sum, and
+//! its body holds a loop or builds an array (what a tape would record then
+//! grows with the inner work, and nested tapes force the replay last
+//! iteration first). A flat sum is faster replayed by a second loop in the
+//! forward order (`loops.rs`): its first loop stays a short chain of
+//! additions, and its backward loop streams.
+//!
+//! Both carry the adjoints of `x[i + c]` in registers (`registers` here).
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::loops::{is_running_sum, stored_arrays};
-use super::{Backward, Fusing};
+use super::{Backward, Carry, Fusing, Offsets};
 use crate::ir::*;
 use crate::names::{self, runtime};
 
@@ -56,16 +63,11 @@ impl Backward<'_> {
             || l.exit.is_some()
             || !one_per_class
             || !lanes.iter().all(|&(c, _)| is_running_sum(l, &l.carried[c]))
+            || !has_inner_loop_or_array(l)
         {
             return None;
         }
-        let mut inside: HashSet<VarId> = l.body_locals().into_iter().collect();
-        walk(&l.body.stmts, &mut |s| {
-            inside.extend(s.defines());
-            if let Stmt::Loop(inner) = s {
-                inside.extend(inner.body_locals());
-            }
-        });
+        let inside = defined_inside(l);
         if stored_arrays(&l.body.stmts)
             .iter()
             .any(|a| !inside.contains(a))
@@ -80,12 +82,15 @@ impl Backward<'_> {
             self.referenced.clone(),
         );
         let pops = std::mem::take(&mut self.pops);
-        let carried = carried_reads(self.f, l, &inside);
+        self.carry = Some(Carry {
+            loop_no: l.record.0,
+            offsets: carried_reads(self.f, l, &inside),
+            touched: BTreeSet::new(),
+        });
         self.fusing = Some(Fusing {
             loop_no: l.record.0,
-            inside: inside.clone(),
+            inside,
             touched: RefCell::default(),
-            carried: carried.clone(),
         });
         self.locals.push(l.body_locals().into_iter().collect());
         let mut body = TokenStream::new();
@@ -99,11 +104,15 @@ impl Backward<'_> {
         let touched = self.fusing.take().expect("fusing").touched.into_inner();
         (self.declared, self.pending, self.referenced) = (declared, pending, referenced);
         self.pops = pops;
-        let (before, body, tail) = self.registers(l, &carried, &touched, body);
-
         let buffer = |s: &Self, v: VarId, k| {
             names::buffer(&s.f.vars[v.0].stem, k, s.act.classes, l.record.0)
         };
+        // Each element of a buffer is stored once, and nothing else writes it.
+        let (before, body, tail) = self.registers(l, body, |s, v, k| {
+            let b = buffer(s, v, k);
+            move |at: TokenStream, r: &proc_macro2::Ident| quote!(#b[#at] = #r;)
+        });
+
         let mut buffers = TokenStream::new();
         for &(v, k) in &touched {
             let (buffer, ident) = (buffer(self, v, k), self.f.ident(v));
@@ -132,17 +141,20 @@ impl Backward<'_> {
 
 impl Backward<'_> {
     /// The register holding the adjoint of `base[index]` if `base` is one of
-    /// the arrays whose adjoints the loop being fused carries in registers.
+    /// the arrays whose adjoints the loop being printed carries in registers.
     pub(super) fn carried_register(
         &mut self,
         base: VarId,
         index: &[Operand],
         k: usize,
-    ) -> Option<proc_macro2::Ident> {
-        let fusing = self.fusing.as_ref()?;
-        let offset = *fusing.carried.get(&base)?.get(&index.first()?.var())?;
-        let loop_no = fusing.loop_no;
-        self.adjoint(base, k); // marks the buffer as used
+    ) -> Option<Ident> {
+        let carry = self.carry.as_mut()?;
+        let offset = *carry.offsets.get(&base)?.get(&index.first()?.var())?;
+        carry.touched.insert((base, k));
+        let loop_no = carry.loop_no;
+        // The adjoint (or buffer) the registers are stored into must exist.
+        let declare = self.accumulate_array(base, k, |_| TokenStream::new());
+        debug_assert!(declare.is_empty(), "an array from outside the loop");
         Some(names::carry(
             &self.f.vars[base.0].stem,
             k,
@@ -152,50 +164,56 @@ impl Backward<'_> {
         ))
     }
 
-    /// Carries the adjoints of `x[i + c]` in registers: `x[i + c]`'s part
-    /// gathered so far lives in a register until iteration `i` no longer
-    /// changes the lowest element it touches, which is then stored once.
-    /// Two `+=` on neighbouring elements of one array per iteration would
-    /// otherwise be merged by LLVM's SLP vectoriser into one wide
-    /// read-modify-write that the next iteration's read overlaps, and
-    /// store-to-load forwarding fails (several times slower under fat LTO).
+    /// Carries the adjoints of `x[i + c]` in registers (`self.carry`, taken
+    /// here): `x[i + c]`'s part gathered so far lives in a register until
+    /// iteration `i` no longer changes the lowest element it touches, which
+    /// `store(at, register)` then writes once. Two `+=` on neighbouring
+    /// elements of one array per iteration would otherwise be merged by
+    /// LLVM's SLP vectoriser into one wide read-modify-write that the next
+    /// iteration's read overlaps, and store-to-load forwarding fails (several
+    /// times slower under fat LTO).
     ///
     /// Returns the registers' declarations before the loop, the iteration's
     /// backward code wrapped in their rotation, and the stores of what is
     /// left after the loop.
-    fn registers(
+    pub(super) fn registers<S: Fn(TokenStream, &Ident) -> TokenStream>(
         &mut self,
         l: &Loop,
-        carried: &HashMap<VarId, HashMap<Option<VarId>, i64>>,
-        touched: &BTreeSet<(VarId, usize)>,
         body: TokenStream,
+        store: impl Fn(&Self, VarId, usize) -> S,
     ) -> (TokenStream, TokenStream, TokenStream) {
+        let Some(carry) = self.carry.take() else {
+            return (TokenStream::new(), body, TokenStream::new());
+        };
         let rt = runtime();
-        let (mut before, mut head, mut foot, mut tail) = Default::default();
+        let (mut before, mut head, mut foot, mut tail) = (
+            TokenStream::new(),
+            TokenStream::new(),
+            TokenStream::new(),
+            TokenStream::new(),
+        );
         let index = self.f.ident(l.index).clone();
         let last = names::generated("last");
         let (start, end) = (self.operand(&l.range.start), self.operand(&l.range.end));
-        for &(base, k) in touched {
-            let Some(offsets) = carried.get(&base) else {
-                continue;
-            };
+        for &(base, k) in &carry.touched {
+            let offsets = &carry.offsets[&base];
             let lo = *offsets.values().min().expect("an offset");
             let hi = *offsets.values().max().expect("an offset");
+            let ident = self.f.ident(base);
             let stem = &self.f.vars[base.0].stem;
-            let buffer = names::buffer(stem, k, self.act.classes, l.record.0);
-            let reg = |c, next| names::carry(stem, k, l.record.0, c, next);
+            let reg = |c, next| names::carry(stem, k, carry.loop_no, c, next);
+            let store = store(self, base, k);
             let (top, low) = (reg(hi, false), reg(lo, false));
-            head = quote!(#head let mut #top = #rt::zero_element(&#buffer););
+            head = quote!(#head let mut #top = #rt::zero_element(&#ident););
             for c in lo..hi {
                 let (now, next, up) = (reg(c, false), reg(c, true), reg(c + 1, false));
-                before = quote!(#before let mut #next = #rt::zero_element(&#buffer););
+                before = quote!(#before let mut #next = #rt::zero_element(&#ident););
                 head = quote!(#head let mut #now = #next;);
                 foot = quote!(#foot #next = #up;);
-                let at = plus(quote!(#last), c + 1);
-                tail = quote!(#tail #buffer[#at] = #next;);
+                tail.extend(store(plus(quote!(#last), c + 1), &next));
             }
-            let at = plus(quote!(#index), lo);
-            foot = quote!(#buffer[#at] = #low; #foot);
+            let first = store(plus(quote!(#index), lo), &low);
+            foot = quote!(#first #foot);
         }
         if tail.is_empty() {
             return (before, quote!(#head #body #foot), tail);
@@ -208,6 +226,36 @@ impl Backward<'_> {
         };
         (before, quote!(#head #body #foot), tail)
     }
+}
+
+/// Whether a loop's body holds a loop or builds an array: what taping it
+/// would record grows with the inner trip counts, and the backward sweep
+/// would replay it last iteration first.
+fn has_inner_loop_or_array(l: &Loop) -> bool {
+    let mut found = false;
+    walk(&l.body.stmts, &mut |s| {
+        found |= matches!(
+            s,
+            Stmt::Loop(_)
+                | Stmt::Let {
+                    prim: Prim::NewArray(_),
+                    ..
+                }
+        );
+    });
+    found
+}
+
+/// Every value defined inside a loop, at any depth.
+pub(super) fn defined_inside(l: &Loop) -> HashSet<VarId> {
+    let mut inside: HashSet<VarId> = l.body_locals().into_iter().collect();
+    walk(&l.body.stmts, &mut |s| {
+        inside.extend(s.defines());
+        if let Stmt::Loop(inner) = s {
+            inside.extend(inner.body_locals());
+        }
+    });
+    inside
 }
 
 /// `at + c` for a constant `c` of either sign, in `usize`.
@@ -224,12 +272,8 @@ fn plus(at: TokenStream, c: i64) -> TokenStream {
 /// its top level (`i` its index, `c` a constant, `None`-free keys: the index
 /// variable of each read), when `l` walks its range forward one by one: per
 /// array, the offset of each index variable.
-fn carried_reads(
-    f: &Function,
-    l: &Loop,
-    inside: &HashSet<VarId>,
-) -> HashMap<VarId, HashMap<Option<VarId>, i64>> {
-    let mut out: HashMap<VarId, HashMap<Option<VarId>, i64>> = HashMap::new();
+pub(super) fn carried_reads(f: &Function, l: &Loop, inside: &HashSet<VarId>) -> Offsets {
+    let mut out: Offsets = HashMap::new();
     if l.range.step.is_some() || l.range.rev {
         return out;
     }
@@ -297,8 +341,12 @@ fn carried_reads(
             _ => {}
         }
     }
-    // Every read of the array must be one of those.
-    out.retain(|base, _| super::loops::uses_in_block(&l.body, *base) == reads[base]);
+    // Every read of the array must be one of those, and a register pays only
+    // where an iteration touches neighbouring elements.
+    out.retain(|base, offsets| {
+        super::loops::uses_in_block(&l.body, *base) == reads[base]
+            && offsets.values().collect::<HashSet<_>>().len() > 1
+    });
     out
 }
 

@@ -173,7 +173,7 @@ impl<S: Copy, G: Scale<S>> Scale<S> for Vec<G> {
 /// A zero of the element type of an array's adjoint: a register that
 /// carries the adjoint of one element across iterations.
 #[inline(always)]
-pub fn zero_element<T: Real>(_like: &[T]) -> T {
+pub fn zero_element<T: Real, A: AsRef<[T]> + ?Sized>(_like: &A) -> T {
     T::zero()
 }
 
