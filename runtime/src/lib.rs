@@ -42,6 +42,9 @@ pub use real::{Primitive, Real};
 mod dual;
 pub use dual::{hessian, hvp, Dual};
 
+mod dual_vec;
+pub use dual_vec::{hessian_chunked, hvps, jacobian, jvps, DualVec};
+
 pub mod check;
 pub use check::{
     assert_gradient, check_gradient, Comparison, ComponentCheck, GradCheck, GradReport,
@@ -127,7 +130,9 @@ pub use stats::{
 /// ```
 ///
 /// A function generic over `T: Real` gets generic `_grad` and `_jvp`; run on
-/// [`Dual`] numbers they give second derivatives ([`hvp`], [`hessian`]).
+/// [`Dual`] numbers they give second derivatives ([`hvp`], [`hessian`]), and
+/// on [`DualVec`] numbers several directions per sweep ([`hvps`],
+/// [`hessian_chunked`]).
 ///
 /// A differentiated function may call another `#[differentiable]` function:
 /// the chain rule uses the callee's own derivative, through the
@@ -228,8 +233,9 @@ pub use sgrad_macros::grad;
 /// every differentiation variable (JAX's `stop_gradient`, PyTorch's `detach`).
 ///
 /// Outside differentiated code it is the identity on values. On [`Dual`]
-/// numbers it also drops the perturbation, so a stopped value is constant at
-/// every order of differentiation (as JAX's `stop_gradient`).
+/// and [`DualVec`] numbers it also drops the perturbation, so a stopped
+/// value is constant at every order of differentiation (as JAX's
+/// `stop_gradient`).
 ///
 /// ```
 /// use sgrad::{grad, sg};
@@ -242,9 +248,9 @@ pub fn sg<T: Stop>(e: T) -> T {
     e.stop()
 }
 
-/// What [`sg`] accepts: numbers, [`Dual`] numbers, and arrays, `Vec`s,
-/// tuples and references of them. `stop` is the identity on values and
-/// drops dual perturbations.
+/// What [`sg`] accepts: numbers, [`Dual`] and [`DualVec`] numbers, and
+/// arrays, `Vec`s, tuples and references of them. `stop` is the identity on
+/// values and drops dual perturbations.
 #[diagnostic::on_unimplemented(
     message = "`sg` cannot stop the gradient of a `{Self}`",
     note = "`sg` takes numbers, arrays, `Vec`s, tuples and references of them"

@@ -5,7 +5,7 @@ use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, Sub, S
 
 macro_rules! declare_real {
     (unary: $($u:ident)*; binary: $($b:ident)*;) => {
-        /// A real scalar: `f32`, `f64` and [`Dual`](crate::Dual) numbers.
+        /// A real scalar: `f32`, `f64`, [`Dual`](crate::Dual) and [`DualVec`](crate::DualVec) numbers.
         ///
         /// It carries the float methods that differentiated code may call, with the
         /// same names and meaning as the inherent methods of `f64`, so that code
