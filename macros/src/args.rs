@@ -4,6 +4,7 @@
 //! #[differentiable]                 every parameter of type f64 / f32
 //! #[differentiable(x, y)]           these parameters, in this order
 //! #[differentiable(x, y; forward)]  also `<name>_jvp` (forward mode)
+//! #[differentiable(x; recompute)]   loops record only their carried values
 //! grad!(|x: f64, y: f64| body)      every float parameter of the closure
 //! grad!(|x: f64, y: f64| body, wrt(x))
 //! ```
@@ -16,10 +17,14 @@ use syn::{ExprClosure, Token};
 use crate::symbol::WRT;
 
 /// The differentiation variables a user listed, or `None` for "every float
-/// parameter"; and whether forward mode was asked for.
+/// parameter"; and the options after `;`.
 pub struct Wrt {
     pub names: Option<Vec<Ident>>,
+    /// `forward`: also `<name>_jvp`.
     pub forward: bool,
+    /// `recompute`: loops record what they carry and compute the rest of an
+    /// iteration again in the backward sweep.
+    pub recompute: bool,
 }
 
 impl Parse for Wrt {
@@ -29,27 +34,41 @@ impl Parse for Wrt {
         } else {
             Some(parse_names(input)?)
         };
-        let mut forward = false;
+        let (mut forward, mut recompute) = (false, false);
         if input.peek(Token![;]) {
             input.parse::<Token![;]>()?;
-            let option: Ident = input.parse().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    "expected an option after `;`, as in `#[differentiable(x; forward)]`",
-                )
-            })?;
-            if option != "forward" {
-                return Err(syn::Error::new(
-                    option.span(),
-                    format!("unknown option `{option}`; the only option is `forward`, as in `#[differentiable(x; forward)]`, which also generates `<name>_jvp`"),
-                ));
+            let options =
+                Punctuated::<Ident, Token![,]>::parse_separated_nonempty(input).map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "expected an option after `;`, as in `#[differentiable(x; forward)]`",
+                    )
+                })?;
+            for option in options {
+                let flag = match option.to_string().as_str() {
+                    "forward" => &mut forward,
+                    "recompute" => &mut recompute,
+                    _ => return Err(syn::Error::new(
+                        option.span(),
+                        format!("unknown option `{option}`; the options are `forward` (also generate `<name>_jvp`) and `recompute` (loops record only what they carry from one iteration to the next), as in `#[differentiable(x; forward, recompute)]`"),
+                    )),
+                };
+                if std::mem::replace(flag, true) {
+                    return Err(syn::Error::new(
+                        option.span(),
+                        format!("option `{option}` is given twice"),
+                    ));
+                }
             }
-            forward = true;
             if !input.is_empty() {
-                return Err(input.error("expected nothing after `forward`"));
+                return Err(input.error("expected `,` and another option, or nothing"));
             }
         }
-        Ok(Wrt { names, forward })
+        Ok(Wrt {
+            names,
+            forward,
+            recompute,
+        })
     }
 }
 

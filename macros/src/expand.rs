@@ -127,6 +127,7 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
         })
         .collect();
     let forward = wrt_attr.as_ref().is_some_and(|w| w.forward);
+    let recompute = wrt_attr.as_ref().is_some_and(|w| w.recompute);
     let listed = wrt_attr.and_then(|w| w.names);
     let wrt = select_wrt(listed.clone(), &params, ident, "function", errors);
 
@@ -180,6 +181,7 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
             },
             &slots,
             forward.then_some(&seeds[..]),
+            recompute,
             errors,
         )
     };
@@ -226,7 +228,7 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
 
 /// The body of a closure's gradient; `None` after errors.
 fn gradient_body(input: Input, errors: &Errors) -> Option<TokenStream> {
-    let (f, sweeps) = differentiate(input, None, errors)?;
+    let (f, sweeps) = differentiate(input, None, false, errors)?;
     Some(emit::emit_body(&f, &sweeps))
 }
 
@@ -237,9 +239,10 @@ fn gradient_bodies(
     input: Input,
     slots: &[Option<usize>],
     seeds: Option<&[Ident]>,
+    recompute: bool,
     errors: &Errors,
 ) -> Option<(TokenStream, TokenStream, Option<TokenStream>)> {
-    let (f, sweeps) = differentiate(input, seeds, errors)?;
+    let (f, sweeps) = differentiate(input, seeds, recompute, errors)?;
     let value = operand(&f.vars, &f.body.yields[0]);
     let jvp = sweeps
         .jvp
@@ -251,9 +254,11 @@ fn gradient_bodies(
 }
 
 /// The pipeline, once: lower, analyse, print the sweeps; `None` after errors.
+/// `recompute`: the attribute's option (`sweep::run`).
 fn differentiate(
     input: Input,
     seeds: Option<&[Ident]>,
+    recompute: bool,
     errors: &Errors,
 ) -> Option<(Function, Sweeps)> {
     let f = lower::from_syn(input, errors);
@@ -261,7 +266,7 @@ fn differentiate(
     if errors.has_errors() {
         return None;
     }
-    let sweeps = sweep::run(&f, &act, seeds);
+    let sweeps = sweep::run(&f, &act, seeds, recompute);
     Some((f, sweeps))
 }
 

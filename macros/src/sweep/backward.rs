@@ -16,6 +16,7 @@ use crate::names::{self, runtime};
 pub(super) fn emit(
     f: &Function,
     act: &Activity,
+    recompute: bool,
 ) -> (TokenStream, Vec<TokenStream>, Saves, super::Fused) {
     let params: HashSet<VarId> = f.wrt.iter().map(|p| p.var).collect();
     let mut sweep = Backward {
@@ -30,6 +31,7 @@ pub(super) fn emit(
         fusing: None,
         fused: HashMap::new(),
         carry: None,
+        recompute,
     };
     let mut top: HashSet<VarId> = defines(&f.body.stmts);
     top.extend(params);

@@ -249,11 +249,16 @@ impl Backward<'_> {
         // cheap value computed before. A storage array is never read again:
         // it may change later in the loop or after it, and the backward sweep
         // runs after all of that.
+        // With the `recompute` option, every primitive with a rule is computed
+        // again from the carried values, which go on the tape instead.
+        let all = self.recompute;
+        let starts: Vec<VarId> = l.carried.iter().map(|c| c.start).collect();
         let is_cheap_operand = |o: &Operand, cheap: &[(VarId, Cheap)]| match o.var() {
             None => true,
             Some(v) => {
                 (v == l.index && !l.counted_by_tape())
                     || counted.contains(&v)
+                    || (all && starts.contains(&v))
                     || (!locals.contains(&v) && !vars[v.0].storage)
                     || cheap.iter().any(|(c, _)| *c == v)
             }
@@ -276,12 +281,9 @@ impl Backward<'_> {
                     Some(Cheap::Index(*base, index, *by_ref))
                 }
                 Prim::Copy(a) if is_cheap_operand(a, &cheap) => Some(Cheap::Copy(a)),
-                Prim::Apply {
-                    rule: Some(rule),
-                    form,
-                    args,
-                } if rules::RECOMPUTED.contains(&rule.name)
-                    && args.iter().all(|a| is_cheap_operand(a, &cheap)) =>
+                Prim::Apply { rule, form, args }
+                    if (all || rule.is_some_and(|r| rules::RECOMPUTED.contains(&r.name)))
+                        && args.iter().all(|a| is_cheap_operand(a, &cheap)) =>
                 {
                     Some(Cheap::Apply(form, args))
                 }
@@ -297,6 +299,8 @@ impl Backward<'_> {
             .copied()
             .filter(|v| cheap.iter().any(|(c, _)| c == v))
             .collect();
+        // Carried values a recomputed one reads (`recompute`): on the tape.
+        let mut restarts: BTreeSet<VarId> = BTreeSet::new();
         for (o, c) in cheap.iter().rev() {
             if !wanted.contains(o) {
                 continue;
@@ -306,10 +310,13 @@ impl Backward<'_> {
                 Cheap::Copy(a) => a.var().into_iter().collect(),
                 Cheap::Apply(_, args) => args.iter().filter_map(Operand::var).collect(),
             };
-            wanted.extend(
-                deps.into_iter()
-                    .filter(|d| cheap.iter().any(|(c, _)| c == d)),
-            );
+            for d in deps {
+                if cheap.iter().any(|(c, _)| *c == d) {
+                    wanted.insert(d);
+                } else if starts.contains(&d) && !counted.contains(&d) {
+                    restarts.insert(d);
+                }
+            }
         }
         let mut recompute = TokenStream::new();
         for (o, c) in &cheap {
@@ -334,7 +341,7 @@ impl Backward<'_> {
             let o = self.f.ident(*o);
             recompute.extend(quote!(let #o = #rhs;));
         }
-        let saved = needed
+        let mut saved: Vec<VarId> = needed
             .iter()
             .copied()
             .filter(|v| {
@@ -343,6 +350,12 @@ impl Backward<'_> {
                     && !counted.contains(v)
             })
             .collect();
+        for v in restarts {
+            if !saved.contains(&v) {
+                self.referenced.insert(v);
+                saved.push(v);
+            }
+        }
         (saved, recompute)
     }
 }

@@ -56,9 +56,11 @@ pub struct Sweeps {
     pub jvp: Option<(TokenStream, TokenStream)>,
 }
 
-/// The sweeps of `f`; `seeds` (the tangent parameters) asks for forward mode too.
-pub fn run(f: &Function, act: &Activity, seeds: Option<&[Ident]>) -> Sweeps {
-    let (backward, grads, saves, fused) = backward::emit(f, act);
+/// The sweeps of `f`; `seeds` (the tangent parameters) asks for forward mode
+/// too; `recompute`, that loops record only their carried values (and what
+/// cannot be computed again) and recompute the rest of each iteration.
+pub fn run(f: &Function, act: &Activity, seeds: Option<&[Ident]>, recompute: bool) -> Sweeps {
+    let (backward, grads, saves, fused) = backward::emit(f, act, recompute);
     let forward = forward::emit(f, act, &saves, &fused);
     let jvp = seeds.map(|seeds| forward::emit_jvp(f, act, seeds));
     Sweeps {
@@ -101,6 +103,8 @@ struct Backward<'a> {
     fusing: Option<Fusing>,
     fused: Fused,
     carry: Option<Carry>,
+    /// The `recompute` option: everything but carried values is recomputed.
+    recompute: bool,
 }
 
 /// Per loop differentiated iteration by iteration (`running_sums.rs`), keyed
