@@ -431,12 +431,10 @@ impl Primal<'_> {
                 let record = self.f.ident(l.record);
                 let saved = self.idents(saved);
                 let init = if l.hoisted {
-                    // Room for a `for` loop's iterations, before it runs.
+                    // Room for the iterations, before the loop runs (a shared
+                    // tape is for `for` loops over ranges, without exits).
                     let top = names::tape_top(record);
-                    match l.cond {
-                        None => quote!(#rt::reserve(&mut #record, #top, &#range);),
-                        Some(_) => TokenStream::new(),
-                    }
+                    quote!(#rt::reserve(&mut #record, #top, &#range);)
                 } else if l.cond.is_some() {
                     quote!(let mut #record = ::std::vec::Vec::new();)
                 } else {
@@ -444,12 +442,7 @@ impl Primal<'_> {
                 };
                 let push = if l.hoisted {
                     let top = names::tape_top(record);
-                    match l.cond {
-                        None => quote!(#rt::put(&mut #record, &mut #top, (#(#saved,)*));),
-                        Some(_) => {
-                            quote!(#rt::put_growing(&mut #record, &mut #top, (#(#saved,)*));)
-                        }
-                    }
+                    quote!(#rt::put(&mut #record, &mut #top, (#(#saved,)*));)
                 } else {
                     quote!(#record.push((#(#saved,)*));)
                 };

@@ -438,17 +438,6 @@ pub fn put<E>(tape: &mut [Option<E>], top: &mut usize, entry: E) {
     *top += 1;
 }
 
-/// [`put`] for a `while` loop, whose trip count is not known before it runs.
-#[inline(always)]
-pub fn put_growing<E>(tape: &mut Vec<Option<E>>, top: &mut usize, entry: E) {
-    if *top < tape.len() {
-        tape[*top] = Some(entry);
-    } else {
-        tape.push(Some(entry));
-    }
-    *top += 1;
-}
-
 /// The last entry in use of a shared tape: what the iteration being
 /// replayed saved. The forward sweep recorded exactly one entry per
 /// iteration, and the backward sweep replays them in reverse.
