@@ -2,35 +2,42 @@
 //! tape of a sum over data points must not grow with the number of points.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, Ordering};
 
 #[path = "../benches/gmm/mod.rs"]
 mod gmm;
 
-/// The system allocator, counting live bytes and their high-water mark.
+/// The system allocator, counting the live bytes this thread allocates
+/// while it measures (the test harness's own threads allocate too), and
+/// their high-water mark.
 struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+thread_local! {
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn count(delta: isize) {
+    if MEASURING.with(Cell::get) {
+        let live = LIVE.fetch_add(delta, Ordering::SeqCst) + delta;
+        PEAK.fetch_max(live, Ordering::SeqCst);
+    }
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
-        PEAK.fetch_max(live, Ordering::SeqCst);
+        count(layout.size() as isize);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+        count(-(layout.size() as isize));
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size > layout.size() {
-            let grow = new_size - layout.size();
-            let live = LIVE.fetch_add(grow, Ordering::SeqCst) + grow;
-            PEAK.fetch_max(live, Ordering::SeqCst);
-        } else {
-            LIVE.fetch_sub(layout.size() - new_size, Ordering::SeqCst);
-        }
+        count(new_size as isize - layout.size() as isize);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -38,17 +45,19 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// The most memory `f` holds at once beyond what was live before it.
+/// The most memory `f` holds at once, counting what this thread allocates
+/// and frees while it runs.
 fn peak_during(f: impl FnOnce()) -> usize {
-    let before = LIVE.load(Ordering::SeqCst);
-    PEAK.store(before, Ordering::SeqCst);
+    LIVE.store(0, Ordering::SeqCst);
+    PEAK.store(0, Ordering::SeqCst);
+    MEASURING.with(|m| m.set(true));
     f();
-    PEAK.load(Ordering::SeqCst) - before
+    MEASURING.with(|m| m.set(false));
+    PEAK.load(Ordering::SeqCst) as usize
 }
 
 /// The GMM gradient's working memory: the gradient it returns (the size of
 /// the parameters), its buffers, and one data point's tape, whatever n is.
-/// Tests in this file run one at a time (the counters are global).
 #[test]
 fn gmm_gradient_memory_does_not_grow_with_the_data() {
     let (d, k) = (10, 25);
