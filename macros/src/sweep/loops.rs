@@ -100,6 +100,9 @@ impl Backward<'_> {
         // A flat sum at the top of the function is replayed first iteration
         // first (`forward` below), so it carries the adjoints of `x[i + c]`
         // in registers.
+        // A loop inside a loop being fused keeps that loop's registers out:
+        // they belong to reads at that loop's top level.
+        let outer_carry = self.carry.take();
         let mut has_loop = false;
         walk(&l.body.stmts, &mut |s| {
             has_loop |= matches!(s, Stmt::Loop(_))
@@ -138,6 +141,7 @@ impl Backward<'_> {
             let adj = s.adjoint(v, k);
             move |at: TokenStream, r: &Ident| quote!(#adj[#at] += #r;)
         });
+        self.carry = outer_carry;
         self.locals.pop();
         self.declared = before;
 
