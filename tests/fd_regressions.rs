@@ -1589,3 +1589,49 @@ fn more_shadows_and_carried_variables_read_before_assignment() {
         }
     }
 }
+
+// ===========================================================================
+// Rows of an integer `Vec<Vec<usize>>` parameter: `idx[i].len()` once
+// moved the row out of the slice in the generated code (E0508).
+
+/// A graph energy: Σᵢ Σ_{k ∈ nbrs(i)} (xᵢ − x_k)², neighbours as index rows.
+#[differentiable(x; forward)]
+fn graph_energy(x: &[f64], nbrs: &[Vec<usize>]) -> f64 {
+    let mut e = 0.0;
+    for i in 0..nbrs.len() {
+        let deg = nbrs[i].len();
+        for k in 0..deg {
+            let d = x[i] - x[nbrs[i][k]];
+            e += d * d / deg as f64;
+        }
+        if nbrs[i].is_empty() {
+            e += x[i] * x[i];
+        }
+    }
+    e
+}
+
+#[test]
+fn rows_of_an_index_table_are_borrowed() {
+    let mut rng = Rng::new(41);
+    let nbrs: Vec<Vec<usize>> = vec![vec![1, 2], vec![0], vec![], vec![0, 1, 2]];
+    for _ in 0..5 {
+        let x = rng.vec(4, -2.0, 2.0);
+        let (v, g) = graph_energy_grad(&x, &nbrs);
+        let copy = |p: &[f64], _: &mut Sites| graph_energy(p, &nbrs);
+        let oracle = Oracle {
+            name: "graph_energy",
+            copy: &copy,
+            sites: &[],
+            shape: &[4],
+        };
+        let jvp = |d: &[f64]| graph_energy_jvp(&x, &nbrs, d);
+        oracle.check_all(
+            &x,
+            graph_energy(black_box(&x), &nbrs),
+            (v, &g),
+            &jvp,
+            &mut rng,
+        );
+    }
+}

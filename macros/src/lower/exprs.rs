@@ -101,7 +101,14 @@ impl Lower<'_> {
                 let name = m.method.to_string();
                 // `self.log(x)` is the user's method, never the float one.
                 let rule = rules::method(&name, m.args.len() + 1).filter(|_| !is_self(&m.receiver));
+                // The length of a row of an array that carries no derivative
+                // (`idx[i].len()`, `idx: &[Vec<usize>]`): read as written,
+                // not through a copy of the row (a `Vec` cannot be moved out).
+                let opaque_row = name == "len"
+                    && matches!(&*m.receiver, Expr::Index(_))
+                    && self.array_place(&m.receiver).is_none();
                 match rule {
+                    Some(_) if opaque_row => self.opaque(e, Construct::Method(name), out),
                     Some(rule) if m.turbofish.is_none() => {
                         let mut args = vec![self.lower_operand(&m.receiver, out)];
                         for a in &m.args {
