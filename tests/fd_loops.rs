@@ -2923,3 +2923,56 @@ mod break_and_continue {
         assert_jvp_plain("skip_and_stop", v, &g, &jvp, &mut Rng::new(47));
     }
 }
+
+// ---------------------------------------------------------------------------
+// `for` with destructuring patterns over data that is not differentiated
+// (a slice of tuples, of structs' fields, of indices), lowered to a loop
+// over its indices.
+
+/// A line fit over (x, y) pairs, the loops written four ways.
+#[differentiable(w; forward)]
+fn pairs_fit(w: [f64; 2], pts: &[(f64, f64)], picks: &[usize]) -> f64 {
+    let mut s = 0.0;
+    for (a, b) in pts.iter() {
+        let r = w[0] * a + w[1] - b;
+        s += r * r;
+    }
+    for &(a, b) in pts {
+        s += 0.5 * (w[1] * a - b).tanh();
+    }
+    for (i, &k) in picks.iter().enumerate() {
+        s += w[k % 2] * (i as f64 + 1.0);
+    }
+    for (x, y) in pts.iter() {
+        s += (w[0] * *x).sin() * *y;
+    }
+    s
+}
+
+#[test]
+fn destructuring_for_over_data() {
+    let mut rng = Rng::new(77);
+    for n in [0, 1, 4] {
+        let pts: Vec<(f64, f64)> = (0..n)
+            .map(|_| (rng.uniform(-2.0, 2.0), rng.uniform(-2.0, 2.0)))
+            .collect();
+        let picks: Vec<usize> = (0..n + 1).map(|_| rng.below(5)).collect();
+        let w: [f64; 2] = rng.array(-1.0, 1.0);
+        let (v, g) = pairs_fit_grad(w, &pts, &picks);
+        let copy = |p: &[f64], _: &mut Sites| pairs_fit([p[0], p[1]], &pts, &picks);
+        let oracle = Oracle {
+            name: "pairs_fit",
+            copy: &copy,
+            sites: &[],
+            shape: &[2],
+        };
+        let jvp = |dir: &[f64]| pairs_fit_jvp(w, &pts, &picks, like(&w, dir));
+        oracle.check_all(
+            &w,
+            pairs_fit(black_box(w), &pts, &picks),
+            (v, &g),
+            &jvp,
+            &mut rng,
+        );
+    }
+}

@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Pat};
 
 use super::calls::is_sg_for;
-use super::loops::LoopSource;
+use super::loops::{self, LoopSource};
 use super::{placeholder, Lower, Value};
 use crate::ir::*;
 use crate::rules;
@@ -50,6 +50,13 @@ impl Lower<'_> {
                         _ => rules::find("not", 1),
                     };
                     self.apply(rule, Form::Unary(u.op), vec![a], e.span(), out)
+                }
+                syn::UnOp::Deref(_)
+                    if self
+                        .path_var(&u.expr)
+                        .is_some_and(|v| self.copies.contains(&v)) =>
+                {
+                    Value::Scalar(Operand::Var(self.path_var(&u.expr).expect("checked")))
                 }
                 syn::UnOp::Deref(_) if self.reference_var(&u.expr).is_some() => {
                     let v = self.reference_var(&u.expr).expect("checked");
@@ -180,12 +187,29 @@ impl Lower<'_> {
                 self.return_in_value(r);
                 Value::Scalar(placeholder())
             }
-            Expr::ForLoop(f) => match self.loop_source(&f.expr, out) {
-                Some(source) => {
-                    self.lower_loop(&f.pat, &f.body, source, f.label.as_ref(), f.span(), out)
+            Expr::ForLoop(f) => {
+                // Over data that is not one of the function's arrays (a slice of
+                // tuples, of integers): a loop over its indices, where
+                // destructuring works as in `let`.
+                let data = loops::data_loop(f).filter(|(.., d)| self.array_place(d).is_none());
+                let destructures = !matches!(&*f.pat, Pat::Ident(_));
+                let source = match &data {
+                    Some(_) if destructures => None,
+                    _ => self.loop_source(&f.expr, out),
+                };
+                let label = f.label.as_ref();
+                match (source, data) {
+                    (Some(source), _) => {
+                        self.lower_loop(&f.pat, &f.body, source, label, f.span(), out)
+                    }
+                    (None, Some((index, body, len, _))) => {
+                        let zero: Expr = syn::parse_quote!(0);
+                        let source = LoopSource::Range(&zero, &len, false, false, None);
+                        self.lower_loop(&index, &body, source, label, f.span(), out)
+                    }
+                    (None, None) => self.opaque(e, Construct::Loop("for"), out),
                 }
-                _ => self.opaque(e, Construct::Loop("for"), out),
-            },
+            }
             Expr::While(w) if !matches!(&*w.cond, Expr::Let(_)) => {
                 let wild = Pat::Wild(syn::PatWild {
                     attrs: Vec::new(),

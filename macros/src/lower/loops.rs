@@ -551,6 +551,69 @@ pub(super) enum LoopSource<'e> {
     Forever,
 }
 
+/// `for PAT in data.iter()` over data that is not one of the function's
+/// arrays (a slice of tuples, of structs, of integers), as a loop over its
+/// indices: `for k in 0..data.len() { let PAT = &data[k]; body }`, so
+/// destructuring patterns work as in `let`. Also `&data`,
+/// `data.iter().copied()` (`let PAT = data[k];`) and `.enumerate()` (the
+/// index is the loop's own). Returns the index pattern, the new body, the
+/// trip count and `data`, which must be a place (a path, field or index),
+/// read again at each iteration.
+pub(super) fn data_loop(f: &syn::ExprForLoop) -> Option<(Pat, syn::Block, Expr, &Expr)> {
+    let (e, enumerate) = match &*f.expr {
+        Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => (&*m.receiver, true),
+        e => (e, false),
+    };
+    let (data, by_ref) = match e {
+        Expr::MethodCall(m) if m.method == "copied" && m.args.is_empty() => match &*m.receiver {
+            Expr::MethodCall(i) if i.method == "iter" && i.args.is_empty() => (&*i.receiver, false),
+            _ => return None,
+        },
+        Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => (&*m.receiver, true),
+        Expr::Reference(r) if r.mutability.is_none() && !enumerate => (&*r.expr, true),
+        // `for p in points` over a slice parameter: its elements by reference.
+        e if !enumerate && is_place(e) => (e, true),
+        _ => return None,
+    };
+    if !is_place(data) {
+        return None;
+    }
+    let (index, pat): (Pat, &Pat) = match (&*f.pat, enumerate) {
+        (Pat::Tuple(t), true) if t.elems.len() == 2 => (t.elems[0].clone(), &t.elems[1]),
+        (_, true) => return None,
+        (pat, false) => (syn::parse_quote!(__sgrad_element_index), pat),
+    };
+    let Pat::Ident(ref k) = index else {
+        return None;
+    };
+    let k = &k.ident;
+    // `for &(a, b) in ..` binds copies: `let (a, b) = data[k];`.
+    let (pat, by_ref) = match pat {
+        Pat::Reference(r) if by_ref && r.mutability.is_none() => (&*r.pat, false),
+        pat => (pat, by_ref),
+    };
+    let read: Expr = if by_ref {
+        syn::parse_quote!(&#data[#k])
+    } else {
+        syn::parse_quote!(#data[#k])
+    };
+    let mut body = f.body.clone();
+    body.stmts.insert(0, syn::parse_quote!(let #pat = #read;));
+    Some((index, body, syn::parse_quote!(#data.len()), data))
+}
+
+/// A path, a field of one or an element of one: cheap and the same at
+/// every read.
+fn is_place(e: &Expr) -> bool {
+    match e {
+        Expr::Path(_) => true,
+        Expr::Paren(p) => is_place(&p.expr),
+        Expr::Field(f) => is_place(&f.base),
+        Expr::Index(i) => is_place(&i.expr) && matches!(&*i.index, Expr::Path(_) | Expr::Lit(_)),
+        _ => false,
+    }
+}
+
 /// `a..b`, `a..=b` or `(a..b).rev()`: (start, end, inclusive, reversed).
 fn loop_range(e: &Expr) -> Option<(&Expr, &Expr, bool, bool)> {
     match e {

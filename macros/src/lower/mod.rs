@@ -32,7 +32,7 @@
 //! * `opaque`: code passed through as written;
 //! * `rename`: renaming opaque code, stripping `sg_for!`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
@@ -88,6 +88,7 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
         loop_assigned: Vec::new(),
         storage_depth: HashMap::new(),
         whole_read: HashMap::new(),
+        copies: HashSet::new(),
     };
     for (pat, ty) in &input.params {
         cx.bind_param(pat);
@@ -320,4 +321,8 @@ struct Lower<'a> {
     /// Storage arrays a runtime function has read whole, and that function:
     /// its derivative needs the values it saw, so they must not change after.
     whole_read: HashMap<VarId, &'static str>,
+    /// Fields of a tuple the user's code borrows (`let (a, b) = &pts[k];`,
+    /// `for (a, b) in pts.iter()`): references there, copies here, so `*a`
+    /// is `a`.
+    copies: HashSet<VarId>,
 }

@@ -163,6 +163,15 @@ impl Lower<'_> {
                 let first_new = self.vars.len();
                 let value = self.lower_expr(&init.expr, out);
                 self.bind_pattern(pat, ty, value, first_new, out);
+                if matches!(&*init.expr, Expr::Reference(_)) && matches!(pat, Pat::Tuple(_)) {
+                    let mut names = Vec::new();
+                    pattern_names(pat, &mut names);
+                    for name in names {
+                        if let Some(v) = self.lookup_var(&name) {
+                            self.copies.insert(v);
+                        }
+                    }
+                }
             }
         }
     }
@@ -388,5 +397,16 @@ fn tuple_element_type(ty: Option<&syn::Type>, i: usize) -> Option<&syn::Type> {
     match ty {
         Some(syn::Type::Tuple(t)) => t.elems.iter().nth(i),
         _ => None,
+    }
+}
+
+/// The names a pattern binds.
+fn pattern_names(pat: &Pat, out: &mut Vec<String>) {
+    match pat {
+        Pat::Ident(p) => out.push(p.ident.to_string()),
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| pattern_names(p, out)),
+        Pat::Paren(p) => pattern_names(&p.pat, out),
+        Pat::Type(t) => pattern_names(&t.pat, out),
+        _ => {}
     }
 }
