@@ -55,7 +55,7 @@ fn weighted_grad(x: &[f64], w: f64, tol: f64) -> (f64, (::std::vec::Vec<f64>, f6
         __ad_r_1 = __ad_r_2;
     }
     let __ad_13 = x.len();
-    let mut __ad_acc_2 = 0.0;
+    let mut __ad_acc_2 = (-0.0);
     for __ad_i_1 in (0..__ad_13) {
         let __ad_acc = __ad_acc_2;
         let __ad_14 = x[__ad_i_1];

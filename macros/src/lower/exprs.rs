@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Pat};
 
 use super::calls::is_sg_for;
+use super::iterators;
 use super::loops::{self, LoopSource};
 use super::{placeholder, Lower, Value};
 use crate::ir::*;
@@ -88,8 +89,19 @@ impl Lower<'_> {
             {
                 match self.iter_of_array(&m.receiver, out) {
                     Some(a) => self.lower_fold(a, m.method == "product", e.span(), out),
-                    None => self.opaque(e, Construct::Method(m.method.to_string()), out),
+                    None => match iterators::chain_as_loop(m) {
+                        Some(as_loop) => self.lower_expr(&as_loop, out),
+                        None => self.opaque(e, Construct::Method(m.method.to_string()), out),
+                    },
                 }
+            }
+            // `.fold(..)` and `.collect()` at the end of an iterator chain.
+            Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "fold" | "collect")
+                    && iterators::chain_as_loop(m).is_some() =>
+            {
+                let as_loop = iterators::chain_as_loop(m).expect("checked");
+                self.lower_expr(&as_loop, out)
             }
             Expr::MethodCall(m)
                 if m.method == "push"

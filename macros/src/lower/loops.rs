@@ -102,7 +102,9 @@ impl Lower<'_> {
         let (op, rule, init) = if product {
             (syn::BinOp::Mul(syn::Token![*](span)), "mul", quote!(1.0))
         } else {
-            (syn::BinOp::Add(syn::Token![+](span)), "add", quote!(0.0))
+            // `Iterator::sum` on floats starts at −0.0 (the sum of nothing
+            // is −0.0, and of [−0.0] too): the same value bit for bit.
+            (syn::BinOp::Add(syn::Token![+](span)), "add", quote!((-0.0)))
         };
         let body = vec![
             Stmt::Let {
@@ -210,6 +212,8 @@ impl Lower<'_> {
             Expr::Reference(r) if r.mutability.is_none() => {
                 self.path_var(&r.expr).or_else(|| self.row(&r.expr, out))
             }
+            // `zip(y)` with `y` a slice: its elements by reference.
+            Expr::Path(_) => self.array_var(e),
             _ => None,
         }
     }

@@ -49,6 +49,7 @@ mod control;
 mod env;
 mod escapes;
 mod exprs;
+mod iterators;
 mod loops;
 mod opaque;
 mod rename;

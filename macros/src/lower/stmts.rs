@@ -217,8 +217,9 @@ impl Lower<'_> {
                 let name = p.ident.to_string();
                 let bound = self.bind_value(&name, ty, value, first_new, out, p.ident.span());
                 if let Value::Scalar(Operand::Var(v)) = &bound {
+                    // (A block's own `let mut` array, `let h = { .. acc }`, stays mutable.)
                     if v.0 >= first_new && self.vars[v.0].storage {
-                        self.vars[v.0].mutable = p.mutability.is_some();
+                        self.vars[v.0].mutable |= p.mutability.is_some();
                     }
                 }
                 self.declare_typed(&name, Some(bound), p.mutability.is_some(), ty);
