@@ -4,6 +4,9 @@
 //! (`sg` / `sg_for!` sites frozen per occurrence, as in `fd_loops.rs`), the
 //! dot-product identity with its `_jvp`, and its value bit for bit.
 
+// The loops index rows on purpose: it is the form being differentiated.
+#![allow(clippy::needless_range_loop)]
+
 use sgrad::{differentiable, sg, sg_for};
 use std::hint::black_box;
 
@@ -68,14 +71,11 @@ fn split(p: &[f64]) -> (&[f64], f64) {
     (&p[..p.len() - 1], p[p.len() - 1])
 }
 
+type Grad = fn(&[f64], &[f64]) -> (f64, Vec<f64>);
+type Jvp = fn(&[f64], &[f64], &[f64]) -> (f64, f64);
+
 #[track_caller]
-fn check_one(
-    name: &str,
-    f: fn(&[f64], &[f64]) -> f64,
-    grad: fn(&[f64], &[f64]) -> (f64, Vec<f64>),
-    jvp: fn(&[f64], &[f64], &[f64]) -> (f64, f64),
-    rng: &mut Rng,
-) {
+fn check_one(name: &str, f: fn(&[f64], &[f64]) -> f64, grad: Grad, jvp: Jvp, rng: &mut Rng) {
     // (n = 0 in `an_empty_sum_..`: `norms` is −∞ there.)
     for n in [1, 2, 5] {
         let w = rng.vec(n, -1.2, 1.2);
