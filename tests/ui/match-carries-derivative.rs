@@ -1,13 +1,13 @@
 use sgrad::differentiable;
 
 #[differentiable(x)]
-fn f(x: f64, n: u32) -> f64 {
+fn f(x: f64, n: Option<u32>) -> f64 {
     match n {
-        0 => x,
-        _ => 2.0 * x,
+        Some(k) => x * f64::from(k),
+        None => 2.0 * x,
     }
 }
 
 fn main() {
-    let _ = f(1.0, 0);
+    let _ = f(1.0, Some(2));
 }

@@ -4,8 +4,8 @@ use sgrad::{differentiable, sg_for};
 
 #[differentiable(x, y)]
 fn f(x: f64, y: f64, c: f64) -> f64 {
-    let s = match c as i32 {
-        0 => x,
+    let s = match Some(c as i32) {
+        Some(k) if k == 0 => x,
         _ => 2.0 * x,
     };
     sg_for!(y, s * y) + c

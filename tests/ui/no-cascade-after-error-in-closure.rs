@@ -4,8 +4,8 @@ use sgrad::grad;
 
 fn main() {
     let g = grad!(|x: f64, y: f64| {
-        let s = match y as i32 {
-            0 => x,
+        let s = match Some(y as i32) {
+            Some(k) if k == 0 => x,
             _ => 2.0 * x,
         };
         s * y

@@ -241,6 +241,7 @@ impl Lower<'_> {
             }
             Expr::Closure(_) => self.opaque(e, Construct::Closure, out),
             Expr::Unsafe(_) => self.opaque(e, Construct::Unsafe, out),
+            // (One `match_as_if` takes was rewritten before lowering.)
             Expr::Match(_) => self.opaque(e, Construct::Match, out),
             Expr::Index(_) => match self.lower_element(e, false, out) {
                 Some(v) => v,

@@ -51,6 +51,7 @@ mod escapes;
 mod exprs;
 mod iterators;
 mod loops;
+mod matches;
 mod opaque;
 mod rename;
 mod stmts;
@@ -74,6 +75,19 @@ pub enum Body<'a> {
 }
 
 pub fn from_syn(input: Input, errors: &Errors) -> Function {
+    // `match` becomes the `if` chain it stands for before anything else
+    // sees the body (so `break` in an arm is an exit like any other).
+    let (block, expr);
+    let body = match input.body {
+        Body::Block(b) => {
+            block = matches::desugar_block(b);
+            Body::Block(&block)
+        }
+        Body::Expr(e) => {
+            expr = matches::desugar_expr(e);
+            Body::Expr(&expr)
+        }
+    };
     let mut cx = Lower {
         errors,
         vars: Vec::new(),
@@ -119,14 +133,14 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
         })
         .collect();
 
-    let items = match input.body {
+    let items = match body {
         Body::Block(b) => block_items(b, Role::Return),
         Body::Expr(Expr::Block(b)) if b.label.is_none() => block_items(&b.block, Role::Return),
         Body::Expr(e) => vec![Item::Expr(e, Role::Return)],
     };
     let mut stmts = Vec::new();
     let result = match cx.lower_seq(&items, &mut stmts) {
-        Flow::Returned(v) => cx.scalar(v, body_span(&input.body)),
+        Flow::Returned(v) => cx.scalar(v, body_span(&body)),
         // A body without a final value either diverges (`unimplemented!()`)
         // or is a type error that rustc reports on the user's function.
         Flow::Fell(_) => placeholder(),

@@ -205,7 +205,7 @@ impl Construct {
             Construct::Closure => "a closure".into(),
             Construct::Unsafe => "an `unsafe` block".into(),
             Construct::Macro(m) => format!("the macro `{m}!`"),
-            Construct::Match => "a `match`".into(),
+            Construct::Match => "a `match` whose arm binds part of its value".into(),
             Construct::IfLet => "an `if let`".into(),
             Construct::Function(f) => format!("a call to `{f}`"),
             Construct::TupleCall(f) => format!("the tuple `{f}` returns"),
