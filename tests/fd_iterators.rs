@@ -169,3 +169,43 @@ fn chains_with_stops_against_the_frozen_program() {
         );
     }
 }
+
+/// Closures bound with `let` and called in the body: inlined at each call.
+#[differentiable(w; forward)]
+fn with_closures(w: &[f64], x: &[f64]) -> f64 {
+    let scale = 0.5 + w[0] * w[0];
+    let act = |z: f64| (z * scale).tanh();
+    let pair = |a: f64, b: f64| a * b + act(a - b);
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += pair(w[i], x[i]) + act(act(w[i]));
+    }
+    let norm = w.iter().map(|v| act(*v)).sum::<f64>();
+    s * norm
+}
+
+#[test]
+fn closures_called_in_the_body() {
+    let mut rng = Rng::new(7);
+    check_one(
+        "with_closures",
+        with_closures,
+        with_closures_grad,
+        with_closures_jvp,
+        &mut rng,
+    );
+}
+
+/// A closure capturing a differentiated value, called without arguments.
+#[differentiable(x; forward)]
+fn captured(x: &[f64], y: &[f64]) -> f64 {
+    let scaled = || x[0] * 2.0;
+    let square = |t: f64| t * t;
+    square(scaled()) + y[0] * scaled()
+}
+
+#[test]
+fn closures_capturing_and_squaring() {
+    let mut rng = Rng::new(8);
+    check_one("captured", captured, captured_grad, captured_jvp, &mut rng);
+}

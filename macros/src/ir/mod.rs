@@ -95,6 +95,8 @@ pub enum Form {
 pub enum Construct {
     Loop(&'static str),
     Closure,
+    /// A call of a closure bound with `let` that was not inlined.
+    ClosureCall(String),
     Unsafe,
     Macro(String),
     Match,

@@ -95,6 +95,13 @@ impl Lower<'_> {
             // `(|t| t * t)(w)`: a closure, called where it is written.
             return self.opaque(e, Construct::Closure, out);
         }
+        if let Some(local) = path
+            .and_then(|p| p.get_ident())
+            .filter(|i| self.lookup(&i.to_string()).is_some())
+        {
+            // A closure (or function value) bound in the body, not inlined.
+            return self.opaque(e, Construct::ClosureCall(local.to_string()), out);
+        }
         let name = match path {
             Some(p) => p.to_token_stream().to_string().replace(' ', ""),
             // `(s.f)(x)`: named by its expression.

@@ -14,43 +14,11 @@
 //! (`Some(v) =>`) are left to the opaque path.
 
 use proc_macro2::Span;
-use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ExprMatch, Ident, Pat};
-
-/// The body with every `match` that `match_as_if` takes rewritten.
-pub(super) fn desugar_block(b: &syn::Block) -> syn::Block {
-    let mut b = b.clone();
-    Desugar.visit_block_mut(&mut b);
-    b
-}
-
-/// [`desugar_block`] for a closure's expression body.
-pub(super) fn desugar_expr(e: &Expr) -> Expr {
-    let mut e = e.clone();
-    Desugar.visit_expr_mut(&mut e);
-    e
-}
-
-struct Desugar;
-
-impl VisitMut for Desugar {
-    fn visit_expr_mut(&mut self, e: &mut Expr) {
-        visit_mut::visit_expr_mut(self, e);
-        if let Expr::Match(m) = e {
-            if let Some(chain) = match_as_if(m) {
-                *e = chain;
-            }
-        }
-    }
-
-    // Nested items and closures are the user's own code, passed through.
-    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-    fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
-}
 
 /// The `if` chain a `match` stands for, or `None` if an arm binds names
 /// other than the whole value (`v if v < 0.0 =>`).
-fn match_as_if(m: &ExprMatch) -> Option<Expr> {
+pub(super) fn match_as_if(m: &ExprMatch) -> Option<Expr> {
     let s = Ident::new("__sgrad_scrutinee", Span::mixed_site());
     let scrutinee = &m.expr;
     // A scrutinee without calls is read again by each test (so the chain

@@ -46,6 +46,7 @@ use crate::names::Stems;
 mod arrays;
 mod calls;
 mod control;
+mod desugar;
 mod env;
 mod escapes;
 mod exprs;
@@ -75,16 +76,16 @@ pub enum Body<'a> {
 }
 
 pub fn from_syn(input: Input, errors: &Errors) -> Function {
-    // `match` becomes the `if` chain it stands for before anything else
-    // sees the body (so `break` in an arm is an exit like any other).
+    // `match` and closures called in the body become the plainer code they
+    // stand for before anything else sees it (`desugar.rs`).
     let (block, expr);
     let body = match input.body {
         Body::Block(b) => {
-            block = matches::desugar_block(b);
+            block = desugar::desugar_block(b);
             Body::Block(&block)
         }
         Body::Expr(e) => {
-            expr = matches::desugar_expr(e);
+            expr = desugar::desugar_expr(e);
             Body::Expr(&expr)
         }
     };
