@@ -209,3 +209,43 @@ fn closures_capturing_and_squaring() {
     let mut rng = Rng::new(8);
     check_one("captured", captured, captured_grad, captured_jvp, &mut rng);
 }
+
+/// A recurrent state replaced each step: `h = next`, `copy_from_slice`,
+/// `std::mem::swap`.
+#[differentiable(w; forward)]
+fn recurrent(w: &[f64], xs: &[f64]) -> f64 {
+    let n = w.len();
+    let mut h = vec![0.0; n];
+    let mut spare = vec![0.0; n];
+    for t in 0..xs.len() {
+        let mut next = vec![0.0; n];
+        for i in 0..n {
+            next[i] = (w[i] * h[(i + 1) % n] + xs[t] + 0.1 * spare[i]).tanh();
+        }
+        if t % 2 == 0 {
+            h = next;
+        } else {
+            h.copy_from_slice(&next);
+            std::mem::swap(&mut h, &mut spare);
+            std::mem::swap(&mut spare, &mut h);
+            std::mem::swap(&mut spare, &mut h);
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += h[i] * w[i] + spare[i];
+    }
+    s
+}
+
+#[test]
+fn a_recurrent_state_replaced_each_step() {
+    let mut rng = Rng::new(9);
+    check_one(
+        "recurrent",
+        recurrent,
+        recurrent_grad,
+        recurrent_jvp,
+        &mut rng,
+    );
+}

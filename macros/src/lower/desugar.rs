@@ -189,12 +189,14 @@ impl VisitMut for Calls<'_> {
             Some(ty) => quote::quote!(let #p: #ty = #t;),
             None => quote::quote!(let #p = #t;),
         });
-        let body = self.body;
-        *e = syn::parse_quote!({
+        let body = super::as_tail(self.body);
+        if let Some(inlined) = try_parse!({
             #(let #temps = #args;)*
             #(#binds)*
             #body
-        });
+        }) {
+            *e = inlined;
+        }
     }
 
     // Calls inside other closures (`|v| act(*v)`) are inlined too: they see

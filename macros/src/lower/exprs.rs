@@ -103,6 +103,17 @@ impl Lower<'_> {
                 let as_loop = iterators::chain_as_loop(m).expect("checked");
                 self.lower_expr(&as_loop, out)
             }
+            // `h.copy_from_slice(&next)` between local arrays.
+            Expr::MethodCall(m)
+                if m.method == "copy_from_slice"
+                    && m.args.len() == 1
+                    && self.storage_path(&m.receiver).is_some()
+                    && self.storage_path(&m.args[0]).is_some() =>
+            {
+                let to = self.storage_path(&m.receiver).expect("checked");
+                let from = self.storage_path(&m.args[0]).expect("checked");
+                self.copy_array(&to, &from, out)
+            }
             Expr::MethodCall(m)
                 if m.method == "push"
                     && m.args.len() == 1
@@ -151,6 +162,11 @@ impl Lower<'_> {
                     }
                     _ => self.opaque(e, Construct::Method(name), out),
                 }
+            }
+            // `std::mem::swap(&mut a, &mut b)` between local arrays.
+            Expr::Call(c) if self.swapped_arrays(c).is_some() => {
+                let (a, b) = self.swapped_arrays(c).expect("checked");
+                self.swap_arrays(&a, &b, out)
             }
             Expr::Call(c) => match self.new_array(e, out) {
                 Some(v) => v,
@@ -515,4 +531,36 @@ pub(super) fn macro_name(path: &syn::Path) -> String {
     path.segments
         .last()
         .map_or_else(String::new, |s| s.ident.to_string())
+}
+
+impl Lower<'_> {
+    /// The two local arrays of `std::mem::swap(&mut a, &mut b)` (or
+    /// `mem::swap`, `core::mem::swap`).
+    fn swapped_arrays(
+        &self,
+        c: &syn::ExprCall,
+    ) -> Option<(proc_macro2::Ident, proc_macro2::Ident)> {
+        let Expr::Path(f) = &*c.func else { return None };
+        let path: Vec<String> = f
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let is_swap = matches!(
+            path.iter().map(String::as_str).collect::<Vec<_>>()[..],
+            ["std" | "core", "mem", "swap"] | ["mem", "swap"]
+        );
+        if !is_swap || c.args.len() != 2 {
+            return None;
+        }
+        let array = |e: &Expr| match e {
+            Expr::Reference(r) if r.mutability.is_some() => match &*r.expr {
+                Expr::Path(p) => self.storage_name(p.path.get_ident()?),
+                _ => None,
+            },
+            _ => None,
+        };
+        Some((array(&c.args[0])?, array(&c.args[1])?))
+    }
 }

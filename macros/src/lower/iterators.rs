@@ -24,11 +24,9 @@ pub(super) fn chain_as_loop(e: &ExprMethodCall) -> Option<Expr> {
     let method = e.method.to_string();
     // The stages between the source and the final call, outermost first.
     let (init, fold, source): (Expr, Option<&ExprClosure>, &Expr) = match method.as_str() {
-        "sum" if e.args.is_empty() && float_turbofish(e) => {
-            (syn::parse_quote!(-0.0), None, &e.receiver)
-        }
+        "sum" if e.args.is_empty() && float_turbofish(e) => (try_parse!(-0.0)?, None, &e.receiver),
         "product" if e.args.is_empty() && float_turbofish(e) => {
-            (syn::parse_quote!(1.0), None, &e.receiver)
+            (try_parse!(1.0)?, None, &e.receiver)
         }
         "fold" if e.args.len() == 2 => {
             let Expr::Closure(c) = &e.args[1] else {
@@ -36,9 +34,7 @@ pub(super) fn chain_as_loop(e: &ExprMethodCall) -> Option<Expr> {
             };
             (e.args[0].clone(), Some(c), &e.receiver)
         }
-        "collect" if e.args.is_empty() => {
-            (syn::parse_quote!(::std::vec::Vec::new()), None, &e.receiver)
-        }
+        "collect" if e.args.is_empty() => (try_parse!(::std::vec::Vec::new())?, None, &e.receiver),
         _ => return None,
     };
     let mut maps: Vec<&ExprClosure> = Vec::new();
@@ -76,6 +72,7 @@ pub(super) fn chain_as_loop(e: &ExprMethodCall) -> Option<Expr> {
         None => (syn::parse_quote!(#element), &[]),
     };
     let loop_pat: Pat = if by_value {
+        // (A closure's parameter is a single pattern: `&` before it parses.)
         syn::parse_quote!(&#first_pat)
     } else {
         first_pat
@@ -83,36 +80,36 @@ pub(super) fn chain_as_loop(e: &ExprMethodCall) -> Option<Expr> {
     let mut body: Vec<syn::Stmt> = Vec::new();
     let mut value: Expr = match maps.first() {
         Some(c) => (*c.body).clone(),
-        None => syn::parse_quote!(#element),
+        None => try_parse!(#element)?,
     };
     for (i, c) in rest.iter().enumerate() {
         let step = Ident::new(&format!("__sgrad_map{i}"), Span::mixed_site());
         let pat = strip_type(&c.inputs[0]);
-        body.push(syn::parse_quote!(let #step = #value;));
-        body.push(syn::parse_quote!(let #pat = #step;));
+        body.push(try_parse!(let #step = #value;)?);
+        body.push(try_parse!(let #pat = #step;)?);
         value = (*c.body).clone();
     }
     match (method.as_str(), fold) {
         // Parenthesised: the closure's body is one term (`acc + (a * b + c)`).
-        ("sum", _) => body.push(syn::parse_quote!(#acc = #acc + (#value);)),
-        ("product", _) => body.push(syn::parse_quote!(#acc = #acc * (#value);)),
-        ("collect", _) => body.push(syn::parse_quote!(#acc.push(#value);)),
+        ("sum", _) => body.push(try_parse!(#acc = #acc + (#value);)?),
+        ("product", _) => body.push(try_parse!(#acc = #acc * (#value);)?),
+        ("collect", _) => body.push(try_parse!(#acc.push(#value);)?),
         (_, Some(c)) => {
             let [a, p] = [&c.inputs[0], &c.inputs[1]].map(strip_type);
             let fold_body = &c.body;
-            body.push(syn::parse_quote!(let #a = #acc;));
-            body.push(syn::parse_quote!(let #p = #value;));
-            body.push(syn::parse_quote!(#acc = #fold_body;));
+            body.push(try_parse!(let #a = #acc;)?);
+            body.push(try_parse!(let #p = #value;)?);
+            body.push(try_parse!(#acc = #fold_body;)?);
         }
         _ => return None,
     }
-    Some(syn::parse_quote!({
+    try_parse!({
         let mut #acc = #init;
         for #loop_pat in #src {
             #(#body)*
         }
         #acc
-    }))
+    })
 }
 
 /// `sum()` / `sum::<f64>()`: no turbofish, or a float one (an integer sum

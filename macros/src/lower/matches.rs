@@ -16,6 +16,8 @@
 use proc_macro2::Span;
 use syn::{Expr, ExprMatch, Ident, Pat};
 
+use super::as_tail;
+
 /// The `if` chain a `match` stands for, or `None` if an arm binds names
 /// other than the whole value (`v if v < 0.0 =>`).
 pub(super) fn match_as_if(m: &ExprMatch) -> Option<Expr> {
@@ -26,9 +28,9 @@ pub(super) fn match_as_if(m: &ExprMatch) -> Option<Expr> {
     // around it); one with calls is evaluated once and borrowed.
     let pure = is_pure(scrutinee);
     let place: Expr = if pure {
-        syn::parse_quote!((#scrutinee))
+        try_parse!((#scrutinee))?
     } else {
-        syn::parse_quote!(*#s)
+        try_parse!(*#s)?
     };
     // A name for the whole value reads it again: a copy that keeps its
     // derivative where the scrutinee has no calls.
@@ -55,13 +57,19 @@ pub(super) fn match_as_if(m: &ExprMatch) -> Option<Expr> {
     // Built from the last arm back: each arm's `if` has the rest as `else`.
     let mut chain: Option<Expr> = None;
     for (i, (arm, &(pat, name))) in m.arms.iter().zip(&arms).enumerate().rev() {
-        let bind: Option<syn::Stmt> = name.map(|v| syn::parse_quote!(let #v = #whole;));
-        let body = &arm.body;
-        let body: Expr = syn::parse_quote!({ #bind #body });
-        let matched: Option<Expr> = pat.map(|p| syn::parse_quote!(matches!(#place, #p)));
+        let bind: Option<syn::Stmt> = match name {
+            Some(v) => Some(try_parse!(let #v = #whole;)?),
+            None => None,
+        };
+        let body = as_tail(&arm.body);
+        let body: Expr = try_parse!({ #bind #body })?;
+        let matched: Option<Expr> = match pat {
+            Some(p) => Some(try_parse!(matches!(#place, #p))?),
+            None => None,
+        };
         let test: Expr = match (&arm.guard, matched) {
-            (Some((_, guard)), Some(matched)) => syn::parse_quote!(#matched && (#guard)),
-            (Some((_, guard)), None) => syn::parse_quote!({ #bind #guard }),
+            (Some((_, guard)), Some(matched)) => try_parse!(#matched && (#guard))?,
+            (Some((_, guard)), None) => try_parse!({ #bind (#guard) })?,
             (None, Some(matched)) if i != last => matched,
             // An arm that always matches: what comes after it is unreachable.
             (None, _) => {
@@ -72,18 +80,18 @@ pub(super) fn match_as_if(m: &ExprMatch) -> Option<Expr> {
         let rest: Expr = match chain.take() {
             Some(rest) => rest,
             // A guarded last arm: exhaustiveness means it always matches.
-            None => syn::parse_quote!({ ::core::unreachable!() }),
+            None => try_parse!({ ::core::unreachable!() })?,
         };
-        chain = Some(syn::parse_quote!(if #test #body else #rest));
+        chain = Some(try_parse!(if #test #body else #rest)?);
     }
     let chain = chain?;
     if pure {
         return Some(chain);
     }
-    Some(syn::parse_quote!({
+    try_parse!({
         let #s = &(#scrutinee);
         #chain
-    }))
+    })
 }
 
 /// Paths, fields, literals, and unary, binary, cast and index operators on

@@ -43,6 +43,15 @@ use crate::errors::Errors;
 use crate::ir::*;
 use crate::names::Stems;
 
+/// `syn::parse_quote!` giving `None` where the tokens do not parse: the
+/// rewrites (`desugar.rs`, `iterators.rs`) put pieces of the user's code
+/// together, and the macro must never panic on what it is given.
+macro_rules! try_parse {
+    ($($tokens:tt)*) => {
+        syn::parse2(quote::quote!($($tokens)*)).ok()
+    };
+}
+
 mod arrays;
 mod calls;
 mod control;
@@ -341,4 +350,37 @@ struct Lower<'a> {
     /// `for (a, b) in pts.iter()`): references there, copies here, so `*a`
     /// is `a`.
     copies: HashSet<VarId>,
+}
+
+/// `e` as the last expression of a block: parenthesised if it starts with
+/// a block-like expression (`{ .. } - 1.0`), which would otherwise be read
+/// as a statement followed by another expression.
+fn as_tail(e: &Expr) -> TokenStream {
+    fn starts_with_block(e: &Expr) -> bool {
+        match e {
+            Expr::Block(_)
+            | Expr::If(_)
+            | Expr::Match(_)
+            | Expr::Loop(_)
+            | Expr::While(_)
+            | Expr::ForLoop(_)
+            | Expr::Unsafe(_) => true,
+            Expr::Binary(b) => starts_with_block(&b.left),
+            Expr::Cast(c) => starts_with_block(&c.expr),
+            Expr::MethodCall(m) => starts_with_block(&m.receiver),
+            Expr::Field(f) => starts_with_block(&f.base),
+            Expr::Index(i) => starts_with_block(&i.expr),
+            Expr::Try(t) => starts_with_block(&t.expr),
+            Expr::Call(c) => starts_with_block(&c.func),
+            Expr::Assign(a) => starts_with_block(&a.left),
+            Expr::Range(r) => r.start.as_deref().is_some_and(starts_with_block),
+            _ => false,
+        }
+    }
+    let is_plain_block = matches!(e, Expr::Block(_) | Expr::If(_) | Expr::Match(_));
+    if starts_with_block(e) && !is_plain_block {
+        quote::quote!((#e))
+    } else {
+        quote::quote!(#e)
+    }
 }

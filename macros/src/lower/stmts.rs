@@ -1,7 +1,7 @@
 //! Statement sequences (with the guards after a loop that may leave more),
 //! `let`, patterns and assignment.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, Pat, Stmt as SynStmt};
@@ -348,6 +348,14 @@ impl Lower<'_> {
             Expr::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
             _ => None,
         };
+        // `h = next;` between local arrays (a recurrent state replaced each
+        // step): copied element by element, as `h.copy_from_slice(&next)`.
+        if let (Some(to), Some(from)) = (
+            target.as_ref().and_then(|t| self.storage_name(t)),
+            self.storage_path(&a.right),
+        ) {
+            return self.copy_array(&to, &from, out);
+        }
         if let Some(ident) = target {
             let name = ident.to_string();
             if self.lookup(&name).is_some() {
@@ -390,6 +398,48 @@ impl Lower<'_> {
             }
         }
         self.opaque(e, Construct::Other("this assignment"), out)
+    }
+}
+
+impl Lower<'_> {
+    /// `name` if it names a local array of numbers (rank 1).
+    pub(super) fn storage_name(&self, name: &Ident) -> Option<Ident> {
+        let v = self.lookup_var(&name.to_string())?;
+        (self.vars[v.0].storage && self.vars[v.0].rank == 1).then(|| name.clone())
+    }
+
+    /// `next` or `&next` naming a local array of numbers.
+    pub(super) fn storage_path(&self, e: &Expr) -> Option<Ident> {
+        match e {
+            Expr::Reference(r) if r.mutability.is_none() => self.storage_path(&r.expr),
+            Expr::Paren(p) => self.storage_path(&p.expr),
+            Expr::Path(p) if p.qself.is_none() => self.storage_name(p.path.get_ident()?),
+            _ => None,
+        }
+    }
+
+    /// `for k in 0..from.len() { to[k] = from[k]; }`, lowered: the copy of
+    /// one local array into another of the same length (a shorter `to`
+    /// panics at the first element past its end, as `copy_from_slice` does).
+    pub(super) fn copy_array(&mut self, to: &Ident, from: &Ident, out: &mut Vec<Stmt>) -> Value {
+        let k = Ident::new("__sgrad_k", Span::mixed_site());
+        let copy: Expr = syn::parse_quote!(for #k in 0..#from.len() { #to[#k] = #from[#k]; });
+        self.lower_expr(&copy, out);
+        Value::Unit
+    }
+
+    /// `std::mem::swap(&mut a, &mut b)` between local arrays, element by
+    /// element.
+    pub(super) fn swap_arrays(&mut self, a: &Ident, b: &Ident, out: &mut Vec<Stmt>) -> Value {
+        let k = Ident::new("__sgrad_k", Span::mixed_site());
+        let t = Ident::new("__sgrad_t", Span::mixed_site());
+        let swap: Expr = syn::parse_quote!(for #k in 0..#a.len() {
+            let #t = #a[#k];
+            #a[#k] = #b[#k];
+            #b[#k] = #t;
+        });
+        self.lower_expr(&swap, out);
+        Value::Unit
     }
 }
 
