@@ -276,3 +276,52 @@ fn forward_mode_at_first_and_second_order() {
     assert_eq!((x * inner).eps, 1.0);
     assert_eq!(shift_jvp(2.0, 3.0, 0.5), (5.0, 0.5));
 }
+
+// ---------------------------------------------------------------------------
+// The statistics functions in generic code: Hessians through them, against
+// central differences of the gradient (which the `f64` rules give).
+
+#[sgrad::differentiable(x)]
+fn stats_mix<T: sgrad::Real>(x: &[T]) -> T {
+    let c = T::from_f64;
+    sgrad::sigmoid(x[0] * x[1])
+        + sgrad::log_sigmoid(x[1] - x[2])
+        + sgrad::softplus(x[2])
+        + sgrad::ln_gamma(x[0] + c(2.0)) * sgrad::erf(x[1])
+        + sgrad::digamma(x[2] + c(3.0))
+        + sgrad::normal_cdf(x[0])
+        - sgrad::erfc(x[2])
+        + sgrad::normal_log_cdf(x[1])
+        + sgrad::log1p_exp(-x[0])
+        + sgrad::normal_log_pdf(x[0], x[1], x[2] * x[2] + c(0.5))
+        + sgrad::digamma(x[1] + c(4.0)) * x[0]
+}
+
+#[test]
+fn hessians_through_the_statistics_functions() {
+    for x in [[0.3, -0.7, 1.1], [-1.2, 0.4, -0.5]] {
+        let h = sgrad::hessian(|p: &[sgrad::Dual<f64>]| stats_mix_grad(p).1, &x);
+        let chunked =
+            sgrad::hessian_chunked(|p: &[sgrad::DualVec<f64, 3>]| stats_mix_grad(p).1, &x);
+        let step = 1e-5;
+        for j in 0..3 {
+            let mut up = x;
+            let mut down = x;
+            up[j] += step;
+            down[j] -= step;
+            let (gu, gd) = (stats_mix_grad(&up).1, stats_mix_grad(&down).1);
+            for i in 0..3 {
+                let fd = (gu[i] - gd[i]) / (2.0 * step);
+                assert!(
+                    (h[i][j] - fd).abs() <= 1e-7 * fd.abs().max(1.0),
+                    "H[{i}][{j}] = {} vs {fd}",
+                    h[i][j]
+                );
+                assert!((chunked[i][j] - h[i][j]).abs() <= 1e-13 * h[i][j].abs().max(1.0));
+            }
+        }
+        // The value through dual numbers is the f64 value.
+        let v = stats_mix(&x.map(sgrad::Dual::constant)).re;
+        assert_eq!(v, stats_mix(&x));
+    }
+}

@@ -261,6 +261,9 @@ impl<T: Real> Real for Dual<T> {
     fn max(self, other: Self) -> Self {
         select(self, other, self.re > other.re, other.re > self.re)
     }
+    fn __special(self, f: crate::__private::Special) -> Self {
+        Dual::new(self.re.__special(f), self.eps * f.derivative(self.re))
+    }
     fn copysign(self, sign: Self) -> Self {
         let y = self.re.copysign(sign.re);
         let flip = if (y >= T::zero()) == (self.re >= T::zero()) {

@@ -330,6 +330,13 @@ impl<T: Real, const N: usize> Real for DualVec<T, N> {
     fn max(self, other: Self) -> Self {
         select(self, other, self.re > other.re, other.re > self.re)
     }
+    fn __special(self, f: crate::__private::Special) -> Self {
+        let slope = f.derivative(self.re);
+        DualVec {
+            re: self.re.__special(f),
+            eps: self.eps.map(|e| e * slope),
+        }
+    }
     #[inline]
     fn copysign(self, sign: Self) -> Self {
         let y = self.re.copysign(sign.re);

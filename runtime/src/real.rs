@@ -54,6 +54,13 @@ macro_rules! declare_real {
             fn mul_add(self, a: Self, b: Self) -> Self;
             /// `self` restricted to `[min, max]`.
             fn clamp(self, min: Self, max: Self) -> Self;
+            /// One of the statistics functions (`sgrad::sigmoid`, ..): on machine
+            /// numbers the `f64` kernel rounded once (this default); dual
+            /// numbers apply the chain rule.
+            #[doc(hidden)]
+            fn __special(self, f: crate::__private::Special) -> Self {
+                Self::from_f64(f.value(self.to_f64()))
+            }
             $(
                 #[doc = concat!("As [`f64::", stringify!($u), "`].")]
                 fn $u(self) -> Self;
@@ -111,9 +118,11 @@ declare_real! {
 impl_real!(f32);
 impl_real!(f64);
 
-/// `f32` and `f64`: the [`Real`]s that are machine numbers. The statistics
-/// functions compute in `f64` and round once, so they take these only (not
-/// [`Dual`](crate::Dual) numbers, whose derivative that would drop).
+/// `f32` and `f64`: the [`Real`]s that are machine numbers. The
+/// log-densities other than `normal_log_pdf` (`gamma_log_pdf`,
+/// `beta_log_pdf`, ..) compute in `f64` and round once, so they take these
+/// only; the functions of one argument (`sigmoid`, `ln_gamma`, `erf`, ..) and
+/// `normal_log_pdf` take any [`Real`], dual numbers included.
 pub trait Primitive: Real {}
 
 impl Primitive for f32 {}

@@ -2,7 +2,11 @@
 //! inference: [`sigmoid`], [`softplus`], [`ln_gamma`], [`digamma`], [`erf`],
 //! [`normal_cdf`], [`normal_log_pdf`], ...
 //!
-//! Every function is generic over [`Real`] and differentiable inside
+//! The functions of one argument and [`normal_log_pdf`] take any [`Real`]
+//! (on dual numbers they apply the chain rule, so `sgrad::hessian` reaches
+//! them; the second derivative of [`trigamma`] is NaN: there is no
+//! pentagamma function); the other densities take `f32` and `f64`. Every
+//! function is differentiable inside
 //! `#[differentiable]` code when called by its path, `sgrad::sigmoid(x)`
 //! (the derivative rules are listed in [`rules`](crate::rules#statistics-functions);
 //! [`student_t_log_pdf`] is the exception, see there). The
@@ -22,7 +26,7 @@
 //! `rate ≤ 0`, ...) gives NaN; a point outside the support has log-density
 //! `-∞`; NaN arguments give NaN.
 
-use crate::Primitive;
+use crate::{Primitive, Real};
 
 /// The logistic function `σ(x) = 1 / (1 + e⁻ˣ)`.
 ///
@@ -36,8 +40,8 @@ use crate::Primitive;
 /// assert!((sgrad::sigmoid(-40.0) / 4.248354255291589e-18 - 1.0f64).abs() < 1e-15);
 /// assert_eq!(sgrad::sigmoid(1000.0), 1.0);
 /// ```
-pub fn sigmoid<T: Primitive>(x: T) -> T {
-    T::from_f64(kernel::sigmoid(x.to_f64()))
+pub fn sigmoid<T: Real>(x: T) -> T {
+    x.__special(Special::Sigmoid)
 }
 
 /// `softplus(x) = ln(1 + eˣ)`, without overflow or cancellation.
@@ -52,22 +56,22 @@ pub fn sigmoid<T: Primitive>(x: T) -> T {
 /// assert_eq!(sgrad::softplus(1000.0), 1000.0);
 /// assert!((sgrad::softplus(0.0) - std::f64::consts::LN_2).abs() < 1e-16);
 /// ```
-pub fn softplus<T: Primitive>(x: T) -> T {
-    T::from_f64(kernel::softplus(x.to_f64()))
+pub fn softplus<T: Real>(x: T) -> T {
+    x.__special(Special::Softplus)
 }
 
 /// `ln(1 + eˣ)`: another name for [`softplus`] (the name used by
 /// numerically minded code, as `log1p(exp(x))` written stably). Same values,
 /// same derivative ([`sigmoid`]).
-pub fn log1p_exp<T: Primitive>(x: T) -> T {
-    T::from_f64(kernel::softplus(x.to_f64()))
+pub fn log1p_exp<T: Real>(x: T) -> T {
+    x.__special(Special::Softplus)
 }
 
 /// `ln σ(x) = -softplus(-x)`: the log of the [`sigmoid`], accurate where
 /// `σ(x)` underflows (`log_sigmoid(-1000) = -1000`) and where it rounds to 1
 /// (`log_sigmoid(40) = -4.248354255291589e-18`). Max relative error 2.5e-16.
-pub fn log_sigmoid<T: Primitive>(x: T) -> T {
-    T::from_f64(-kernel::softplus(-x.to_f64()))
+pub fn log_sigmoid<T: Real>(x: T) -> T {
+    x.__special(Special::LogSigmoid)
 }
 
 /// `ln Γ(x)` for `x > 0`.
@@ -86,8 +90,8 @@ pub fn log_sigmoid<T: Primitive>(x: T) -> T {
 /// assert_eq!(sgrad::ln_gamma(1.0), 0.0);
 /// assert!((sgrad::ln_gamma(5.0) - 24f64.ln()).abs() < 1e-15);
 /// ```
-pub fn ln_gamma<T: Primitive>(x: T) -> T {
-    T::from_f64(kernel::ln_gamma(x.to_f64()))
+pub fn ln_gamma<T: Real>(x: T) -> T {
+    x.__special(Special::LnGamma)
 }
 
 /// The digamma function `ψ(x) = d/dx ln Γ(x)` for `x > 0`.
@@ -105,8 +109,8 @@ pub fn ln_gamma<T: Primitive>(x: T) -> T {
 /// let euler_gamma = 0.5772156649015329_f64;
 /// assert!((sgrad::digamma(1.0) + euler_gamma).abs() < 1e-16);
 /// ```
-pub fn digamma<T: Primitive>(x: T) -> T {
-    T::from_f64(kernel::digamma(x.to_f64()))
+pub fn digamma<T: Real>(x: T) -> T {
+    x.__special(Special::Digamma)
 }
 
 /// The trigamma function `ψ′(x) = Σₖ 1/(x + k)²` for `x > 0`: the derivative
@@ -116,8 +120,8 @@ pub fn digamma<T: Primitive>(x: T) -> T {
 /// terms), then the asymptotic series. Max relative error 4e-16 on
 /// [10⁻¹⁵⁴, 10⁶] (below, `1/x²` overflows to `+∞`).
 /// `ψ′(1) = π²/6`; `trigamma(0) = +∞`, `trigamma(+∞) = 0`; NaN for `x < 0`.
-pub fn trigamma<T: Primitive>(x: T) -> T {
-    T::from_f64(kernel::trigamma(x.to_f64()))
+pub fn trigamma<T: Real>(x: T) -> T {
+    x.__special(Special::Trigamma)
 }
 
 /// The error function `erf(x) = 2/√π ∫₀ˣ e^(-t²) dt`.
@@ -130,8 +134,8 @@ pub fn trigamma<T: Primitive>(x: T) -> T {
 /// assert!((sgrad::erf(1.0_f64) - 0.8427007929497149).abs() < 2e-16);
 /// assert_eq!(sgrad::erf(-1.0), -sgrad::erf(1.0));
 /// ```
-pub fn erf<T: Primitive>(x: T) -> T {
-    T::from_f64(kernel::erf(x.to_f64()))
+pub fn erf<T: Real>(x: T) -> T {
+    x.__special(Special::Erf)
 }
 
 /// The complementary error function `erfc(x) = 1 − erf(x)`, accurate in the
@@ -143,8 +147,8 @@ pub fn erf<T: Primitive>(x: T) -> T {
 /// `2 − erfc(−x)` for x ≤ −0.5. Max relative error 6e-16 on [-6, 26.5]
 /// (`erfc(26) = 5.663192408856143e-296`), then gradual underflow to 0 at
 /// x ≈ 27.2.
-pub fn erfc<T: Primitive>(x: T) -> T {
-    T::from_f64(kernel::erfc(x.to_f64()))
+pub fn erfc<T: Real>(x: T) -> T {
+    x.__special(Special::Erfc)
 }
 
 /// The standard normal distribution function `Φ(x) = ½ erfc(−x/√2)`.
@@ -160,8 +164,8 @@ pub fn erfc<T: Primitive>(x: T) -> T {
 /// assert_eq!(sgrad::normal_cdf(0.0), 0.5);
 /// assert!((sgrad::normal_cdf(1.0) + sgrad::normal_cdf(-1.0) - 1.0f64).abs() < 2e-16);
 /// ```
-pub fn normal_cdf<T: Primitive>(x: T) -> T {
-    T::from_f64(kernel::normal_cdf(x.to_f64()))
+pub fn normal_cdf<T: Real>(x: T) -> T {
+    x.__special(Special::NormalCdf)
 }
 
 /// `ln Φ(x)`, the log of [`normal_cdf`], for every `x`: no underflow in the
@@ -169,8 +173,8 @@ pub fn normal_cdf<T: Primitive>(x: T) -> T {
 /// `erfc`) and full relative precision in the right tail, where it is
 /// `ln(1 − Φ(−x)) ≈ −Φ(−x)` (`normal_log_cdf(10) = -7.61985302416e-24`).
 /// Max relative error 7e-16 on [-10⁵, 37].
-pub fn normal_log_cdf<T: Primitive>(x: T) -> T {
-    T::from_f64(kernel::normal_log_cdf(x.to_f64()))
+pub fn normal_log_cdf<T: Real>(x: T) -> T {
+    x.__special(Special::NormalLogCdf)
 }
 
 /// The log-density of the normal distribution with mean `mu` and standard
@@ -178,12 +182,20 @@ pub fn normal_log_cdf<T: Primitive>(x: T) -> T {
 /// `−½ ((x − μ)/σ)² − ln σ − ½ ln 2π`. NaN for `sigma ≤ 0`. The error is
 /// at most 6e-16 times the largest of the three terms (measured); where
 /// they cancel, relative to the result it can be larger.
-pub fn normal_log_pdf<T: Primitive>(x: T, mu: T, sigma: T) -> T {
-    T::from_f64(kernel::normal_log_pdf(
-        x.to_f64(),
-        mu.to_f64(),
-        sigma.to_f64(),
-    ))
+pub fn normal_log_pdf<T: Real>(x: T, mu: T, sigma: T) -> T {
+    if is_machine_number::<T>() {
+        return T::from_f64(kernel::normal_log_pdf(
+            x.to_f64(),
+            mu.to_f64(),
+            sigma.to_f64(),
+        ));
+    }
+    // Dual numbers: the formula, differentiated by their arithmetic.
+    if sigma <= T::zero() || sigma.is_nan() {
+        return T::from_f64(f64::NAN);
+    }
+    let z = (x - mu) / sigma;
+    -(z * z) * T::from_f64(0.5) - sigma.ln() - T::from_f64(0.918_938_533_204_672_8)
 }
 
 /// The log-density at `x` of the log-normal distribution, whose logarithm is
@@ -264,6 +276,99 @@ pub fn exponential_log_pdf<T: Primitive>(x: T, rate: T) -> T {
 
 /// The `f64` implementations, shared with the derivative formulas in
 /// `__private::stats_partials`.
+/// The special functions of one argument, for [`Real::__special`]: on
+/// `f32` and `f64` the `f64` kernel rounded once; on dual numbers the value
+/// at the value and the chain rule with [`Special::derivative`], itself
+/// written with these functions, so that every order works (up to the
+/// fourth derivative of `ln Γ`; the derivative of the tetragamma function
+/// is NaN).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Special {
+    Sigmoid,
+    Softplus,
+    LogSigmoid,
+    LnGamma,
+    Digamma,
+    Trigamma,
+    Tetragamma,
+    Erf,
+    Erfc,
+    NormalCdf,
+    NormalLogCdf,
+}
+
+impl Special {
+    /// The value in `f64`.
+    pub fn value(self, x: f64) -> f64 {
+        match self {
+            Special::Sigmoid => kernel::sigmoid(x),
+            Special::Softplus => kernel::softplus(x),
+            Special::LogSigmoid => -kernel::softplus(-x),
+            Special::LnGamma => kernel::ln_gamma(x),
+            Special::Digamma => kernel::digamma(x),
+            Special::Trigamma => kernel::trigamma(x),
+            Special::Tetragamma => kernel::tetragamma(x),
+            Special::Erf => kernel::erf(x),
+            Special::Erfc => kernel::erfc(x),
+            Special::NormalCdf => kernel::normal_cdf(x),
+            Special::NormalLogCdf => kernel::normal_log_cdf(x),
+        }
+    }
+
+    /// The derivative in `f64`, as accurate as the value (the partials of
+    /// the backward sweep on `f32` and `f64`).
+    pub fn derivative_f64(self, x: f64) -> f64 {
+        match self {
+            Special::Sigmoid => kernel::sigmoid_prime(x),
+            Special::Softplus => kernel::sigmoid(x),
+            Special::LogSigmoid => kernel::sigmoid(-x),
+            Special::LnGamma => kernel::digamma(x),
+            Special::Digamma => kernel::trigamma(x),
+            Special::Trigamma => kernel::tetragamma(x),
+            Special::Tetragamma => f64::NAN,
+            Special::Erf => core::f64::consts::FRAC_2_SQRT_PI * kernel::exp_neg_sq(x),
+            Special::Erfc => -core::f64::consts::FRAC_2_SQRT_PI * kernel::exp_neg_sq(x),
+            Special::NormalCdf => kernel::normal_pdf(x),
+            Special::NormalLogCdf => kernel::normal_log_cdf_prime(x),
+        }
+    }
+
+    /// The derivative at any [`Real`], in terms of these functions.
+    pub fn derivative<T: Real>(self, x: T) -> T {
+        if is_machine_number::<T>() {
+            return T::from_f64(self.derivative_f64(x.to_f64()));
+        }
+        let c = T::from_f64;
+        match self {
+            Special::Sigmoid => sigmoid(x) * sigmoid(-x),
+            Special::Softplus => sigmoid(x),
+            Special::LogSigmoid => sigmoid(-x),
+            Special::LnGamma => digamma(x),
+            Special::Digamma => trigamma(x),
+            Special::Trigamma => x.__special(Special::Tetragamma),
+            Special::Tetragamma => c(f64::NAN),
+            Special::Erf => c(core::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp(),
+            Special::Erfc => -c(core::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp(),
+            Special::NormalCdf => (-(x * x) * c(0.5)).exp() * c(FRAC_1_SQRT_2PI),
+            Special::NormalLogCdf => {
+                (-(x * x) * c(0.5) - normal_log_cdf(x)).exp() * c(FRAC_1_SQRT_2PI)
+            }
+        }
+    }
+}
+
+/// 1/√(2π).
+const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
+/// Whether `T` is `f32` or `f64` (resolved at compile time): those take the
+/// `f64` kernels; dual numbers take formulas in [`Real`] arithmetic.
+pub(crate) fn is_machine_number<T: Real>() -> bool {
+    use core::any::TypeId;
+    let t = TypeId::of::<T>();
+    t == TypeId::of::<f64>() || t == TypeId::of::<f32>()
+}
+
 pub(crate) mod kernel {
     use core::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI, PI};
 

@@ -134,6 +134,9 @@ pub fn add_to<G: Accumulate>(acc: &mut G, g: G) {
     acc.add_to(g);
 }
 
+/// The statistics functions of one argument, for `Real::__special`.
+pub use crate::stats::Special;
+
 /// `g · grad`, in place: what a loop differentiated iteration by iteration
 /// gathered per unit of its running sum's adjoint `g` (see the macro's
 /// `sweep/running_sums.rs`), scaled once after the loop.

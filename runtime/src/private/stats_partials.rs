@@ -13,7 +13,8 @@
 //! for an exponent `shape − 1 = 0`.
 
 use crate::stats::kernel as k;
-use crate::Primitive;
+use crate::stats::{is_machine_number, Special};
+use crate::{Primitive, Real};
 
 macro_rules! partials {
     ($($(#[$doc:meta])* $name:ident($($arg:ident),*) => $partial:expr;)*) => {$(
@@ -114,37 +115,6 @@ fn student_t_nu(x: f64, nu: f64, mu: f64, sigma: f64) -> f64 {
 }
 
 partials! {
-    /// `sigmoid`: `g · σ(x) σ(−x)`, computed from `e^(−|x|)` (no cancellation
-    /// in `1 − σ(x)`).
-    sigmoid(x) => k::sigmoid_prime(x);
-    /// `softplus`: `g · σ(x)`.
-    softplus(x) => k::sigmoid(x);
-    /// `log1p_exp` (the same function as `softplus`): `g · σ(x)`.
-    log1p_exp(x) => k::sigmoid(x);
-    /// `log_sigmoid`: `g · σ(−x)`.
-    log_sigmoid(x) => k::sigmoid(-x);
-    /// `ln_gamma`: `g · ψ(x)`.
-    ln_gamma(x) => k::digamma(x);
-    /// `digamma`: `g · ψ′(x)`.
-    digamma(x) => k::trigamma(x);
-    /// `trigamma`: `g · ψ″(x)`.
-    trigamma(x) => k::tetragamma(x);
-    /// `erf`: `g · 2/√π · e^(−x²)`.
-    erf(x) => core::f64::consts::FRAC_2_SQRT_PI * k::exp_neg_sq(x);
-    /// `erfc`: `−g · 2/√π · e^(−x²)`.
-    erfc(x) => -core::f64::consts::FRAC_2_SQRT_PI * k::exp_neg_sq(x);
-    /// `normal_cdf`: `g · φ(x)`.
-    normal_cdf(x) => k::normal_pdf(x);
-    /// `normal_log_cdf`: `g · φ(x)/Φ(x)`, finite in the far left tail (≈ −x).
-    normal_log_cdf(x) => k::normal_log_cdf_prime(x);
-
-    /// `normal_log_pdf(x, mu, sigma)` for `x`: `−g (x − μ)/σ²`.
-    normal_log_pdf_x(x, mu, sigma) => -normal_mu(x, mu, sigma);
-    /// `normal_log_pdf(x, mu, sigma)` for `mu`: `g (x − μ)/σ²`.
-    normal_log_pdf_mu(x, mu, sigma) => normal_mu(x, mu, sigma);
-    /// `normal_log_pdf(x, mu, sigma)` for `sigma`: `g (z² − 1)/σ`, z = (x − μ)/σ.
-    normal_log_pdf_sigma(x, mu, sigma) => normal_sigma(x, mu, sigma);
-
     /// `lognormal_log_pdf(x, mu, sigma)` for `x`: `−g (1 + (ln x − μ)/σ²)/x`.
     lognormal_log_pdf_x(x, mu, sigma) =>
         density_partial(lognormal_valid(x, sigma), x > 0.0, || {
@@ -218,6 +188,80 @@ partials! {
     /// `exponential_log_pdf(x, rate)` for `rate`: `g (1/rate − x)`.
     exponential_log_pdf_rate(x, rate) =>
         density_partial(rate > 0.0 && !x.is_nan(), x >= 0.0, || 1.0 / rate - x);
+}
+
+macro_rules! unary_partials {
+    ($($(#[$doc:meta])* $name:ident => $special:ident;)*) => {$(
+        $(#[$doc])*
+        #[inline]
+        pub fn $name<T: Real>(g: T, x: T) -> T {
+            // Machine numbers: the `f64` derivative, rounded once; dual
+            // numbers: the derivative in their arithmetic (every order).
+            if is_machine_number::<T>() {
+                T::from_f64(g.to_f64() * Special::$special.derivative_f64(x.to_f64()))
+            } else {
+                g * Special::$special.derivative(x)
+            }
+        }
+    )*};
+}
+
+unary_partials! {
+    /// `sigmoid`: `g · σ(x) σ(−x)`, computed from `e^(−|x|)` (no cancellation
+    /// in `1 − σ(x)`).
+    sigmoid => Sigmoid;
+    /// `softplus`: `g · σ(x)`.
+    softplus => Softplus;
+    /// `log1p_exp` (the same function as `softplus`): `g · σ(x)`.
+    log1p_exp => Softplus;
+    /// `log_sigmoid`: `g · σ(−x)`.
+    log_sigmoid => LogSigmoid;
+    /// `ln_gamma`: `g · ψ(x)`.
+    ln_gamma => LnGamma;
+    /// `digamma`: `g · ψ′(x)`.
+    digamma => Digamma;
+    /// `trigamma`: `g · ψ″(x)`.
+    trigamma => Trigamma;
+    /// `erf`: `g · 2/√π · e^(−x²)`.
+    erf => Erf;
+    /// `erfc`: `−g · 2/√π · e^(−x²)`.
+    erfc => Erfc;
+    /// `normal_cdf`: `g · φ(x)`.
+    normal_cdf => NormalCdf;
+    /// `normal_log_cdf`: `g · φ(x)/Φ(x)`, finite in the far left tail (≈ −x).
+    normal_log_cdf => NormalLogCdf;
+}
+
+/// `normal_log_pdf(x, mu, sigma)` for `x`: `−g (x − μ)/σ²`.
+#[inline]
+pub fn normal_log_pdf_x<T: Real>(g: T, x: T, mu: T, sigma: T) -> T {
+    -normal_log_pdf_mu(g, x, mu, sigma)
+}
+
+/// `normal_log_pdf(x, mu, sigma)` for `mu`: `g (x − μ)/σ²`.
+#[inline]
+pub fn normal_log_pdf_mu<T: Real>(g: T, x: T, mu: T, sigma: T) -> T {
+    if is_machine_number::<T>() {
+        return T::from_f64(g.to_f64() * normal_mu(x.to_f64(), mu.to_f64(), sigma.to_f64()));
+    }
+    if sigma <= T::zero() || sigma.is_nan() {
+        return T::from_f64(f64::NAN);
+    }
+    g * ((x - mu) / sigma / sigma)
+}
+
+/// `normal_log_pdf(x, mu, sigma)` for `sigma`: `g (z² − 1)/σ`, z = (x − μ)/σ.
+#[inline]
+pub fn normal_log_pdf_sigma<T: Real>(g: T, x: T, mu: T, sigma: T) -> T {
+    if is_machine_number::<T>() {
+        let p = normal_sigma(x.to_f64(), mu.to_f64(), sigma.to_f64());
+        return T::from_f64(g.to_f64() * p);
+    }
+    if sigma <= T::zero() || sigma.is_nan() {
+        return T::from_f64(f64::NAN);
+    }
+    let z = (x - mu) / sigma;
+    g * ((z * z - T::one()) / sigma)
 }
 
 /// `(x − μ)/σ²`, NaN unless σ > 0.
