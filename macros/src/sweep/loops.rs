@@ -536,16 +536,39 @@ impl Backward<'_> {
 fn counters(l: &Loop) -> Vec<&Carried> {
     l.carried
         .iter()
-        .filter(|c| {
-            l.body.stmts.iter().any(|s| {
-                matches!(s, Stmt::Let { outs, prim: Prim::Apply { rule: Some(rule), args, .. }, .. }
-                    if c.end.var() == Some(outs[0])
-                        && (rule.name == "add" || rule.name == "sub")
-                        && matches!((&args[0], &args[1]),
-                            (Operand::Var(v), Operand::Const(_)) if *v == c.start))
-            })
-        })
+        .filter(|c| step_of(l, c).is_some_and(|(_, _, start_first)| start_first))
         .collect()
+}
+
+/// How a carried variable steps, if its end is `start ± constant` (or
+/// `constant + start`) at the top of the body: the rule (`add`, `sub`), the
+/// constant, and whether `start` is the left operand.
+pub(super) fn step_of<'l>(
+    l: &'l Loop,
+    c: &Carried,
+) -> Option<(&'static str, &'l TokenStream, bool)> {
+    let end = c.end.var()?;
+    l.body.stmts.iter().find_map(|s| match s {
+        Stmt::Let {
+            outs,
+            prim:
+                Prim::Apply {
+                    rule: Some(rule),
+                    args,
+                    ..
+                },
+            ..
+        } if outs[..] == [end] && matches!(rule.name, "add" | "sub") => {
+            match (&args[0], &args[1]) {
+                (Operand::Var(v), Operand::Const(k)) if *v == c.start => Some((rule.name, k, true)),
+                (Operand::Const(k), Operand::Var(v)) if *v == c.start && rule.name == "add" => {
+                    Some((rule.name, k, false))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    })
 }
 
 /// The storage arrays a block (its branches and loops included) stores into.

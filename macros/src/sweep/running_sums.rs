@@ -38,7 +38,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use super::loops::{is_running_sum, stored_arrays};
+use super::loops::{is_running_sum, step_of, stored_arrays};
 use super::{Backward, Carry, Fusing, Offsets};
 use crate::ir::*;
 use crate::names::{self, runtime};
@@ -282,15 +282,8 @@ pub(super) fn carried_reads(f: &Function, l: &Loop, inside: &HashSet<VarId>) -> 
     // `i + (1 − start of the range)`.
     if let Some(first) = literal_operand(f, &l.range.start) {
         for c in &l.carried {
-            let steps = c.end.var().is_some_and(|end| {
-                l.body.stmts.iter().any(|s| {
-                    matches!(s, Stmt::Let { outs, prim: Prim::Apply { rule: Some(rule), args, .. }, .. }
-                        if outs[..] == [end] && rule.name == "add"
-                        && matches!((&args[0], &args[1]),
-                            (Operand::Var(v), Operand::Const(k)) | (Operand::Const(k), Operand::Var(v))
-                                if *v == c.start && literal(k) == Some(1)))
-                })
-            });
+            let steps =
+                step_of(l, c).is_some_and(|(rule, k, _)| rule == "add" && literal(k) == Some(1));
             if let (true, Some(input)) = (steps, literal_operand(f, &c.input)) {
                 offsets.insert(c.start, input - first);
             }
