@@ -78,6 +78,10 @@ fn parse_names(input: ParseStream) -> syn::Result<Vec<Ident>> {
         let lookahead = input.lookahead1();
         if lookahead.peek(syn::Ident) {
             names.push(input.parse::<Ident>()?);
+        } else if input.peek(Token![self]) {
+            // A method's receiver, differentiated like a parameter struct.
+            let receiver = input.parse::<Token![self]>()?;
+            names.push(Ident::new("self", receiver.span));
         } else {
             return Err(syn::Error::new(
                 input.span(),

@@ -18,7 +18,7 @@ use crate::ir::Function;
 use crate::lower::{self, Body, Input, StripSgFor};
 use crate::names;
 use crate::sweep::{self, Sweeps};
-use crate::symbol::{gradient_type, is_float_type};
+use crate::symbol::{gradient_type, is_float_type, struct_type};
 
 pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
@@ -119,17 +119,55 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
             quote!(())
         }
     };
-    let params: Vec<(&Pat, Option<&syn::Type>)> = inputs
-        .iter()
-        .filter_map(|a| match a {
-            FnArg::Typed(t) => Some((&*t.pat, Some(&*t.ty))),
-            FnArg::Receiver(_) => None,
-        })
-        .collect();
     let forward = wrt_attr.as_ref().is_some_and(|w| w.forward);
     let recompute = wrt_attr.as_ref().is_some_and(|w| w.recompute);
     let listed = wrt_attr.and_then(|w| w.names);
+    // `self` in the list: the receiver is a parameter struct, read through
+    // its fields like any other (its gradient has type `Self`).
+    let receiver = inputs.iter().find_map(|a| match a {
+        FnArg::Receiver(r) => Some(r),
+        FnArg::Typed(_) => None,
+    });
+    let self_listed = listed.iter().flatten().find(|n| *n == "self");
+    let self_param: Option<(Pat, syn::Type)> = match (self_listed, receiver) {
+        (Some(name), Some(r)) if r.mutability.is_some() => {
+            errors.push_spanned(
+                r,
+                format!("`{name}` is listed, but a receiver that is changed (`&mut self`) cannot be differentiated; take `&self` or `self`"),
+            );
+            None
+        }
+        (Some(name), Some(_)) => Some((
+            Pat::Ident(syn::PatIdent {
+                attrs: Vec::new(),
+                by_ref: None,
+                mutability: None,
+                ident: name.clone(),
+                subpat: None,
+            }),
+            syn::parse_quote!(Self),
+        )),
+        _ => None,
+    };
+    let params: Vec<(&Pat, Option<&syn::Type>)> = self_param
+        .iter()
+        .map(|(p, t)| (p, Some(t)))
+        .chain(inputs.iter().filter_map(|a| match a {
+            FnArg::Typed(t) => Some((&*t.pat, Some(&*t.ty))),
+            FnArg::Receiver(_) => None,
+        }))
+        .collect();
     let wrt = select_wrt(listed.clone(), &params, ident, "function", errors);
+    if forward {
+        for (name, ty) in &wrt {
+            if gradient_type(ty).is_none() {
+                errors.push_spanned(
+                    name,
+                    format!("`{name}` is a parameter struct; the `forward` option (`_jvp`) takes only float, array, slice and `Vec` variables so far"),
+                );
+            }
+        }
+    }
 
     let grad_name = names::grad_fn(ident);
     let grad_types = slot_types(listed.as_deref(), &wrt, &ret);
@@ -146,9 +184,9 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
     // (`NoGradient` for those not differentiated), for callers to compose.
     // A method's receiver has a slot too (`NoGradient`), so that
     // `Type::method(receiver, ..)` lines its arguments up with the gradients.
-    let receiver = inputs.iter().any(|a| matches!(a, FnArg::Receiver(_)));
     let slots: Vec<Option<usize>> = receiver
-        .then_some(None)
+        .filter(|_| self_param.is_none())
+        .map(|_| None)
         .into_iter()
         .chain(params.iter().map(|(p, _)| match p {
             Pat::Ident(i) => wrt.iter().position(|(w, _)| *w == i.ident),
@@ -296,9 +334,13 @@ fn slot_types(
     }
 }
 
-/// The gradient's type for a differentiation variable of type `ty`.
+/// The gradient's type for a differentiation variable of type `ty`: a
+/// parameter struct's is the struct itself, by value.
 fn gradient_tokens(ty: &syn::Type) -> TokenStream {
-    gradient_type(ty).map_or_else(|| ty.to_token_stream(), |(g, _)| g)
+    match gradient_type(ty) {
+        Some((g, _)) => g,
+        None => struct_type(ty).map_or_else(|| ty.to_token_stream(), |s| s.to_token_stream()),
+    }
 }
 
 /// A type as users write it (`&'static str`, `Vec<f64>`), for messages.
@@ -408,10 +450,10 @@ fn select_wrt(
                 &name,
                 format!("give `{name}` a type to differentiate with respect to it, e.g. `|{name}: f64|`"),
             ),
-            Some((_, Some(ty))) if gradient_type(ty).is_none() => errors.push_spanned(
+            Some((_, Some(ty))) if gradient_type(ty).is_none() && struct_type(ty).is_none() => errors.push_spanned(
                 ty,
                 format!(
-                    "cannot differentiate with respect to `{name}`: its type is `{}`; differentiation variables must be `f64` or `f32`, or arrays, slices or `Vec`s of them",
+                    "cannot differentiate with respect to `{name}`: its type is `{}`; differentiation variables must be `f64` or `f32`, arrays, slices or `Vec`s of them, or structs that derive `sgrad::Differentiable`",
                     type_name(ty)
                 ),
             ),

@@ -8,6 +8,7 @@
 
 mod activity;
 mod args;
+mod derive;
 mod emit;
 mod errors;
 mod expand;
@@ -42,4 +43,11 @@ pub fn pullback_of(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn grad(input: TokenStream) -> TokenStream {
     expand::grad(input.into()).into()
+}
+
+/// Derives `sgrad::Differentiable` for a struct of parameters (see the
+/// trait's documentation in `sgrad`).
+#[proc_macro_derive(Differentiable, attributes(sgrad))]
+pub fn derive_differentiable(input: TokenStream) -> TokenStream {
+    derive::derive(input.into()).into()
 }

@@ -123,3 +123,27 @@ pub fn is_float_type(ty: &syn::Type) -> bool {
         _ => false,
     }
 }
+
+/// Types that are never parameter structs: numbers that are not floats,
+/// text, and the standard containers (whose float forms `gradient_type` knows).
+const NOT_STRUCTS: &[&str] = &[
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+    "bool", "char", "str", "String", "Vec", "Option", "Result", "Box", "Rc", "Arc", "HashMap",
+    "BTreeMap", "HashSet", "BTreeSet",
+];
+
+/// If `ty` is a parameter struct (`Mlp`, `&Mlp`, `model::Mlp<f64>`,
+/// `Self`): the type of its gradient, the struct itself by value.
+pub fn struct_type(ty: &syn::Type) -> Option<syn::Type> {
+    match ty {
+        syn::Type::Reference(r) if r.mutability.is_none() => struct_type(&r.elem),
+        syn::Type::Paren(p) => struct_type(&p.elem),
+        syn::Type::Group(g) => struct_type(&g.elem),
+        syn::Type::Path(p) if p.qself.is_none() && !is_float_type(ty) => {
+            let last = p.path.segments.last()?;
+            let name = last.ident.to_string();
+            (!NOT_STRUCTS.contains(&name.as_str())).then(|| ty.clone())
+        }
+        _ => None,
+    }
+}

@@ -42,6 +42,11 @@ pub use real::{Primitive, Real};
 mod dual;
 pub use dual::{hessian, hvp, Dual};
 
+mod params;
+pub use params::Differentiable;
+/// Derives [`Differentiable`](trait@Differentiable) for a struct of parameters.
+pub use sgrad_macros::Differentiable;
+
 mod dual_vec;
 pub use dual_vec::{hessian_chunked, hvps, jacobian, jvps, DualVec};
 

@@ -56,6 +56,10 @@ pub struct Var {
     /// A `&f64` in the user's code (an element bound by `for v in x.iter()`):
     /// derivative formulas read it as `*v`.
     pub reference: bool,
+    /// A value the macro does not look into: a parameter struct, or a field
+    /// of one only ever passed whole to other functions. Derivatives reach
+    /// it through calls, and its adjoint is added to with `add_to`.
+    pub whole: bool,
 }
 
 #[derive(Clone)]
@@ -351,10 +355,24 @@ pub struct Param {
     pub var: VarId,
 }
 
+/// A field of a parameter struct the body reads: a differentiation
+/// variable of its own (`lower/fields.rs`), whose adjoint goes into the
+/// struct's gradient at `members`.
+pub struct Field {
+    /// The struct's index in `Function::wrt`.
+    pub owner: usize,
+    /// The field's own index in `Function::wrt`.
+    pub param: usize,
+    /// `.w`.
+    pub members: TokenStream,
+}
+
 pub struct Function {
     pub vars: Vec<Var>,
-    /// The differentiation variables, in the order the user listed them.
+    /// The differentiation variables, in the order the user listed them,
+    /// then the fields of parameter structs (`fields`).
     pub wrt: Vec<Param>,
+    pub fields: Vec<Field>,
     pub sites: Vec<Site>,
     /// Yields exactly one operand: the returned value.
     pub body: Block,

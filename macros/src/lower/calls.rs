@@ -201,12 +201,19 @@ impl Lower<'_> {
                 return Value::Scalar(Operand::Const(quote!(0.0)));
             }
         };
-        let blocked = check_sg_for_names(
+        let mut blocked = check_sg_for_names(
             &parsed.names,
             &self.wrt_names,
             &self.param_names,
             self.errors,
         );
+        // Naming a parameter struct blocks each of its fields.
+        let n = self.wrt_names.len();
+        for (i, owner) in self.field_owners.iter().enumerate() {
+            if blocked.contains(owner) {
+                blocked.push(n + i);
+            }
+        }
         let value = self.lower_expr(&parsed.expr, out);
         self.sites.push(Site {
             blocked: Some(blocked),

@@ -23,6 +23,7 @@ impl Lower<'_> {
             mutable: false,
             view: None,
             reference: false,
+            whole: false,
         });
         VarId(self.vars.len() - 1)
     }
@@ -53,6 +54,7 @@ impl Lower<'_> {
             mutable: false,
             view: None,
             reference: false,
+            whole: false,
         });
         VarId(self.vars.len() - 1)
     }

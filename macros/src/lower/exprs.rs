@@ -152,6 +152,30 @@ impl Lower<'_> {
                             out,
                         )
                     }
+                    _ if is_self(&m.receiver)
+                        && m.turbofish.is_none()
+                        && self.lookup_var("self").is_some() =>
+                    {
+                        // A differentiated receiver is an argument like any
+                        // other: `Self::m(self, ..)`, its gradient in slot 0.
+                        let receiver = self.lookup_var("self").expect("checked");
+                        match self.call_args(&m.args, out) {
+                            Some(mut args) => {
+                                args.insert(
+                                    0,
+                                    CallArg {
+                                        value: Operand::Var(receiver),
+                                        by_ref: false,
+                                        span: m.receiver.span(),
+                                    },
+                                );
+                                let method = &m.method;
+                                let path: syn::Path = syn::parse_quote!(Self::#method);
+                                self.call(Callee::Path(path), args, e.span(), out)
+                            }
+                            None => self.opaque(e, Construct::Method(name), out),
+                        }
+                    }
                     _ if is_self(&m.receiver) && m.turbofish.is_none() => {
                         match self.call_args(&m.args, out) {
                             Some(args) => {

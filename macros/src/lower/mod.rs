@@ -59,6 +59,7 @@ mod desugar;
 mod env;
 mod escapes;
 mod exprs;
+mod fields;
 mod iterators;
 mod loops;
 mod matches;
@@ -87,16 +88,25 @@ pub enum Body<'a> {
 pub fn from_syn(input: Input, errors: &Errors) -> Function {
     // `match` and closures called in the body become the plainer code they
     // stand for before anything else sees it (`desugar.rs`).
-    let (block, expr);
-    let body = match input.body {
-        Body::Block(b) => {
-            block = desugar::desugar_block(b);
-            Body::Block(&block)
-        }
-        Body::Expr(e) => {
-            expr = desugar::desugar_expr(e);
-            Body::Expr(&expr)
-        }
+    let (mut block, mut expr) = (None, None);
+    match input.body {
+        Body::Block(b) => block = Some(desugar::desugar_block(b)),
+        Body::Expr(e) => expr = Some(desugar::desugar_expr(e)),
+    }
+    // Fields of parameter structs become parameters of their own (`fields.rs`).
+    let owners: Vec<(usize, Ident)> = (input.wrt.iter().enumerate())
+        .filter(|(_, (_, ty))| crate::symbol::gradient_type(ty).is_none())
+        .map(|(j, (ident, _))| (j, ident.clone()))
+        .collect();
+    let mut roots = Vec::new();
+    if !owners.is_empty() {
+        roots = fields::split_fields(&owners, block.as_mut(), expr.as_mut(), errors);
+        fields::infer_ranks(&mut roots, block.as_ref(), expr.as_ref());
+    }
+    let body = match (&block, &expr) {
+        (Some(b), _) => Body::Block(b),
+        (_, Some(e)) => Body::Expr(e),
+        _ => unreachable!("one of the two is set above"),
     };
     let mut cx = Lower {
         errors,
@@ -112,6 +122,7 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
         call_names: HashMap::new(),
         loop_assigned: Vec::new(),
         storage_depth: HashMap::new(),
+        field_owners: Vec::new(),
         whole_read: HashMap::new(),
         copies: HashSet::new(),
     };
@@ -141,7 +152,32 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
                 var,
             }
         })
-        .collect();
+        .collect::<Vec<Param>>();
+    let mut wrt = wrt;
+    for p in &wrt {
+        if owners.iter().any(|(_, o)| *o == p.ident) {
+            cx.vars[p.var.0].whole = true;
+        }
+    }
+    let mut fields = Vec::new();
+    for root in roots {
+        let var = cx.new_param(&root.ident);
+        cx.declare(&root.ident.to_string(), Some(Value::Scalar(Operand::Var(var))), false);
+        cx.vars[var.0].rank = root.rank;
+        cx.vars[var.0].whole = root.whole;
+        // Named for error messages as the user wrote it.
+        cx.vars[var.0].user = Some(root.access.to_string().replace(' ', ""));
+        cx.field_owners.push(root.owner);
+        fields.push(Field {
+            owner: root.owner,
+            param: wrt.len(),
+            members: root.members,
+        });
+        wrt.push(Param {
+            ident: root.ident,
+            var,
+        });
+    }
 
     let items = match body {
         Body::Block(b) => block_items(b, Role::Return),
@@ -158,6 +194,7 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
     Function {
         vars: cx.vars,
         wrt,
+        fields,
         sites: cx.sites,
         body: Block {
             stmts,
@@ -350,6 +387,10 @@ struct Lower<'a> {
     /// `for (a, b) in pts.iter()`): references there, copies here, so `*a`
     /// is `a`.
     copies: HashSet<VarId>,
+    /// For each field of a parameter struct (differentiation variable
+    /// `wrt_names.len() + i`), the struct's index: `sg_for!` naming the
+    /// struct blocks its fields too.
+    field_owners: Vec<usize>,
 }
 
 /// `e` as the last expression of a block: parenthesised if it starts with

@@ -52,18 +52,31 @@ pub(super) fn emit(
     }
     code.extend(sweep.block(&f.body.stmts));
 
-    let grads = f
-        .wrt
-        .iter()
-        .enumerate()
-        .map(|(j, p)| {
-            let k = act.class_of[j];
-            if sweep.declared.contains(&(p.var, k)) {
-                let adj = sweep.adjoint(p.var, k);
-                quote!(#adj)
+    let grad = |j: usize| {
+        let p = &f.wrt[j];
+        let k = act.class_of[j];
+        sweep.declared.contains(&(p.var, k)).then(|| {
+            let adj = sweep.adjoint(p.var, k);
+            quote!(#adj)
+        })
+    };
+    let users = f.wrt.len() - f.fields.len();
+    let grads = (0..users)
+        .map(|j| {
+            let ident = &f.wrt[j].ident;
+            let whole = grad(j).unwrap_or_else(|| quote!(#rt::zero_gradient(&#ident)));
+            // A parameter struct: its fields' adjoints added in place.
+            let fields: Vec<TokenStream> = (f.fields.iter().filter(|field| field.owner == j))
+                .filter_map(|field| {
+                    let adj = grad(field.param)?;
+                    let members = &field.members;
+                    Some(quote!(#rt::add_to(&mut __ad_grad #members, #adj);))
+                })
+                .collect();
+            if fields.is_empty() {
+                whole
             } else {
-                let ident = &p.ident;
-                quote!(#rt::zero_gradient(&#ident))
+                quote!({ let mut __ad_grad = #whole; #(#fields)* __ad_grad })
             }
         })
         .collect();
@@ -102,7 +115,7 @@ impl Backward<'_> {
             );
         }
         let adj = self.adjoint(a, k);
-        let add = if self.f.vars[a.0].is_array() {
+        let add = if self.f.vars[a.0].is_array() || self.f.vars[a.0].whole {
             // Arrays have no `+=`; the runtime adds element by element.
             let rt = runtime();
             quote!(#rt::add_to(&mut #adj, #contribution);)

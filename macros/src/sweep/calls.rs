@@ -32,7 +32,7 @@ impl Backward<'_> {
                 self.referenced.insert(grads);
                 let (at, gs, krate) = names::at_argument(self.f.ident(grads), arg.span);
                 let i = syn::Index::from(first + i);
-                if self.f.vars[a.0].rank == 1 {
+                if self.f.vars[a.0].rank == 1 && !self.f.vars[a.0].whole {
                     // An array: added element by element, whatever its container
                     // (`[f64; N]` argument, `Vec` gradient from a `&[f64]` parameter).
                     let (root, path) = self.array_arg(a);

@@ -37,12 +37,37 @@ pub(super) fn emit(f: &Function, act: &Activity, saves: &Saves, fused: &Fused) -
     // name them outside the block that declared them.
     let mut items = TokenStream::new();
     collect_items(&f.body.stmts, &mut items);
+    let fields = field_bindings(f, |field| &f.wrt[field.owner].ident, |field| {
+        f.ident(f.wrt[field.param].var).clone()
+    });
     let body = p.block(&f.body.stmts);
     let tapes = hoisted_tapes(&f.body.stmts, saves).into_iter().map(|t| {
         let (t, top) = (f.ident(t), names::tape_top(f.ident(t)));
         quote!(let mut #t = ::std::vec::Vec::new(); let mut #top = 0usize;)
     });
-    quote!(#items #(#tapes)* #body)
+    quote!(#items #fields #(#tapes)* #body)
+}
+
+/// `let __ad_f_net_w = &net.w;` for each field of a parameter struct the
+/// body reads (a number by value), from the struct `owner` gives; `name`
+/// names the binding.
+fn field_bindings<'f>(
+    f: &'f Function,
+    owner: impl Fn(&Field) -> &'f Ident,
+    name: impl Fn(&Field) -> Ident,
+) -> TokenStream {
+    f.fields
+        .iter()
+        .map(|field| {
+            let (owner, name, members) = (owner(field), name(field), &field.members);
+            let var = &f.vars[f.wrt[field.param].var.0];
+            if var.rank == 0 && !var.whole {
+                quote!(let #name = #owner #members;)
+            } else {
+                quote!(let #name = &#owner #members;)
+            }
+        })
+        .collect()
 }
 
 fn collect_items(stmts: &[Stmt], items: &mut TokenStream) {
@@ -79,11 +104,17 @@ pub(super) fn emit_jvp(
     };
     let mut items = TokenStream::new();
     collect_items(&f.body.stmts, &mut items);
-    let mut bind = TokenStream::new();
+    let mut bind = field_bindings(f, |field| &f.wrt[field.owner].ident, |field| {
+        f.ident(f.wrt[field.param].var).clone()
+    });
     for (j, (param, seed)) in f.wrt.iter().zip(seeds).enumerate() {
         let t = p.tan(param.var, act.class_of[j]);
         bind.extend(quote!(let #t = #seed;));
     }
+    // The tangent of a field: that field of the struct's tangent.
+    bind.extend(field_bindings(f, |field| &seeds[field.owner], |field| {
+        p.tan(f.wrt[field.param].var, act.class_of[field.param])
+    }));
     let body = p.block(&f.body.stmts);
     let result = &f.body.yields[0];
     let terms: Vec<TokenStream> = (0..act.classes)
