@@ -133,9 +133,14 @@ fn pullbacks_have_one_gradient_per_parameter() {
     let (v, (dx, db)) = blocked_pullback(1.5, 2.0);
     assert_eq!(v, blocked(1.5, 2.0));
     assert_eq!((dx, db), (3.0, 1.5));
-    let (v, (dx, dmu, NoGradient)) = log_normal_pullback(1.0, 0.5, 2.0);
+    // `sigma` is not listed, but callers may pass a derivative through it:
+    // the pullback has its derivative too (z²/σ − 1/σ, by hand).
+    let (v, (dx, dmu, dsigma)) = log_normal_pullback(1.0, 0.5, 2.0);
     assert_eq!(v, log_normal(1.0, 0.5, 2.0));
-    assert_eq!((dx, dmu), (-0.125, 0.125));
+    assert_eq!((dx, dmu, dsigma), (-0.125, 0.125, 0.0625 / 2.0 - 0.5));
+    // An integer parameter has none.
+    let (v, (dx, NoGradient)) = power_pullback(1.5, 3);
+    assert_eq!((v, dx), (3.375, 6.75));
 }
 
 #[test]

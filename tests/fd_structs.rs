@@ -2,6 +2,8 @@
 //! variables, against central differences of the program with its blocked
 //! sites frozen and against gradients written by hand.
 
+#![allow(clippy::needless_range_loop)]
+
 use sgrad::{differentiable, sg, sg_for, Differentiable};
 
 #[derive(Clone, Debug, PartialEq, Differentiable)]
@@ -82,7 +84,11 @@ fn assert_close(a: &[f64], b: &[f64], what: &str) {
 }
 
 fn data() -> (Vec<Vec<f64>>, Vec<f64>) {
-    let xs = vec![vec![0.3, -1.2, 0.5], vec![1.1, 0.4, -0.7], vec![-0.2, 0.9, 1.3]];
+    let xs = vec![
+        vec![0.3, -1.2, 0.5],
+        vec![1.1, 0.4, -0.7],
+        vec![-0.2, 0.9, 1.3],
+    ];
     let ys = vec![0.5, -0.3, 1.2];
     (xs, ys)
 }
@@ -95,4 +101,174 @@ fn mlp_against_differences() {
     assert_eq!(v.to_bits(), mse(&net, &xs, &ys).to_bits());
     assert_eq!(g.hidden, 4);
     assert_close(&g.params(), &numeric(&net, |p| mse(p, &xs, &ys)), "mlp");
+}
+
+/// A linear Q-function over (state, action) features.
+#[derive(Clone, Debug, Differentiable)]
+struct Critic {
+    w: Vec<f64>,
+    b: f64,
+}
+
+/// A Gaussian policy's mean and log standard deviation, linear in the state.
+#[derive(Clone, Debug, Differentiable)]
+struct Actor {
+    mean: Vec<f64>,
+    log_std: f64,
+}
+
+#[differentiable(critic)]
+fn q_value(critic: &Critic, s: &[f64], a: f64) -> f64 {
+    let mut q = critic.b + critic.w[s.len()] * a;
+    for i in 0..s.len() {
+        q += critic.w[i] * s[i];
+    }
+    q.tanh() * 2.0 + 0.1 * a * a
+}
+
+/// SAC's actor and critic losses in one function: the critic's TD error
+/// against a stopped target, and the actor's loss through the critic with
+/// the critic blocked for its own gradient (`sg_for!(critic, ..)`).
+#[differentiable(critic, actor)]
+fn sac(critic: &Critic, actor: &Actor, s: &[f64], a: f64, r: f64, s2: &[f64], eps: f64) -> f64 {
+    let mut mu = 0.0;
+    for i in 0..s.len() {
+        mu += actor.mean[i] * s[i];
+    }
+    let act = mu + actor.log_std.exp() * eps;
+    let alpha = 0.2;
+    let log_pi = -0.5 * eps * eps - actor.log_std;
+    let q = q_value(critic, s, a);
+    let target = r + 0.99 * q_value(critic, s2, act);
+    let critic_loss = (q - sg(target)).powi(2);
+    let actor_loss = alpha * log_pi - sg_for!(critic, q_value(critic, s, act));
+    critic_loss + actor_loss
+}
+
+#[test]
+fn sac_losses() {
+    let critic = Critic {
+        w: vec![0.3, -0.2, 0.5, 0.4],
+        b: 0.1,
+    };
+    let actor = Actor {
+        mean: vec![0.2, -0.4, 0.1],
+        log_std: -0.3,
+    };
+    let (s, s2) = ([0.5, -1.0, 0.3], [0.1, 0.7, -0.4]);
+    let (a, r, eps) = (0.4, 1.5, 0.8);
+    let (v, (gc, ga)) = sac_grad(&critic, &actor, &s, a, r, &s2, eps);
+    assert_eq!(
+        v.to_bits(),
+        sac(&critic, &actor, &s, a, r, &s2, eps).to_bits()
+    );
+    // The frozen programs: the critic's gradient sees the target and the
+    // actor's loss as constants; the actor's, only the stopped target.
+    let critic_part = |c: &Critic| {
+        let q = q_value(c, &s, a);
+        let mu: f64 = (0..3).map(|i| actor.mean[i] * s[i]).sum();
+        let act = mu + actor.log_std.exp() * eps;
+        let target = r + 0.99 * q_value(&critic, &s2, act);
+        (q - target).powi(2)
+    };
+    let actor_part = |p: &Actor| {
+        let mu: f64 = (0..3).map(|i| p.mean[i] * s[i]).sum();
+        let act = mu + p.log_std.exp() * eps;
+        let log_pi = -0.5 * eps * eps - p.log_std;
+        0.2 * log_pi - q_value(&critic, &s, act)
+    };
+    assert_close(&gc.params(), &numeric(&critic, critic_part), "critic");
+    assert_close(&ga.params(), &numeric(&actor, actor_part), "actor");
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Layer {
+    w: Vec<Vec<f64>>,
+    b: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Deep {
+    l1: Layer,
+    l2: Layer,
+    scale: [f64; 2],
+}
+
+#[differentiable(layer)]
+fn layer_sum(layer: &Layer, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (j, row) in layer.w.iter().enumerate() {
+        let mut a = layer.b[j];
+        for i in 0..x.len() {
+            a += row[i] * x[i];
+        }
+        s += a.tanh();
+    }
+    s
+}
+
+/// Nested structs: fields of fields, a whole nested struct passed to a
+/// helper, an array field, by value.
+#[differentiable(net)]
+fn deep(net: Deep, x: &[f64]) -> f64 {
+    let first = layer_sum(&net.l1, x);
+    let mut second = 0.0;
+    for j in 0..net.l2.b.len() {
+        second += (net.l2.w[j][0] * first + net.l2.b[j]).sin();
+    }
+    net.scale[0] * first + net.scale[1] * second
+}
+
+#[test]
+fn nested_structs() {
+    let layer = |h: usize, d: usize, t: f64| Layer {
+        w: (0..h)
+            .map(|j| (0..d).map(|i| ((j * d + i) as f64 * t).sin()).collect())
+            .collect(),
+        b: (0..h).map(|j| (j as f64 * t).cos() * 0.5).collect(),
+    };
+    let net = Deep {
+        l1: layer(3, 2, 0.7),
+        l2: layer(2, 1, 1.3),
+        scale: [0.8, -1.1],
+    };
+    let x = [0.4, -0.9];
+    let (v, g) = deep_grad(net.clone(), &x);
+    assert_eq!(v.to_bits(), deep(net.clone(), &x).to_bits());
+    assert_close(&g.params(), &numeric(&net, |p| deep(p.clone(), &x)), "deep");
+}
+
+impl Critic {
+    /// A method differentiated with respect to its receiver and an argument.
+    #[differentiable(self, a)]
+    fn value(&self, s: &[f64], a: f64) -> f64 {
+        let mut q = self.b;
+        for i in 0..s.len() {
+            q += self.w[i] * s[i];
+        }
+        (q * a).sin()
+    }
+
+    /// Another calling it on `self`: the receiver's gradient composes.
+    #[differentiable(self)]
+    fn twice(&self, s: &[f64]) -> f64 {
+        self.value(s, 0.5) * self.value(s, 1.5) + self.b * self.b
+    }
+}
+
+#[test]
+fn methods_with_self() {
+    let c = Critic {
+        w: vec![0.3, -0.2, 0.5],
+        b: 0.1,
+    };
+    let s = [0.5, -1.0, 0.3];
+    let (v, (gc, ga)) = c.value_grad(&s, 0.7);
+    assert_eq!(v.to_bits(), c.value(&s, 0.7).to_bits());
+    assert_close(&gc.params(), &numeric(&c, |p| p.value(&s, 0.7)), "self");
+    let h = 1e-6;
+    let da = (c.value(&s, 0.7 + h) - c.value(&s, 0.7 - h)) / (2.0 * h);
+    assert_close(&[ga], &[da], "a");
+    let (_, g) = c.twice_grad(&s);
+    assert_close(&g.params(), &numeric(&c, |p| p.twice(&s)), "twice");
 }

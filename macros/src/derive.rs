@@ -35,24 +35,38 @@ fn expand(input: &DeriveInput, errors: &Errors) -> TokenStream {
             return TokenStream::new();
         }
         Data::Union(u) => {
-            errors.push_spanned(u.union_token, "`Differentiable` can be derived for structs only");
+            errors.push_spanned(
+                u.union_token,
+                "`Differentiable` can be derived for structs only",
+            );
             return TokenStream::new();
         }
     };
     let members: Vec<(Member, &syn::Type)> = match fields {
-        Fields::Named(n) => n.named.iter().filter(|f| !skipped(f, errors)).map(|f| {
-            (Member::Named(f.ident.clone().expect("named")), &f.ty)
-        }).collect(),
-        Fields::Unnamed(u) => u.unnamed.iter().enumerate().filter(|(_, f)| !skipped(f, errors)).map(|(i, f)| {
-            (Member::Unnamed(syn::Index::from(i)), &f.ty)
-        }).collect(),
+        Fields::Named(n) => n
+            .named
+            .iter()
+            .filter(|f| !skipped(f, errors))
+            .map(|f| (Member::Named(f.ident.clone().expect("named")), &f.ty))
+            .collect(),
+        Fields::Unnamed(u) => u
+            .unnamed
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !skipped(f, errors))
+            .map(|(i, f)| (Member::Unnamed(syn::Index::from(i)), &f.ty))
+            .collect(),
         Fields::Unit => Vec::new(),
     };
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let mut where_clause = where_clause.cloned().unwrap_or_else(|| syn::parse_quote!(where));
+    let mut where_clause = where_clause
+        .cloned()
+        .unwrap_or_else(|| syn::parse_quote!(where));
     for (_, ty) in &members {
-        where_clause.predicates.push(syn::parse_quote!(#ty: ::sgrad::Differentiable));
+        where_clause
+            .predicates
+            .push(syn::parse_quote!(#ty: ::sgrad::Differentiable));
     }
     let tr = quote!(::sgrad::Differentiable);
     let m: Vec<&Member> = members.iter().map(|(m, _)| m).collect();

@@ -182,19 +182,27 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
 
     // The pullback: the gradient with respect to every parameter, in order
     // (`NoGradient` for those not differentiated), for callers to compose.
+    // Float parameters left off the list are differentiated there too where
+    // they can be (`through`), so that callers can pass derivatives through them.
     // A method's receiver has a slot too (`NoGradient`), so that
     // `Type::method(receiver, ..)` lines its arguments up with the gradients.
+    let through = if errors.has_errors() || wrt.is_empty() {
+        Vec::new()
+    } else {
+        through_params(&params, &wrt, block)
+    };
+    let pullback_wrt: Vec<(Ident, syn::Type)> = wrt.iter().chain(&through).cloned().collect();
     let slots: Vec<Option<usize>> = receiver
         .filter(|_| self_param.is_none())
         .map(|_| None)
         .into_iter()
         .chain(params.iter().map(|(p, _)| match p {
-            Pat::Ident(i) => wrt.iter().position(|(w, _)| *w == i.ident),
+            Pat::Ident(i) => pullback_wrt.iter().position(|(w, _)| *w == i.ident),
             _ => None,
         }))
         .collect();
     let pullback_types = slots.iter().map(|slot| match slot {
-        Some(j) => gradient_tokens(&wrt[*j].1),
+        Some(j) => gradient_tokens(&pullback_wrt[*j].1),
         None => quote!(::sgrad::NoGradient),
     });
     let pullback_ty = quote!((#ret, (#(#pullback_types,)*)));
@@ -217,6 +225,11 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
                 wrt: wrt.clone(),
                 body: Body::Block(block),
             },
+            (!through.is_empty()).then(|| Input {
+                params: params.clone(),
+                wrt: pullback_wrt.clone(),
+                body: Body::Block(block),
+            }),
             &slots,
             forward.then_some(&seeds[..]),
             recompute,
@@ -273,8 +286,11 @@ fn gradient_body(input: Input, errors: &Errors) -> Option<TokenStream> {
 /// The bodies of `<name>_grad` and `<name>_pullback` (the same sweeps, with
 /// the gradients arranged per differentiation variable or per parameter),
 /// and with `seeds`, of `<name>_jvp`.
+/// `pullback_input`: the pullback's own differentiation variables when they
+/// are more than `_grad`'s (see `through_params`).
 fn gradient_bodies(
     input: Input,
+    pullback_input: Option<Input>,
     slots: &[Option<usize>],
     seeds: Option<&[Ident]>,
     recompute: bool,
@@ -287,8 +303,78 @@ fn gradient_bodies(
         .as_ref()
         .map(|(sweep, derivative)| quote!(#sweep (#value, #derivative)));
     let grad = emit::emit_body(&f, &sweeps);
-    let pullback = emit::emit_pullback(&f, &sweeps, slots);
+    let pullback = match pullback_input {
+        None => emit::emit_pullback(&f, &sweeps, slots),
+        Some(input) => {
+            let (f, sweeps) = differentiate(input, None, recompute, errors)?;
+            emit::emit_pullback(&f, &sweeps, slots)
+        }
+    };
     Some((grad, pullback, jvp))
+}
+
+/// The float parameters not listed that the pullback can differentiate as
+/// well, so that a caller may pass a derivative through them: those whose
+/// derivative reaches only what the macro differentiates itself. Not one
+/// that reaches a call of another function (which may not differentiate
+/// with respect to it) or code passed through, nor arrays (whose gradient
+/// would cost every caller an array). Found by a trial run per parameter
+/// in which every other variable is blocked at a site no code uses, so the
+/// parameter's class is its own.
+fn through_params(
+    params: &[(&Pat, Option<&syn::Type>)],
+    wrt: &[(Ident, syn::Type)],
+    block: &syn::Block,
+) -> Vec<(Ident, syn::Type)> {
+    let candidates = params.iter().filter_map(|(p, ty)| match (p, ty) {
+        (Pat::Ident(i), Some(ty))
+            if i.by_ref.is_none()
+                && i.subpat.is_none()
+                && is_float_type(ty)
+                && !wrt.iter().any(|(w, _)| *w == i.ident) =>
+        {
+            Some((i.ident.clone(), (*ty).clone()))
+        }
+        _ => None,
+    });
+    candidates
+        .filter(|candidate| {
+            let scratch = Errors::new();
+            let mut trial_wrt = wrt.to_vec();
+            trial_wrt.push(candidate.clone());
+            let mut f = lower::from_syn(
+                Input {
+                    params: params.to_vec(),
+                    wrt: trial_wrt,
+                    body: Body::Block(block),
+                },
+                &scratch,
+            );
+            let users = wrt.len();
+            let others = (0..f.wrt.len()).filter(|&j| j != users).collect();
+            f.sites.push(crate::ir::Site {
+                blocked: Some(others),
+            });
+            let act = activity::analyze(&f, &scratch);
+            let k = act.class_of[users];
+            let mut reaches_call = false;
+            crate::ir::walk(&f.body.stmts, &mut |s| {
+                if let crate::ir::Stmt::Let {
+                    prim: crate::ir::Prim::Call { args, .. },
+                    ..
+                } = s
+                {
+                    reaches_call |= args
+                        .iter()
+                        .any(|a| a.value.var().is_some_and(|v| act.is_varied(v, k)));
+                }
+            });
+            let ok = !scratch.has_errors() && !reaches_call;
+            // The trial's errors are not the user's.
+            let _ = scratch.finish();
+            ok
+        })
+        .collect()
 }
 
 /// The pipeline, once: lower, analyse, print the sweeps; `None` after errors.

@@ -127,9 +127,9 @@ pub fn is_float_type(ty: &syn::Type) -> bool {
 /// Types that are never parameter structs: numbers that are not floats,
 /// text, and the standard containers (whose float forms `gradient_type` knows).
 const NOT_STRUCTS: &[&str] = &[
-    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
-    "bool", "char", "str", "String", "Vec", "Option", "Result", "Box", "Rc", "Arc", "HashMap",
-    "BTreeMap", "HashSet", "BTreeSet",
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool",
+    "char", "str", "String", "Vec", "Option", "Result", "Box", "Rc", "Arc", "HashMap", "BTreeMap",
+    "HashSet", "BTreeSet",
 ];
 
 /// If `ty` is a parameter struct (`Mlp`, `&Mlp`, `model::Mlp<f64>`,

@@ -369,23 +369,27 @@ macro_rules! sg_for {
     };
 }
 
-/// The gradient a `<name>_pullback` function returns for a parameter its
-/// `#[differentiable(..)]` does not list: there is none.
+/// The gradient a `<name>_pullback` function returns for a parameter it
+/// does not differentiate: there is none.
 ///
 /// A differentiated function that calls another uses the callee's pullback
 /// (`<name>_pullback`, generated next to `<name>_grad`): the callee's value
-/// and its gradient with respect to every parameter, in order.
+/// and its gradient with respect to every parameter, in order. The pullback
+/// differentiates the listed variables, and also the float parameters left
+/// off the list wherever the macro can (so callers may pass derivatives
+/// through them); integers, unlisted arrays, and float parameters that reach
+/// a call of another function get `NoGradient`.
 ///
 /// ```
 /// use sgrad::{differentiable, NoGradient};
 ///
 /// #[differentiable(x)]
-/// fn scaled(x: f64, k: f64) -> f64 {
-///     k * x * x
+/// fn scaled(x: f64, k: f64, n: &[f64]) -> f64 {
+///     k * x * x * n[0]
 /// }
 ///
-/// let (value, (dx, NoGradient)) = scaled_pullback(3.0, 2.0);
-/// assert_eq!((value, dx), (18.0, 12.0));
+/// let (value, (dx, dk, NoGradient)) = scaled_pullback(3.0, 2.0, &[1.0]);
+/// assert_eq!((value, dx, dk), (18.0, 12.0, 9.0));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NoGradient;

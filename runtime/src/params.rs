@@ -161,13 +161,21 @@ macro_rules! elementwise {
             self.iter_mut().for_each(|d| d.map_params(f));
         }
         fn zip_map_params<F: FnMut(f64, f64) -> f64>(&mut self, other: &Self, f: &mut F) {
-            assert_eq!(self.len(), other.len(), "parameter vectors differ in length");
+            assert_eq!(
+                self.len(),
+                other.len(),
+                "parameter vectors differ in length"
+            );
             for (d, o) in self.iter_mut().zip(other.iter()) {
                 d.zip_map_params(o, f);
             }
         }
         fn zip_for_each_param<F: FnMut(f64, f64)>(&self, other: &Self, f: &mut F) {
-            assert_eq!(self.len(), other.len(), "parameter vectors differ in length");
+            assert_eq!(
+                self.len(),
+                other.len(),
+                "parameter vectors differ in length"
+            );
             for (d, o) in self.iter().zip(other.iter()) {
                 d.zip_for_each_param(o, f);
             }

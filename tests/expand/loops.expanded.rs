@@ -121,6 +121,6 @@ fn weighted_pullback(
     x: &[f64],
     w: f64,
     tol: f64,
-) -> (f64, (::std::vec::Vec<f64>, f64, ::sgrad::NoGradient)) {
+) -> (f64, (::std::vec::Vec<f64>, f64, f64)) {
     snapshot_omits!("the sweeps of `_grad`, gradients per parameter")
 }

@@ -67,10 +67,6 @@ fn decay_grad(k: f64, y0: f64, n: usize) -> (f64, f64) {
     clippy::pedantic,
     clippy::nursery
 )]
-fn decay_pullback(
-    k: f64,
-    y0: f64,
-    n: usize,
-) -> (f64, (f64, ::sgrad::NoGradient, ::sgrad::NoGradient)) {
+fn decay_pullback(k: f64, y0: f64, n: usize) -> (f64, (f64, f64, ::sgrad::NoGradient)) {
     snapshot_omits!("the sweeps of `_grad`, gradients per parameter")
 }

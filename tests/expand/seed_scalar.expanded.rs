@@ -45,6 +45,6 @@ fn f_grad(x: f64, y: f64, c: f64) -> (f64, (f64, f64)) {
     clippy::pedantic,
     clippy::nursery
 )]
-fn f_pullback(x: f64, y: f64, c: f64) -> (f64, (f64, f64, ::sgrad::NoGradient)) {
+fn f_pullback(x: f64, y: f64, c: f64) -> (f64, (f64, f64, f64)) {
     snapshot_omits!("the sweeps of `_grad`, gradients per parameter")
 }

@@ -162,7 +162,11 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
     let mut fields = Vec::new();
     for root in roots {
         let var = cx.new_param(&root.ident);
-        cx.declare(&root.ident.to_string(), Some(Value::Scalar(Operand::Var(var))), false);
+        cx.declare(
+            &root.ident.to_string(),
+            Some(Value::Scalar(Operand::Var(var))),
+            false,
+        );
         cx.vars[var.0].rank = root.rank;
         cx.vars[var.0].whole = root.whole;
         // Named for error messages as the user wrote it.

@@ -37,9 +37,11 @@ pub(super) fn emit(f: &Function, act: &Activity, saves: &Saves, fused: &Fused) -
     // name them outside the block that declared them.
     let mut items = TokenStream::new();
     collect_items(&f.body.stmts, &mut items);
-    let fields = field_bindings(f, |field| &f.wrt[field.owner].ident, |field| {
-        f.ident(f.wrt[field.param].var).clone()
-    });
+    let fields = field_bindings(
+        f,
+        |field| &f.wrt[field.owner].ident,
+        |field| f.ident(f.wrt[field.param].var).clone(),
+    );
     let body = p.block(&f.body.stmts);
     let tapes = hoisted_tapes(&f.body.stmts, saves).into_iter().map(|t| {
         let (t, top) = (f.ident(t), names::tape_top(f.ident(t)));
@@ -104,17 +106,21 @@ pub(super) fn emit_jvp(
     };
     let mut items = TokenStream::new();
     collect_items(&f.body.stmts, &mut items);
-    let mut bind = field_bindings(f, |field| &f.wrt[field.owner].ident, |field| {
-        f.ident(f.wrt[field.param].var).clone()
-    });
+    let mut bind = field_bindings(
+        f,
+        |field| &f.wrt[field.owner].ident,
+        |field| f.ident(f.wrt[field.param].var).clone(),
+    );
     for (j, (param, seed)) in f.wrt.iter().zip(seeds).enumerate() {
         let t = p.tan(param.var, act.class_of[j]);
         bind.extend(quote!(let #t = #seed;));
     }
     // The tangent of a field: that field of the struct's tangent.
-    bind.extend(field_bindings(f, |field| &seeds[field.owner], |field| {
-        p.tan(f.wrt[field.param].var, act.class_of[field.param])
-    }));
+    bind.extend(field_bindings(
+        f,
+        |field| &seeds[field.owner],
+        |field| p.tan(f.wrt[field.param].var, act.class_of[field.param]),
+    ));
     let body = p.block(&f.body.stmts);
     let result = &f.body.yields[0];
     let terms: Vec<TokenStream> = (0..act.classes)
