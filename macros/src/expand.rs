@@ -130,23 +130,24 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
     });
     let self_listed = listed.iter().flatten().find(|n| *n == "self");
     let self_param: Option<(Pat, syn::Type)> = match (self_listed, receiver) {
-        (Some(name), Some(r)) if r.mutability.is_some() => {
-            errors.push_spanned(
-                r,
-                format!("`{name}` is listed, but a receiver that is changed (`&mut self`) cannot be differentiated; take `&self` or `self`"),
-            );
-            None
+        (Some(name), Some(r)) => {
+            if r.mutability.is_some() {
+                errors.push_spanned(
+                    r,
+                    format!("`{name}` is listed, but a receiver that is changed (`&mut self`) cannot be differentiated; take `&self` or `self`"),
+                );
+            }
+            Some((
+                Pat::Ident(syn::PatIdent {
+                    attrs: Vec::new(),
+                    by_ref: None,
+                    mutability: None,
+                    ident: name.clone(),
+                    subpat: None,
+                }),
+                syn::parse_quote!(Self),
+            ))
         }
-        (Some(name), Some(_)) => Some((
-            Pat::Ident(syn::PatIdent {
-                attrs: Vec::new(),
-                by_ref: None,
-                mutability: None,
-                ident: name.clone(),
-                subpat: None,
-            }),
-            syn::parse_quote!(Self),
-        )),
         _ => None,
     };
     let params: Vec<(&Pat, Option<&syn::Type>)> = self_param

@@ -417,7 +417,23 @@ pub fn parse_sg_for(input: syn::parse::ParseStream) -> syn::Result<SgFor> {
         }
         names.extend(list);
     } else if input.peek(syn::Ident) {
-        names.push(input.parse()?);
+        let name: Ident = input.parse()?;
+        if input.peek(syn::Token![.]) {
+            // `sg_for!(net.w, e)`: a field of a parameter struct.
+            let fork = input.fork();
+            let field = fork
+                .parse::<syn::Token![.]>()
+                .and_then(|_| fork.parse::<syn::Member>())
+                .map(|m| quote!(#name.#m))
+                .unwrap_or_else(|_| quote!(#name));
+            return Err(syn::Error::new_spanned(
+                &field,
+                format!(
+                    "`sg_for!` names whole differentiation variables, not fields; write `sg_for!({name}, ..)` to hold all of `{name}` constant, or `sg(..)` around the field's uses to hold it constant for every variable"
+                ),
+            ));
+        }
+        names.push(name);
     } else {
         return Err(input.error(
             "expected a differentiation variable or a list of them, then the expression: `sg_for!(phi, e)` or `sg_for!([phi, psi], e)`",

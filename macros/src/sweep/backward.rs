@@ -64,7 +64,11 @@ pub(super) fn emit(
     let grads = (0..users)
         .map(|j| {
             let ident = &f.wrt[j].ident;
-            let whole = grad(j).unwrap_or_else(|| quote!(#rt::zero_gradient(&#ident)));
+            // At the parameter: a struct that does not derive `Differentiable` is reported there.
+            let (at, _, krate) = names::at_argument(ident, ident.span());
+            let whole = grad(j).unwrap_or_else(
+                || quote::quote_spanned!(at=> ::#krate::__private::zero_gradient(&#ident)),
+            );
             // A parameter struct: its fields' adjoints added in place.
             let fields: Vec<TokenStream> = (f.fields.iter().filter(|field| field.owner == j))
                 .filter_map(|field| {

@@ -19,6 +19,11 @@ pub enum Branch<A, B> {
 /// A value that can be differentiated: a float, or an array, slice or `Vec`
 /// of differentiable values (by value or by reference). `Gradient` is the
 /// shape of its gradient: arrays stay arrays, slices and `Vec`s become `Vec`s.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is a differentiation variable, but not a set of parameters",
+    label = "this type does not implement `sgrad::Differentiable`",
+    note = "add `#[derive(Clone, sgrad::Differentiable)]` to the struct, and `#[sgrad(skip)]` to its fields that are not parameters"
+)]
 pub trait Differentiable {
     /// The type of the gradient with respect to a value of this type.
     type Gradient;

@@ -1,0 +1,7 @@
+#[derive(Clone, sgrad::Differentiable)]
+enum Net {
+    Small(f64),
+    Large(Vec<f64>),
+}
+
+fn main() {}

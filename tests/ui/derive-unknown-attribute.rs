@@ -1,0 +1,8 @@
+#[derive(Clone, sgrad::Differentiable)]
+struct Net {
+    w: f64,
+    #[sgrad(constant)]
+    n: usize,
+}
+
+fn main() {}
