@@ -147,3 +147,8 @@ pub fn struct_type(ty: &syn::Type) -> Option<syn::Type> {
         _ => None,
     }
 }
+
+/// The first type parameter bounded by `Real` of the function being expanded.
+pub fn real_parameter() -> Option<String> {
+    SCALARS.with(|s| s.borrow().first().cloned())
+}

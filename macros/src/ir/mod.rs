@@ -237,6 +237,7 @@ pub enum Callee {
     Method(Ident),
 }
 
+#[derive(Clone)]
 pub struct CallArg {
     pub value: Operand,
     /// Written `&value`.

@@ -175,6 +175,51 @@ impl Lower<'_> {
         Some(lowered)
     }
 
+    /// `let (v, g) = f_grad(args..)` or `let (v, (g1, g2, ..)) = ..`: the
+    /// gradient of another differentiated function, inside this one (reverse
+    /// over reverse). The shape comes from the pattern; the value is a call
+    /// of `f`, and each component a call of `f_grad_<j>`, whose pullback is a
+    /// row of `f`'s Hessian (see `expand::gradient_components`).
+    pub(super) fn lower_grad_call(
+        &mut self,
+        init: &Expr,
+        pat: &syn::Pat,
+        out: &mut Vec<Stmt>,
+    ) -> Option<Value> {
+        let Expr::Call(c) = init else { return None };
+        let Expr::Path(p) = &*c.func else { return None };
+        let last = p.path.segments.last()?;
+        let base = last.ident.to_string().strip_suffix("_grad")?.to_owned();
+        if p.qself.is_some() || base.is_empty() || !self.may_be_differentiated(&p.path) {
+            return None;
+        }
+        let syn::Pat::Tuple(t) = pat else { return None };
+        let components = match t.elems.iter().nth(1)? {
+            syn::Pat::Tuple(g) if t.elems.len() == 2 => Some(g.elems.len()),
+            _ if t.elems.len() == 2 => None,
+            _ => return None,
+        };
+        let args = self.call_args(&c.args, out)?;
+        let path_to = |name: String| {
+            let mut path = p.path.clone();
+            if let Some(last) = path.segments.last_mut() {
+                last.ident = Ident::new(&name, last.ident.span());
+            }
+            path
+        };
+        let span = init.span();
+        let value = self.call(Callee::Path(path_to(base.clone())), args.clone(), span, out);
+        let mut component = |j: usize, out: &mut Vec<Stmt>| {
+            let path = path_to(format!("{base}_grad_{j}"));
+            self.call(Callee::Path(path), args.clone(), span, out)
+        };
+        let grads = match components {
+            None => component(0, out),
+            Some(n) => Value::Tuple((0..n).map(|j| component(j, out)).collect()),
+        };
+        Some(Value::Tuple(vec![value, grads]))
+    }
+
     /// `let (value, gradients) = callee(args..)` (see `Prim::Call`).
     pub(super) fn call(
         &mut self,

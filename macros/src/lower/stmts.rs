@@ -161,7 +161,10 @@ impl Lower<'_> {
                     return;
                 }
                 let first_new = self.vars.len();
-                let value = self.lower_expr(&init.expr, out);
+                let value = match self.lower_grad_call(&init.expr, pat, out) {
+                    Some(v) => v,
+                    None => self.lower_expr(&init.expr, out),
+                };
                 self.bind_pattern(pat, ty, value, first_new, out);
                 if matches!(&*init.expr, Expr::Reference(_)) && matches!(pat, Pat::Tuple(_)) {
                     let mut names = Vec::new();
