@@ -272,3 +272,56 @@ fn methods_with_self() {
     let (_, g) = c.twice_grad(&s);
     assert_close(&g.params(), &numeric(&c, |p| p.twice(&s)), "twice");
 }
+
+/// A method of a parameter struct called on a differentiation variable
+/// (`critic.value(..)`) composes through the method's pullback.
+#[differentiable(critic, a)]
+fn through_method(critic: &Critic, s: &[f64], a: f64) -> f64 {
+    let q = critic.value(s, a);
+    q * q + critic.twice(s)
+}
+
+#[test]
+fn method_on_a_struct_variable() {
+    let c = Critic {
+        w: vec![0.3, -0.2, 0.5],
+        b: 0.1,
+    };
+    let s = [0.5, -1.0, 0.3];
+    let (v, (gc, ga)) = through_method_grad(&c, &s, 0.7);
+    assert_eq!(v.to_bits(), through_method(&c, &s, 0.7).to_bits());
+    assert_close(
+        &gc.params(),
+        &numeric(&c, |p| through_method(p, &s, 0.7)),
+        "critic",
+    );
+    let h = 1e-6;
+    let da = (through_method(&c, &s, 0.7 + h) - through_method(&c, &s, 0.7 - h)) / (2.0 * h);
+    assert_close(&[ga], &[da], "a");
+}
+
+/// The derive's arithmetic, by hand.
+#[test]
+fn parameter_arithmetic() {
+    let mut a = Critic {
+        w: vec![1.0, 2.0],
+        b: 3.0,
+    };
+    let b = Critic {
+        w: vec![0.5, -1.0],
+        b: 2.0,
+    };
+    assert_eq!(a.num_params(), 3);
+    assert_eq!(a.params(), vec![1.0, 2.0, 3.0]);
+    assert_eq!(a.dot(&b), 0.5 - 2.0 + 6.0);
+    assert_eq!(b.norm(), (0.25f64 + 1.0 + 4.0).sqrt());
+    a.axpy(2.0, &b);
+    assert_eq!(a.params(), vec![2.0, 0.0, 7.0]);
+    a.scale(0.5);
+    a.accumulate(&b);
+    assert_eq!(a.params(), vec![1.5, -1.0, 5.5]);
+    assert_eq!(a.zeros_like().params(), vec![0.0; 3]);
+    let net = mlp(2, 2, 0.1);
+    let z = net.zeros_like();
+    assert_eq!((z.hidden, z.num_params()), (2, 2 * 2 + 2 + 2 + 1));
+}

@@ -11,6 +11,11 @@ use crate::names;
 impl Lower<'_> {
     // ----- variables and the environment -----
 
+    /// The variable of the differentiation variable `name`, if it is one.
+    pub(super) fn wrt_var(&self, name: &str) -> Option<VarId> {
+        self.wrt_vars.get(name).copied()
+    }
+
     pub(super) fn new_param(&mut self, ident: &Ident) -> VarId {
         let stem = self.stems.param(&ident.to_string());
         self.vars.push(Var {

@@ -152,13 +152,10 @@ impl Lower<'_> {
                             out,
                         )
                     }
-                    _ if is_self(&m.receiver)
-                        && m.turbofish.is_none()
-                        && self.lookup_var("self").is_some() =>
-                    {
+                    _ if m.turbofish.is_none() && self.struct_receiver(&m.receiver).is_some() => {
                         // A differentiated receiver is an argument like any
-                        // other: `Self::m(self, ..)`, its gradient in slot 0.
-                        let receiver = self.lookup_var("self").expect("checked");
+                        // other: `Type::m(net, ..)`, its gradient in slot 0.
+                        let (receiver, ty) = self.struct_receiver(&m.receiver).expect("checked");
                         match self.call_args(&m.args, out) {
                             Some(mut args) => {
                                 args.insert(
@@ -169,8 +166,8 @@ impl Lower<'_> {
                                         span: m.receiver.span(),
                                     },
                                 );
-                                let method = &m.method;
-                                let path: syn::Path = syn::parse_quote!(Self::#method);
+                                let mut path = ty;
+                                path.segments.push(m.method.clone().into());
                                 self.call(Callee::Path(path), args, e.span(), out)
                             }
                             None => self.opaque(e, Construct::Method(name), out),
@@ -450,6 +447,16 @@ impl Lower<'_> {
             return Value::Scalar(Operand::Const(quote!((#code))));
         }
         self.push_let(out, Prim::Apply { rule, form, args }, span)
+    }
+
+    /// A parameter struct that is a differentiation variable (`net`, `self`),
+    /// and its type as a path to call methods by (`Mlp::<T>`, `Self`).
+    fn struct_receiver(&self, e: &Expr) -> Option<(VarId, syn::Path)> {
+        let v = self.path_var(e)?;
+        let Expr::Path(p) = e else { return None };
+        let name = p.path.get_ident()?.to_string();
+        let ty = self.struct_types.get(&name)?;
+        (self.wrt_var(&name) == Some(v)).then(|| (v, ty.clone()))
     }
 
     pub(super) fn path_var(&self, e: &Expr) -> Option<VarId> {

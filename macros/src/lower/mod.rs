@@ -123,6 +123,8 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
         loop_assigned: Vec::new(),
         storage_depth: HashMap::new(),
         field_owners: Vec::new(),
+        struct_types: HashMap::new(),
+        wrt_vars: HashMap::new(),
         whole_read: HashMap::new(),
         copies: HashSet::new(),
     };
@@ -154,9 +156,13 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
         })
         .collect::<Vec<Param>>();
     let mut wrt = wrt;
-    for p in &wrt {
+    for (p, (_, ty)) in wrt.iter().zip(&input.wrt) {
+        cx.wrt_vars.insert(p.ident.to_string(), p.var);
         if owners.iter().any(|(_, o)| *o == p.ident) {
             cx.vars[p.var.0].whole = true;
+            if let Some(path) = crate::symbol::struct_type(ty).and_then(method_path) {
+                cx.struct_types.insert(p.ident.to_string(), path);
+            }
         }
     }
     let mut fields = Vec::new();
@@ -205,6 +211,18 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
             yields: vec![result],
         },
     }
+}
+
+/// `Mlp<T>` as a path its methods are called by in an expression: `Mlp::<T>`.
+fn method_path(ty: syn::Type) -> Option<syn::Path> {
+    let syn::Type::Path(p) = ty else { return None };
+    let mut path = p.path;
+    for s in &mut path.segments {
+        if let syn::PathArguments::AngleBracketed(a) = &mut s.arguments {
+            a.colon2_token = Some(Default::default());
+        }
+    }
+    Some(path)
 }
 
 /// Stands in for a value after an error, so lowering can go on.
@@ -395,6 +413,11 @@ struct Lower<'a> {
     /// `wrt_names.len() + i`), the struct's index: `sg_for!` naming the
     /// struct blocks its fields too.
     field_owners: Vec<usize>,
+    /// The parameter structs among the differentiation variables, by name:
+    /// the path their methods are called by (`Mlp::<T>`, `Self`).
+    struct_types: HashMap<String, syn::Path>,
+    /// The differentiation variables' own variables, by name.
+    wrt_vars: HashMap<String, VarId>,
 }
 
 /// `e` as the last expression of a block: parenthesised if it starts with
