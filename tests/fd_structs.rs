@@ -216,7 +216,9 @@ fn deep(net: Deep, x: &[f64]) -> f64 {
     for j in 0..net.l2.b.len() {
         second += (net.l2.w[j][0] * first + net.l2.b[j]).sin();
     }
-    net.scale[0] * first + net.scale[1] * second
+    // `net.l1` is passed whole above and read by field here: the two parts
+    // of its gradient add up.
+    net.scale[0] * first + net.scale[1] * second + net.l1.b[1] * net.l1.w[2][1]
 }
 
 #[test]
@@ -324,4 +326,21 @@ fn parameter_arithmetic() {
     let net = mlp(2, 2, 0.1);
     let z = net.zeros_like();
     assert_eq!((z.hidden, z.num_params()), (2, 2 * 2 + 2 + 2 + 1));
+}
+
+/// `grad!` on a closure taking a parameter struct.
+#[test]
+fn closure_with_a_struct() {
+    let c = Critic {
+        w: vec![0.3, -0.2],
+        b: 0.1,
+    };
+    let g = sgrad::grad!(
+        |c: &Critic, x: f64| -> f64 { (c.w[0] * x + c.w[1]).exp() * c.b },
+        wrt(c)
+    );
+    let (v, gc) = g(&c, 0.5);
+    let e = (0.3f64 * 0.5 - 0.2).exp();
+    assert_eq!(v, e * 0.1);
+    assert_close(&gc.params(), &[e * 0.1 * 0.5, e * 0.1, e], "closure");
 }

@@ -66,6 +66,7 @@ pub(super) fn emit(
             let ident = &f.wrt[j].ident;
             // At the parameter: a struct that does not derive `Differentiable` is reported there.
             let (at, _, krate) = names::at_argument(ident, ident.span());
+            let has_whole = grad(j).is_some();
             let whole = grad(j).unwrap_or_else(
                 || quote::quote_spanned!(at=> ::#krate::__private::zero_gradient(&#ident)),
             );
@@ -74,7 +75,25 @@ pub(super) fn emit(
                 .filter_map(|field| {
                     let adj = grad(field.param)?;
                     let members = &field.members;
-                    Some(quote!(#rt::add_to(&mut __ad_grad #members, #adj);))
+                    // Moved in, unless calls gave the struct a gradient already,
+                    // or another field read is part of this one or contains it
+                    // (`net.layer` and `net.layer.w`).
+                    // (Compared without spaces: the compiler prints tokens
+                    // differently from `proc_macro2`'s fallback.)
+                    let flat = |t: &TokenStream| t.to_string().replace(' ', "");
+                    let path = flat(members);
+                    let inside = |a: &str, b: &str| {
+                        a.strip_prefix(b).is_some_and(|rest| rest.starts_with('.'))
+                    };
+                    let overlaps = f.fields.iter().any(|other| {
+                        let o = flat(&other.members);
+                        other.owner == j && (inside(&o, &path) || inside(&path, &o))
+                    });
+                    Some(if overlaps || has_whole {
+                        quote!(#rt::add_to(&mut __ad_grad #members, #adj);)
+                    } else {
+                        quote!(__ad_grad #members = #adj;)
+                    })
                 })
                 .collect();
             if fields.is_empty() {
