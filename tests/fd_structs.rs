@@ -344,3 +344,22 @@ fn closure_with_a_struct() {
     assert_eq!(v, e * 0.1);
     assert_close(&gc.params(), &[e * 0.1 * 0.5, e * 0.1, e], "closure");
 }
+
+/// A skipped integer field used as a number: through `sg`, it carries no
+/// derivative (the macro cannot see that the field is skipped).
+#[differentiable(net)]
+fn mean_output(net: &Mlp) -> f64 {
+    let mut s = net.b2;
+    for j in 0..net.hidden {
+        s += net.w2[j];
+    }
+    s / sg(net.hidden as f64)
+}
+
+#[test]
+fn skipped_integer_field_as_a_number() {
+    let net = mlp(3, 2, 0.2);
+    let (v, g) = mean_output_grad(&net);
+    assert_eq!(v.to_bits(), mean_output(&net).to_bits());
+    assert_close(&g.params(), &numeric(&net, mean_output), "mean");
+}
