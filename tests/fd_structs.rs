@@ -363,3 +363,50 @@ fn skipped_integer_field_as_a_number() {
     assert_eq!(v.to_bits(), mean_output(&net).to_bits());
     assert_close(&g.params(), &numeric(&net, mean_output), "mean");
 }
+
+/// Rows of a struct's matrix handed to the runtime's `dot` by reference.
+#[differentiable(net)]
+fn rows_by_reference(net: &Mlp, x: &[f64]) -> f64 {
+    let mut s = net.b2;
+    for j in 0..net.hidden {
+        s += net.w2[j] * (sgrad::dot(&net.w1[j], x) + net.b1[j]).tanh();
+    }
+    s
+}
+
+#[test]
+fn struct_rows_by_reference() {
+    let net = mlp(3, 2, 0.4);
+    let x = [0.3, -0.8];
+    let (v, g) = rows_by_reference_grad(&net, &x);
+    assert_eq!(v.to_bits(), rows_by_reference(&net, &x).to_bits());
+    assert_close(
+        &g.params(),
+        &numeric(&net, |p| rows_by_reference(p, &x)),
+        "rows",
+    );
+}
+
+fn square_of(v: &f64) -> f64 {
+    v * v
+}
+
+/// `&net.b1[j]` read as a reference to a number, and the field computed with
+/// too: the shape guessed from the reference (a row) must not change the
+/// derivative.
+#[differentiable(net)]
+fn element_by_reference(net: &Mlp) -> f64 {
+    let plain = square_of(sg(&net.b1[0]));
+    net.b1[1] * net.b1[0] + net.b1[0] * plain
+}
+
+#[test]
+fn element_by_reference_keeps_its_derivative() {
+    let net = mlp(3, 2, 0.6);
+    let (v, g) = element_by_reference_grad(&net);
+    assert_eq!(v.to_bits(), element_by_reference(&net).to_bits());
+    // Frozen: `plain` is a constant.
+    let plain = net.b1[0] * net.b1[0];
+    let frozen = |p: &Mlp| p.b1[1] * p.b1[0] + p.b1[0] * plain;
+    assert_close(&g.params(), &numeric(&net, frozen), "element");
+}

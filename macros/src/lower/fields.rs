@@ -12,11 +12,14 @@
 //! The macro cannot see the struct's definition, so each field's rank (how
 //! many indexings reach a float) is read off how the body uses it: the
 //! deepest indexing of it, through `let row = &net.w[j];` and `for row in
-//! net.w.iter()` too. A field never indexed is a number if it is only
+//! net.w.iter()` too; `&net.w[j]` is taken for a row. A field never
+//! indexed is a number if it is only
 //! computed with, and an opaque whole (`whole`: a nested struct, or an array
 //! only passed to other functions) if it is borrowed or has methods called.
-//! A guess too low makes generated code that rustc rejects, never a wrong
-//! derivative: a row read as a number does not type-check.
+//! A guess too low makes generated code that rustc rejects (a row read as a
+//! number does not type-check); an element taken for a row (`&net.b[i]`) is
+//! read through a view of it, with the same derivative
+//! (`tests/fd_structs.rs`, `element_by_reference_keeps_its_derivative`).
 //!
 //! The gradient of the struct is assembled after the backward sweep from
 //! the fields' adjoints (`sweep/backward.rs`), on top of what calls that
@@ -306,11 +309,13 @@ impl<'ast> Visit<'ast> for Ranks {
                     self.observe(at);
                 }
             }
-            Expr::Reference(r) => {
-                if let Some((f, 0)) = self.place(&r.expr) {
-                    self.borrowed[f] = true;
-                }
-            }
+            Expr::Reference(r) => match self.place(&r.expr) {
+                Some((f, 0)) => self.borrowed[f] = true,
+                // `&net.w[j]`: a row (`dot(&net.w[j], x)`), so at least one
+                // indexing deeper reaches a number.
+                Some((f, d)) if matches!(&*r.expr, Expr::Index(_)) => self.observe((f, d + 1)),
+                _ => {}
+            },
             Expr::MethodCall(m) => {
                 let method = m.method.to_string();
                 if let Some((f, d)) = self.place(&m.receiver) {
