@@ -141,7 +141,7 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
             }
         }
     }
-    let wrt = input
+    let mut wrt: Vec<Param> = input
         .wrt
         .iter()
         .map(|(ident, _ty)| {
@@ -154,8 +154,7 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
                 var,
             }
         })
-        .collect::<Vec<Param>>();
-    let mut wrt = wrt;
+        .collect();
     for (p, (_, ty)) in wrt.iter().zip(&input.wrt) {
         cx.wrt_vars.insert(p.ident.to_string(), p.var);
         if owners.iter().any(|(_, o)| *o == p.ident) {
