@@ -130,11 +130,47 @@ assign_ops! {
     DivAssign div_assign /;
 }
 
-/// The derivative of each unary method, from `x` (the argument's value) and
-/// `y` (the result).
-macro_rules! unary {
-    ($($name:ident |$x:ident, $y:ident| $slope:expr;)*) => {$(
-        #[inline(always)]
+/// The functions of one argument on a dual number: each with its slope at
+/// the value (`x`, with `y` the function's value there), applied to the
+/// perturbation by `chain`. One table for `Dual` and `DualVec`.
+macro_rules! unary_methods {
+    ($attr:meta) => {
+        $crate::dual::unary_methods! { @ $attr;
+            exp |x, y| y;
+            exp2 |x, y| y * T::ln_2();
+            exp_m1 |x, y| y + T::one();
+            ln |x, y| T::one() / x;
+            ln_1p |x, y| T::one() / (T::one() + x);
+            log2 |x, y| T::one() / (x * T::ln_2());
+            log10 |x, y| T::one() / (x * T::ln_10());
+            sqrt |x, y| T::one() / (y + y);
+            cbrt |x, y| T::one() / (T::from_f64(3.0) * y * y);
+            recip |x, y| -(y * y);
+            sin |x, y| x.cos();
+            cos |x, y| -x.sin();
+            tan |x, y| T::one() + y * y;
+            asin |x, y| T::one() / (T::one() - x * x).sqrt();
+            acos |x, y| -T::one() / (T::one() - x * x).sqrt();
+            atan |x, y| T::one() / (T::one() + x * x);
+            sinh |x, y| x.cosh();
+            cosh |x, y| x.sinh();
+            tanh |x, y| T::one() - y * y;
+            asinh |x, y| T::one() / (x * x + T::one()).sqrt();
+            acosh |x, y| T::one() / (x * x - T::one()).sqrt();
+            atanh |x, y| T::one() / (T::one() - x * x);
+            abs |x, y| if x >= T::zero() { T::one() } else { -T::one() };
+            signum |x, y| T::zero();
+            floor |x, y| T::zero();
+            ceil |x, y| T::zero();
+            round |x, y| T::zero();
+            trunc |x, y| T::zero();
+            fract |x, y| T::one();
+            to_degrees |x, y| T::from_f64(180.0 / core::f64::consts::PI);
+            to_radians |x, y| T::from_f64(core::f64::consts::PI / 180.0);
+        }
+    };
+    (@ $attr:meta; $($name:ident |$x:ident, $y:ident| $slope:expr;)*) => {$(
+        #[$attr]
         fn $name(self) -> Self {
             let $x = self.re;
             let $y = $x.$name();
@@ -142,6 +178,7 @@ macro_rules! unary {
         }
     )*};
 }
+pub(crate) use unary_methods;
 
 impl<T: Real> Real for Dual<T> {
     fn from_f64(v: f64) -> Self {
@@ -188,39 +225,7 @@ impl<T: Real> Real for Dual<T> {
             self
         }
     }
-    unary! {
-        exp |x, y| y;
-        exp2 |x, y| y * T::ln_2();
-        exp_m1 |x, y| y + T::one();
-        ln |x, y| T::one() / x;
-        ln_1p |x, y| T::one() / (T::one() + x);
-        log2 |x, y| T::one() / (x * T::ln_2());
-        log10 |x, y| T::one() / (x * T::ln_10());
-        sqrt |x, y| T::one() / (y + y);
-        cbrt |x, y| T::one() / (T::from_f64(3.0) * y * y);
-        recip |x, y| -(y * y);
-        sin |x, y| x.cos();
-        cos |x, y| -x.sin();
-        tan |x, y| T::one() + y * y;
-        asin |x, y| T::one() / (T::one() - x * x).sqrt();
-        acos |x, y| -T::one() / (T::one() - x * x).sqrt();
-        atan |x, y| T::one() / (T::one() + x * x);
-        sinh |x, y| x.cosh();
-        cosh |x, y| x.sinh();
-        tanh |x, y| T::one() - y * y;
-        asinh |x, y| T::one() / (x * x + T::one()).sqrt();
-        acosh |x, y| T::one() / (x * x - T::one()).sqrt();
-        atanh |x, y| T::one() / (T::one() - x * x);
-        abs |x, y| if x >= T::zero() { T::one() } else { -T::one() };
-        signum |x, y| T::zero();
-        floor |x, y| T::zero();
-        ceil |x, y| T::zero();
-        round |x, y| T::zero();
-        trunc |x, y| T::zero();
-        fract |x, y| T::one();
-        to_degrees |x, y| T::from_f64(180.0 / core::f64::consts::PI);
-        to_radians |x, y| T::from_f64(core::f64::consts::PI / 180.0);
-    }
+    unary_methods!(inline(always));
     fn log(self, base: Self) -> Self {
         let y = self.re.log(base.re);
         let lb = base.re.ln();

@@ -183,19 +183,8 @@ assign_ops! {
     DivAssign div_assign /;
 }
 
-/// The derivative of each unary method, from `x` (the argument's value) and
-/// `y` (the result): the same slopes as `Dual`'s (dual.rs).
-macro_rules! unary {
-    ($($name:ident |$x:ident, $y:ident| $slope:expr;)*) => {$(
-        #[inline]
-        fn $name(self) -> Self {
-            let $x = self.re;
-            let $y = $x.$name();
-            self.chain($y, $slope)
-        }
-    )*};
-}
-
+/// Each lane follows `Dual`'s rules; the functions of one argument come from
+/// the same table (`dual::unary_methods`).
 impl<T: Real, const N: usize> Real for DualVec<T, N> {
     fn from_f64(v: f64) -> Self {
         DualVec::constant(T::from_f64(v))
@@ -244,39 +233,7 @@ impl<T: Real, const N: usize> Real for DualVec<T, N> {
             self
         }
     }
-    unary! {
-        exp |x, y| y;
-        exp2 |x, y| y * T::ln_2();
-        exp_m1 |x, y| y + T::one();
-        ln |x, y| T::one() / x;
-        ln_1p |x, y| T::one() / (T::one() + x);
-        log2 |x, y| T::one() / (x * T::ln_2());
-        log10 |x, y| T::one() / (x * T::ln_10());
-        sqrt |x, y| T::one() / (y + y);
-        cbrt |x, y| T::one() / (T::from_f64(3.0) * y * y);
-        recip |x, y| -(y * y);
-        sin |x, y| x.cos();
-        cos |x, y| -x.sin();
-        tan |x, y| T::one() + y * y;
-        asin |x, y| T::one() / (T::one() - x * x).sqrt();
-        acos |x, y| -T::one() / (T::one() - x * x).sqrt();
-        atan |x, y| T::one() / (T::one() + x * x);
-        sinh |x, y| x.cosh();
-        cosh |x, y| x.sinh();
-        tanh |x, y| T::one() - y * y;
-        asinh |x, y| T::one() / (x * x + T::one()).sqrt();
-        acosh |x, y| T::one() / (x * x - T::one()).sqrt();
-        atanh |x, y| T::one() / (T::one() - x * x);
-        abs |x, y| if x >= T::zero() { T::one() } else { -T::one() };
-        signum |x, y| T::zero();
-        floor |x, y| T::zero();
-        ceil |x, y| T::zero();
-        round |x, y| T::zero();
-        trunc |x, y| T::zero();
-        fract |x, y| T::one();
-        to_degrees |x, y| T::from_f64(180.0 / core::f64::consts::PI);
-        to_radians |x, y| T::from_f64(core::f64::consts::PI / 180.0);
-    }
+    crate::dual::unary_methods!(inline);
     #[inline]
     fn log(self, base: Self) -> Self {
         let y = self.re.log(base.re);
