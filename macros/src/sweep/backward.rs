@@ -66,8 +66,9 @@ pub(super) fn emit(
             let ident = &f.wrt[j].ident;
             // At the parameter: a struct that does not derive `Differentiable` is reported there.
             let (at, _, krate) = names::at_argument(ident, ident.span());
-            let has_whole = grad(j).is_some();
-            let whole = grad(j).unwrap_or_else(
+            let own = grad(j);
+            let has_whole = own.is_some();
+            let whole = own.unwrap_or_else(
                 || quote::quote_spanned!(at=> ::#krate::__private::zero_gradient(&#ident)),
             );
             // A parameter struct: its fields' adjoints added in place.
@@ -145,6 +146,19 @@ impl Backward<'_> {
         } else {
             quote!(#adj += #contribution;)
         };
+        self.declare_or_add(a, k, contribution, add)
+    }
+
+    /// `add` (a statement adding to `a̅`), or `let mut a̅ = contribution;` if
+    /// this is the first contribution to a value of this block.
+    pub(super) fn declare_or_add(
+        &mut self,
+        a: VarId,
+        k: usize,
+        contribution: TokenStream,
+        add: TokenStream,
+    ) -> TokenStream {
+        let adj = self.adjoint(a, k);
         if self.declared.contains(&(a, k)) {
             add
         } else if self.is_local(a) {

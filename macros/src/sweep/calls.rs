@@ -42,15 +42,13 @@ impl Backward<'_> {
                     continue;
                 }
                 let share = quote_spanned!(at=> ::#krate::__private::scale(#g, &#gs.#i));
-                let adj = self.adjoint(a, k);
-                if self.f.vars[a.0].whole && !self.is_local(a) {
-                    // A parameter struct: added in place (a scaled copy of the
-                    // callee's gradient per call would cost an allocation).
-                    if !self.declared.contains(&(a, k)) {
-                        self.pending.insert((a, k));
-                    }
-                    code.extend(quote_spanned!(at=> ::#krate::Differentiable::axpy(
-                        &mut #adj, ::core::convert::Into::<f64>::into(#g), &#gs.#i);));
+                if self.f.vars[a.0].whole {
+                    // A parameter struct: added to in place (a scaled copy of
+                    // the callee's gradient per call would cost an allocation).
+                    let adj = self.adjoint(a, k);
+                    let add = quote_spanned!(at=> ::#krate::Differentiable::axpy(
+                        &mut #adj, ::core::convert::Into::<f64>::into(#g), &#gs.#i););
+                    code.extend(self.declare_or_add(a, k, share, add));
                     continue;
                 }
                 code.extend(self.accumulate(a, k, share));
