@@ -22,6 +22,8 @@ pub struct Wrt {
     pub names: Option<Vec<Ident>>,
     /// `forward`: also `<name>_jvp`.
     pub forward: bool,
+    /// Where `forward` was written, for errors.
+    pub forward_span: Option<proc_macro2::Span>,
     /// `recompute`: loops record what they carry and compute the rest of an
     /// iteration again in the backward sweep.
     pub recompute: bool,
@@ -35,6 +37,7 @@ impl Parse for Wrt {
             Some(parse_names(input)?)
         };
         let (mut forward, mut recompute) = (false, false);
+        let mut forward_span = None;
         if input.peek(Token![;]) {
             input.parse::<Token![;]>()?;
             let options =
@@ -46,7 +49,10 @@ impl Parse for Wrt {
                 })?;
             for option in options {
                 let flag = match option.to_string().as_str() {
-                    "forward" => &mut forward,
+                    "forward" => {
+                        forward_span = Some(option.span());
+                        &mut forward
+                    }
                     "recompute" => &mut recompute,
                     _ => return Err(syn::Error::new(
                         option.span(),
@@ -67,6 +73,7 @@ impl Parse for Wrt {
         Ok(Wrt {
             names,
             forward,
+            forward_span,
             recompute,
         })
     }

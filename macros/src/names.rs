@@ -106,6 +106,17 @@ pub fn jvp_fn(name: &Ident) -> Ident {
     format_ident!("{}_jvp", name)
 }
 
+/// `<name>_vjp`: the entry point of a function that returns an array.
+pub fn vjp_fn(name: &Ident) -> Ident {
+    format_ident!("{}_vjp", name)
+}
+
+/// The parameter of `<name>_vjp` and of its pullback holding the adjoint of
+/// the result (hygienic: the user's body cannot name it).
+pub fn cotangent() -> Ident {
+    Ident::new("cotangent", Span::mixed_site())
+}
+
 /// Hands out unique stems, so that primal and adjoint names never collide.
 #[derive(Default)]
 pub struct Stems {

@@ -55,6 +55,18 @@ fn element_gradient(elem: &syn::Type) -> Option<(proc_macro2::TokenStream, usize
     }
 }
 
+/// `F` if `ty` is `Vec<F>` or `[F; N]` with `F` a float: the result of a
+/// function whose entry point is `<name>_vjp`.
+pub fn vector_element(ty: &syn::Type) -> Option<&syn::Type> {
+    let elem = match ty {
+        syn::Type::Array(a) => &*a.elem,
+        syn::Type::Paren(p) => return vector_element(&p.elem),
+        syn::Type::Group(g) => return vector_element(&g.elem),
+        t => vec_elem(t)?,
+    };
+    is_float_type(elem).then_some(elem)
+}
+
 /// `T` if `ty` is `Vec<T>`.
 fn vec_elem(ty: &syn::Type) -> Option<&syn::Type> {
     let syn::Type::Path(p) = ty else { return None };

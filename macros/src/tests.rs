@@ -135,6 +135,7 @@ fn lower_fn(tokens: TokenStream, wrt: &[&str]) -> (Function, activity::Activity,
             params,
             wrt,
             body: Body::Block(&f.block),
+            returns_array: false,
         },
         &errors,
     );

@@ -261,22 +261,28 @@ impl Lower<'_> {
 
     /// A runtime function reads all of `array`: an error if the array
     /// changes later in a loop around the call (see `whole_read`).
-    pub(super) fn read_whole(&mut self, array: VarId, reader: &'static str, span: Span) {
+    pub(super) fn read_whole(&mut self, array: VarId, reader: &str, span: Span) {
         if !self.vars[array.0].storage {
             return;
         }
-        self.whole_read.insert(array, reader);
-        let depth = self.storage_depth.get(&array).copied().unwrap_or(0);
+        self.whole_read.insert(array, reader.to_owned());
         let name = self.var_name(array);
-        if self.loop_assigned[depth.min(self.loop_assigned.len())..]
-            .iter()
-            .any(|names| names.contains(&name))
-        {
+        if self.changed_by_loop(array) {
             self.errors.push(syn::Error::new(
                 span,
                 format!("`{reader}` reads all of `{name}`, which the loop around it changes, and that is not supported in differentiated code: the derivative of `{reader}` needs the values it read; declare `{name}` inside the loop, or fill a new array"),
             ));
         }
+    }
+
+    /// Whether a loop around the code being lowered, inside the one that
+    /// declares the storage array `array`, changes it.
+    pub(super) fn changed_by_loop(&self, array: VarId) -> bool {
+        let depth = self.storage_depth.get(&array).copied().unwrap_or(0);
+        let name = self.var_name(array);
+        self.loop_assigned[depth.min(self.loop_assigned.len())..]
+            .iter()
+            .any(|names| names.contains(&name))
     }
 
     /// `sg(a)` of an array is an array.

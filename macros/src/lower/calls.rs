@@ -2,6 +2,8 @@
 //! functions (`Prim::Call`), the runtime's array functions, and the stop
 //! sites `sg` and `sg_for!`.
 
+use std::collections::HashSet;
+
 use proc_macro2::{Ident, Span};
 use quote::{quote, ToTokens};
 use syn::spanned::Spanned;
@@ -218,6 +220,135 @@ impl Lower<'_> {
             Some(n) => Value::Tuple((0..n).map(|j| component(j, out)).collect()),
         };
         Some(Value::Tuple(vec![value, grads]))
+    }
+
+    /// `let q = dense(&w, &b, x);` where the body uses `q` as an array (or
+    /// its type says so), or `h = cell(&h, x);` with `h` a local array: the
+    /// callee returns one, and the call (the last statement of `out`, whose
+    /// value is `value`) becomes a storage array whose adjoint the backward
+    /// sweep hands to the callee's pullback as the cotangent. That pullback
+    /// reads the arguments again then, so a local array passed that the loop
+    /// around changes is passed as a copy taken at the call (the recurrent
+    /// `h = cell(&h, ..)`), and one changed later outside a loop is an error
+    /// at the change; so is the array the call's value is `assigned` to. Returns
+    /// the array, if `value` was such a call.
+    pub(super) fn array_valued_call(
+        &mut self,
+        value: &Value,
+        assigned: Option<VarId>,
+        out: &mut Vec<Stmt>,
+    ) -> Option<VarId> {
+        let Value::Scalar(Operand::Var(v)) = value else {
+            return None;
+        };
+        let is_call = |s: &Stmt| matches!(s, Stmt::Let { outs, prim: Prim::Call { .. }, .. } if outs[0] == *v);
+        if !out.last().is_some_and(is_call) {
+            return None;
+        }
+        let Some(Stmt::Let {
+            outs,
+            prim: Prim::Call { callee, mut args },
+            span,
+        }) = out.pop()
+        else {
+            unreachable!("checked above")
+        };
+        let name = match &callee {
+            Callee::Path(path) => path.segments.last().map(|s| s.ident.to_string()),
+            Callee::Method(m) => Some(m.to_string()),
+        }
+        .unwrap_or_default();
+        for arg in &mut args {
+            let Some(a) = arg.value.var().filter(|a| self.vars[a.0].storage) else {
+                continue;
+            };
+            if self.changed_by_loop(a) || assigned == Some(a) {
+                arg.value = Operand::Var(self.snapshot(a, arg.span, out));
+            } else {
+                self.read_whole(a, &name, arg.span);
+            }
+        }
+        out.push(Stmt::Let {
+            outs,
+            prim: Prim::Call { callee, args },
+            span,
+        });
+        self.vars[v.0].rank = 1;
+        self.vars[v.0].storage = true;
+        self.storage_depth.insert(*v, self.loop_assigned.len());
+        Some(*v)
+    }
+
+    /// Whether `let pat: ty = ..` binds an array the body uses as one.
+    pub(super) fn binds_array(&self, pat: &syn::Pat, ty: Option<&syn::Type>) -> bool {
+        let syn::Pat::Ident(p) = pat else {
+            return false;
+        };
+        match ty {
+            Some(t) => crate::symbol::vector_element(t).is_some(),
+            None => self.array_names.contains(&p.ident.to_string()),
+        }
+    }
+
+    /// `h = cell(&h, x);` with `h` a local array: the call's array copied in.
+    pub(super) fn assign_array_call(
+        &mut self,
+        to: &Ident,
+        call: &Expr,
+        out: &mut Vec<Stmt>,
+    ) -> Value {
+        let value = self.lower_expr(call, out);
+        let target = self.lookup_var(&to.to_string());
+        let Some(next) = self.array_valued_call(&value, target, out) else {
+            self.errors.push_spanned(
+                call,
+                format!("`{to}` is a local array, and this is not a call of a function that returns one; assign its elements, or `{to}.copy_from_slice(&other)`"),
+            );
+            return Value::Unit;
+        };
+        self.snapshots += 1;
+        let from = Ident::new(
+            &format!("__sgrad_next{}", self.snapshots),
+            Span::mixed_site(),
+        );
+        self.rename_var(next, &from.to_string());
+        self.declare(&from.to_string(), Some(value), false);
+        self.copy_array(to, &from, out)
+    }
+
+    /// A new local array holding the values `array` has now, element by element.
+    fn snapshot(&mut self, array: VarId, span: Span, out: &mut Vec<Stmt>) -> VarId {
+        let from = Ident::new(&self.var_name(array), span);
+        let rt = crate::names::runtime();
+        let ident = &self.vars[array.0].ident;
+        let len: Expr = syn::parse_quote!(#from.len());
+        let new = NewArray::Repeat {
+            elem: Operand::Const(quote!(#rt::zero_element(&#ident))),
+            len: self.lower_operand(&len, out),
+            vec: true,
+        };
+        let Value::Scalar(Operand::Var(copy)) = self.push_let(out, Prim::NewArray(new), span)
+        else {
+            unreachable!("push_let makes a variable")
+        };
+        self.snapshots += 1;
+        let to = Ident::new(
+            &format!("__sgrad_copy{}", self.snapshots),
+            Span::mixed_site(),
+        );
+        self.rename_var(copy, &to.to_string());
+        let var = &mut self.vars[copy.0];
+        var.rank = 1;
+        var.storage = true;
+        var.mutable = true;
+        self.storage_depth.insert(copy, self.loop_assigned.len());
+        self.declare(
+            &to.to_string(),
+            Some(Value::Scalar(Operand::Var(copy))),
+            true,
+        );
+        self.copy_array(&to, &from, out);
+        copy
     }
 
     /// `let (value, gradients) = callee(args..)` (see `Prim::Call`).
@@ -508,4 +639,91 @@ pub fn parse_sg_for(input: syn::parse::ParseStream) -> syn::Result<SgFor> {
         );
     }
     Ok(SgFor { names, expr })
+}
+
+/// The names the body uses as arrays: indexed (`q[j]`), walked (`q.iter()`,
+/// `for v in &q`), measured (`q.len()`), lent to a call (`f(&q)`), or
+/// assigned to or from such a name (`h = next`, `let a = b`). A
+/// `let` of a call bound to one of them calls a function that returns an
+/// array (`Lower::array_valued_call`). Shadowing is not followed: a wrong
+/// guess is a type error in the generated code, never a wrong derivative.
+pub(super) fn array_uses(block: Option<&syn::Block>, expr: Option<&Expr>) -> HashSet<String> {
+    use syn::visit::Visit;
+    struct Uses(HashSet<String>, Vec<(String, String)>);
+    fn name(e: &Expr) -> Option<String> {
+        match e {
+            Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(ToString::to_string),
+            Expr::Reference(r) => name(&r.expr),
+            Expr::Paren(p) => name(&p.expr),
+            _ => None,
+        }
+    }
+    impl<'ast> Visit<'ast> for Uses {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            let used = match e {
+                Expr::Index(i) => name(&i.expr),
+                Expr::MethodCall(m)
+                    if ["iter", "len", "to_vec", "as_slice", "first", "last"]
+                        .contains(&m.method.to_string().as_str()) =>
+                {
+                    name(&m.receiver)
+                }
+                Expr::ForLoop(f) => name(&f.expr),
+                _ => None,
+            };
+            self.0.extend(used);
+            if let Expr::Assign(a) = e {
+                if let (Some(l), Some(r)) = (name(&a.left), name(&a.right)) {
+                    self.1.push((l, r));
+                }
+            }
+            let args = match e {
+                Expr::Call(c) => Some(&c.args),
+                Expr::MethodCall(m) => Some(&m.args),
+                _ => None,
+            };
+            for a in args.into_iter().flatten() {
+                if let Expr::Reference(r) = a {
+                    self.0.extend(name(&r.expr));
+                }
+            }
+            syn::visit::visit_expr(self, e);
+        }
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            let bound = match &l.pat {
+                syn::Pat::Ident(p) => Some(p.ident.to_string()),
+                syn::Pat::Type(t) => match &*t.pat {
+                    syn::Pat::Ident(p) => Some(p.ident.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let (Some(l), Some(r)) = (bound, l.init.as_ref().and_then(|i| name(&i.expr))) {
+                self.1.push((l, r));
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut uses = Uses(HashSet::new(), Vec::new());
+    if let Some(b) = block {
+        uses.visit_block(b);
+    }
+    if let Some(e) = expr {
+        uses.visit_expr(e);
+    }
+    let Uses(mut names, pairs) = uses;
+    // Either side of `a = b` an array makes the other one.
+    loop {
+        let before = names.len();
+        for (a, b) in &pairs {
+            if names.contains(a) || names.contains(b) {
+                names.insert(a.clone());
+                names.insert(b.clone());
+            }
+        }
+        if names.len() == before {
+            return names;
+        }
+    }
 }

@@ -78,6 +78,9 @@ pub struct Input<'a> {
     /// parameters of float type), in the user's order.
     pub wrt: Vec<(Ident, syn::Type)>,
     pub body: Body<'a>,
+    /// The function returns an array (`-> Vec<f64>`): a call in tail
+    /// position returns one too.
+    pub returns_array: bool,
 }
 
 pub enum Body<'a> {
@@ -126,6 +129,8 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
         struct_types: HashMap::new(),
         wrt_vars: HashMap::new(),
         whole_read: HashMap::new(),
+        array_names: calls::array_uses(block.as_ref(), expr.as_ref()),
+        snapshots: 0,
         copies: HashSet::new(),
     };
     for (pat, ty) in &input.params {
@@ -195,7 +200,12 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
     };
     let mut stmts = Vec::new();
     let result = match cx.lower_seq(&items, &mut stmts) {
-        Flow::Returned(v) => cx.scalar(v, body_span(&body)),
+        Flow::Returned(v) => {
+            if input.returns_array {
+                cx.array_valued_call(&v, None, &mut stmts);
+            }
+            cx.scalar(v, body_span(&body))
+        }
         // A body without a final value either diverges (`unimplemented!()`)
         // or is a type error that rustc reports on the user's function.
         Flow::Fell(_) => placeholder(),
@@ -403,7 +413,11 @@ struct Lower<'a> {
     storage_depth: HashMap<VarId, usize>,
     /// Storage arrays a runtime function has read whole, and that function:
     /// its derivative needs the values it saw, so they must not change after.
-    whole_read: HashMap<VarId, &'static str>,
+    whole_read: HashMap<VarId, String>,
+    /// The names the body uses as arrays (`calls::array_uses`).
+    array_names: HashSet<String>,
+    /// Copies of local arrays taken for calls so far (`Lower::snapshot`).
+    snapshots: usize,
     /// Fields of a tuple the user's code borrows (`let (a, b) = &pts[k];`,
     /// `for (a, b) in pts.iter()`): references there, copies here, so `*a`
     /// is `a`.

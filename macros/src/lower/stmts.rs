@@ -165,6 +165,9 @@ impl Lower<'_> {
                     Some(v) => v,
                     None => self.lower_expr(&init.expr, out),
                 };
+                if self.binds_array(pat, ty) {
+                    self.array_valued_call(&value, None, out);
+                }
                 self.bind_pattern(pat, ty, value, first_new, out);
                 if matches!(&*init.expr, Expr::Reference(_)) && matches!(pat, Pat::Tuple(_)) {
                     let mut names = Vec::new();
@@ -351,6 +354,12 @@ impl Lower<'_> {
             Expr::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
             _ => None,
         };
+        // `h = cell(&h, x);`: the new state from a function that returns an array.
+        if let Some(to) = target.as_ref().and_then(|t| self.storage_name(t)) {
+            if matches!(&*a.right, Expr::Call(_) | Expr::MethodCall(_)) {
+                return self.assign_array_call(&to, &a.right, out);
+            }
+        }
         // `h = next;` between local arrays (a recurrent state replaced each
         // step): copied element by element, as `h.copy_from_slice(&next)`.
         if let (Some(to), Some(from)) = (

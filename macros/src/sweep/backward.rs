@@ -44,7 +44,13 @@ pub(super) fn emit(
         for k in 0..act.classes {
             if act.is_varied(r, k) {
                 let adj = sweep.adjoint(r, k);
-                code.extend(quote!(let mut #adj = #rt::one_like(&#ident);));
+                if f.vars[r.0].is_array() {
+                    // `<name>_vjp`: the caller's cotangent is the result's adjoint.
+                    let c = names::cotangent();
+                    code.extend(quote!(let mut #adj = #rt::seed(&#ident, #c);));
+                } else {
+                    code.extend(quote!(let mut #adj = #rt::one_like(&#ident);));
+                }
                 sweep.declared.insert((r, k));
                 sweep.referenced.insert(r);
             }
@@ -242,11 +248,7 @@ impl Backward<'_> {
             Prim::ArrayFn { name, args, .. } => {
                 self.per_class(outs, |s, k, g| s.array_fn(name, args, outs[0], k, g))
             }
-            Prim::Call { callee, args } => {
-                // `self.method(..)`: the pullback's first gradient is the receiver's.
-                let first = usize::from(matches!(callee, Callee::Method(_)));
-                self.call(outs[0], outs[1], first, args)
-            }
+            Prim::Call { callee, args } => self.call(outs[0], outs[1], callee, args),
             // No derivative flows through it (activity analysis rejects
             // opaque code where one would).
             Prim::Opaque(_) => TokenStream::new(),
@@ -285,5 +287,16 @@ impl Backward<'_> {
             }
             Operand::Const(c) => c.clone(),
         }
+    }
+
+    /// An operand as the forward sweep prints it (a reference stays one),
+    /// recorded as read like `operand`.
+    pub(super) fn operand_as_written(&mut self, o: &Operand) -> TokenStream {
+        if let Operand::Var(v) = o {
+            self.referenced.insert(*v);
+            let ident = self.f.ident(*v);
+            return quote!(#ident);
+        }
+        self.operand(o)
     }
 }

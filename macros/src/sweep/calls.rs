@@ -16,9 +16,14 @@ impl Backward<'_> {
         &mut self,
         value: VarId,
         grads: VarId,
-        first: usize,
+        callee: &Callee,
         args: &[CallArg],
     ) -> TokenStream {
+        // `self.method(..)`: the pullback's first gradient is the receiver's.
+        let first = usize::from(matches!(callee, Callee::Method(_)));
+        if self.f.vars[value.0].is_array() {
+            return self.array_call(value, grads, callee, first, args);
+        }
         let mut code = TokenStream::new();
         for k in 0..self.act.classes {
             if !self.declared.contains(&(value, k)) {
@@ -58,9 +63,121 @@ impl Backward<'_> {
     }
 }
 
+impl Backward<'_> {
+    /// A call whose value is an array (`let q = dense(&w, &b, x)`): the
+    /// callee's pullback runs here, per class, with the adjoint of `q` as
+    /// the cotangent, and each argument gets its gradient from it.
+    fn array_call(
+        &mut self,
+        value: VarId,
+        grads: VarId,
+        callee: &Callee,
+        first: usize,
+        args: &[CallArg],
+    ) -> TokenStream {
+        let mut code = TokenStream::new();
+        for k in 0..self.act.classes {
+            if !self.declared.contains(&(value, k)) {
+                continue;
+            }
+            let cotangent = self.adjoint(value, k);
+            let printed: Vec<TokenStream> = args
+                .iter()
+                .map(|a| {
+                    let v = self.operand_as_written(&a.value);
+                    call_arg(self.f, a, v)
+                })
+                .collect();
+            let gs = quote::format_ident!("{}_c{}", self.f.ident(grads), k);
+            let call = callee_call(
+                callee,
+                printed,
+                true,
+                Some(quote!(&#cotangent[..])),
+                Span::call_site(),
+            );
+            code.extend(quote!(let (_, #gs) = #call;));
+            for (i, arg) in args.iter().enumerate() {
+                let Some(a) = arg.value.var().filter(|a| self.act.is_varied(*a, k)) else {
+                    continue;
+                };
+                let (at, gs, krate) = names::at_argument(&gs, arg.span);
+                let i = syn::Index::from(first + i);
+                let var = &self.f.vars[a.0];
+                if var.rank == 1 && !var.whole {
+                    // An array, added element by element whatever its container.
+                    let (root, path) = self.array_arg(a);
+                    code.extend(self.accumulate_array(root, k, |adj| {
+                        quote_spanned!(at=> ::#krate::__private::add_gradient(&mut #adj #path[..], &#gs.#i);)
+                    }));
+                    continue;
+                }
+                let share =
+                    quote_spanned!(at=> ::#krate::__private::received(#gs.#i, &#cotangent[..]));
+                if var.whole {
+                    let adj = self.adjoint(a, k);
+                    let add = quote_spanned!(at=> ::#krate::Differentiable::accumulate(&mut #adj, &#gs.#i););
+                    code.extend(self.declare_or_add(a, k, share, add));
+                    continue;
+                }
+                code.extend(self.accumulate(a, k, share));
+            }
+        }
+        code
+    }
+}
+
+/// An argument as a call is written: `&x` where the user wrote a reference
+/// to a value, `*row` for a row passed by value, else the value.
+fn call_arg(f: &Function, a: &CallArg, v: TokenStream) -> TokenStream {
+    let var = a.value.var().map(|v| &f.vars[v.0]);
+    let reference = var.is_some_and(|v| v.reference);
+    let row_by_value = var.is_some_and(|v| v.view.is_some() && !v.reference);
+    if a.by_ref && !reference {
+        quote!(&#v)
+    } else if row_by_value {
+        // `f(w[1])`: the row by value (its view borrows `&w[1]`).
+        quote!(*#v)
+    } else {
+        v
+    }
+}
+
+/// `f(args..)`, or `f_pullback(args.., extra)` (`self.m_pullback(..)` for a method).
+fn callee_call(
+    callee: &Callee,
+    mut args: Vec<TokenStream>,
+    pullback: bool,
+    extra: Option<TokenStream>,
+    span: Span,
+) -> TokenStream {
+    args.extend(extra);
+    let rename = |name: &proc_macro2::Ident| {
+        if pullback {
+            names::pullback_fn(name)
+        } else {
+            name.clone()
+        }
+    };
+    match callee {
+        Callee::Path(path) => {
+            let mut path = path.clone();
+            if let Some(last) = path.segments.last_mut() {
+                last.ident = rename(&last.ident);
+            }
+            quote_spanned!(span=> #path(#(#args),*))
+        }
+        Callee::Method(m) => {
+            let m = rename(m);
+            quote_spanned!(span=> self.#m(#(#args),*))
+        }
+    }
+}
+
 impl Primal<'_> {
     /// `let v = f(args..);`, or, when a derivative flows through the call,
-    /// `let (v, grads) = f_pullback(args..);`.
+    /// `let (v, grads) = f_pullback(args..);`. A call whose value is an
+    /// array is made as written: its pullback runs in the backward sweep.
     pub(super) fn call(
         &self,
         outs: &[VarId],
@@ -68,42 +185,20 @@ impl Primal<'_> {
         args: &[CallArg],
         span: Span,
     ) -> TokenStream {
-        let pullback = self.act.differentiates(outs[0], args);
-        let args = args.iter().map(|a| {
-            let v = self.op(&a.value);
-            let var = a.value.var().map(|v| &self.f.vars[v.0]);
-            let reference = var.is_some_and(|v| v.reference);
-            let row_by_value = var.is_some_and(|v| v.view.is_some() && !v.reference);
-            if a.by_ref && !reference {
-                quote!(&#v)
-            } else if row_by_value {
-                // `f(w[1])`: the row by value (its view borrows `&w[1]`).
-                quote!(*#v)
-            } else {
-                v
-            }
-        });
-        let rename = |name: &proc_macro2::Ident| {
-            if pullback {
-                crate::names::pullback_fn(name)
-            } else {
-                name.clone()
-            }
-        };
-        let call = match callee {
-            Callee::Path(path) => {
-                let mut path = path.clone();
-                if let Some(last) = path.segments.last_mut() {
-                    last.ident = rename(&last.ident);
-                }
-                quote_spanned!(span=> #path(#(#args),*))
-            }
-            Callee::Method(m) => {
-                let m = rename(m);
-                quote_spanned!(span=> self.#m(#(#args),*))
-            }
-        };
-        if pullback {
+        let array = self.f.vars[outs[0].0].is_array();
+        let pullback = !array && self.act.differentiates(outs[0], args);
+        let args = args
+            .iter()
+            .map(|a| call_arg(self.f, a, self.op(&a.value)))
+            .collect();
+        let call = callee_call(callee, args, pullback, None, span);
+        if array {
+            let v = self.f.ident(outs[0]);
+            let var = &self.f.vars[outs[0].0];
+            let mutable = var.mutable.then(|| quote!(mut));
+            let ty = var.ty.as_ref().map(|t| quote!(: #t));
+            quote!(let #mutable #v #ty = #call;)
+        } else if pullback {
             let (v, gs) = (self.f.ident(outs[0]), self.f.ident(outs[1]));
             let ty = self.f.vars[outs[0].0]
                 .ty
@@ -126,6 +221,10 @@ impl Primal<'_> {
         k: usize,
     ) -> TokenStream {
         let o = outs[0];
+        if self.f.vars[o.0].is_array() {
+            let span = args.first().map_or_else(Span::call_site, |a| a.span);
+            return quote_spanned!(span=> ::core::compile_error!("forward mode (`; forward`) does not go through calls of functions that return arrays yet; remove the option and use the gradient"));
+        }
         if !self.act.differentiates(o, args) {
             // Its value reaches nothing: a zero tangent, never read.
             let rt = runtime();

@@ -489,3 +489,61 @@ pub fn one_like<T: Real>(_like: &T) -> T {
 pub fn cast_like<S: Real, T: Real>(g: T, _like: &S) -> S {
     S::from_f64(g.to_f64())
 }
+
+/// The seed of the backward sweep of a function that returns an array: the
+/// caller's cotangent, copied into an adjoint shaped like the result.
+///
+/// # Panics
+///
+/// If `cotangent` and the result differ in length: a vector–Jacobian
+/// product takes one cotangent element per output.
+pub trait Seed<T> {
+    /// An adjoint of `self`'s type holding `cotangent`.
+    fn seed(&self, cotangent: &[T]) -> Self;
+}
+
+impl<T: Real> Seed<T> for Vec<T> {
+    #[inline]
+    fn seed(&self, cotangent: &[T]) -> Self {
+        check_cotangent(self.len(), cotangent.len());
+        cotangent.to_vec()
+    }
+}
+
+impl<T: Real, const N: usize> Seed<T> for [T; N] {
+    #[inline]
+    fn seed(&self, cotangent: &[T]) -> Self {
+        check_cotangent(N, cotangent.len());
+        ::core::array::from_fn(|i| cotangent[i])
+    }
+}
+
+#[track_caller]
+fn check_cotangent(outputs: usize, given: usize) {
+    assert_eq!(
+        outputs, given,
+        "the cotangent has {given} elements, but the function returned {outputs}: a vector-Jacobian product takes one per output"
+    );
+}
+
+/// See [`Seed`].
+#[inline(always)]
+pub fn seed<T, S: Seed<T>>(result: &S, cotangent: &[T]) -> S {
+    result.seed(cotangent)
+}
+
+/// A callee's gradient for one parameter, from the pullback of a call whose
+/// value is an array (`cotangent`, that value's adjoint, fixes the scalar
+/// type): the identity, there to name the mistake when the callee has no
+/// gradient for the parameter (`NoGradient`).
+#[inline(always)]
+pub fn received<T: Real, G: Pullback<T>>(grad: G, _cotangent: &[T]) -> G {
+    grad
+}
+
+/// `acc += grad` for an array argument of a call whose value is an array
+/// (see [`AddScaled`]).
+#[inline(always)]
+pub fn add_gradient<T: Real, G: AddScaled<T>>(acc: &mut [T], grad: &G) {
+    grad.add_scaled_to(acc, T::one());
+}
