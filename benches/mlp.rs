@@ -1,7 +1,8 @@
 //! A one-hidden-layer network's mean squared error: the gradient with the
-//! parameters in a `#[derive(Differentiable)]` struct, written three ways
-//! (fields indexed, a `predict` method per sample, rows of the weight matrix
-//! by `iter().zip()`), against the same network with flat slices and against
+//! parameters in a `#[derive(Differentiable)]` struct, written four ways
+//! (fields indexed, a `predict` method per sample, a `hidden` layer helper
+//! returning a `Vec` per sample, rows of the weight matrix by
+//! `iter().zip()`), against the same network with flat slices and against
 //! backpropagation by hand, in one run. `cargo bench --bench mlp`
 
 use std::hint::black_box;
@@ -24,6 +25,9 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("grad_struct_method", &id), |b| {
             b.iter(|| loss_method_grad(black_box(&net), &xs, &ys))
+        });
+        group.bench_function(BenchmarkId::new("grad_struct_layer", &id), |b| {
+            b.iter(|| loss_layer_grad(black_box(&net), &xs, &ys))
         });
         group.bench_function(BenchmarkId::new("grad_struct_zip", &id), |b| {
             b.iter(|| loss_zip_grad(black_box(&net), &xs, &ys))

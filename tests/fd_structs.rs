@@ -410,3 +410,57 @@ fn element_by_reference_keeps_its_derivative() {
     let frozen = |p: &Mlp| p.b1[1] * p.b1[0] + p.b1[0] * plain;
     assert_close(&g.params(), &numeric(&net, frozen), "element");
 }
+
+/// A method of a trait impl: `#[differentiable]` on the impl puts the
+/// generated functions in an inherent impl beside it.
+trait Energy<T> {
+    fn energy(&self, x: T) -> T;
+    fn name(&self) -> &'static str;
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Spring {
+    k: f64,
+    rest: f64,
+}
+
+#[differentiable]
+impl Energy<f64> for Spring {
+    #[differentiable(self, x)]
+    fn energy(&self, x: f64) -> f64 {
+        let d = x - self.rest;
+        0.5 * self.k * d * d + sg(self.k) * (x * x).sin()
+    }
+
+    fn name(&self) -> &'static str {
+        "spring"
+    }
+}
+
+/// A caller composing through the trait method, by method-call syntax.
+#[differentiable(s)]
+fn two_springs(s: &Spring, x: f64) -> f64 {
+    s.energy(x) * s.energy(x + 1.0)
+}
+
+#[test]
+fn a_method_of_a_trait_impl() {
+    let s = Spring { k: 1.5, rest: 0.25 };
+    let x = 0.8;
+    let (v, (gs, gx)) = s.energy_grad(x);
+    assert_eq!(v, s.energy(x));
+    assert_eq!(s.name(), "spring");
+    // By hand: sg(k) holds the second term's k constant.
+    let d = x - s.rest;
+    assert_close(&[gs.k, gs.rest], &[0.5 * d * d, -s.k * d], "d self");
+    assert_close(&[gx], &[s.k * d + s.k * (x * x).cos() * 2.0 * x], "d x");
+    // The caller against differences, the sg site frozen at `s.k`.
+    let k0 = s.k;
+    let frozen = |t: &Spring, x: f64| {
+        let d = x - t.rest;
+        0.5 * t.k * d * d + k0 * (x * x).sin()
+    };
+    let (_, g) = two_springs_grad(&s, x);
+    let want = numeric(&s, |t| frozen(t, x) * frozen(t, x + 1.0));
+    assert_close(&g.params(), &want, "caller");
+}

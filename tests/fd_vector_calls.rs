@@ -371,3 +371,24 @@ fn straight_line_state_replacement() {
         close("u", &gu, &numeric(|u| two_steps(&w, u, 0.4, x1), &u));
     }
 }
+
+/// Layers nested in one expression: the inner call is lent by reference.
+#[differentiable(net)]
+fn q_nested(net: &Mlp, s: &[f64]) -> f64 {
+    let q = dense(&net.w2, &net.b2, &dense(&net.w1, &net.b1, s));
+    q[0] * q[1]
+}
+
+#[test]
+fn nested_layers() {
+    let mut rng = Rng::new(6);
+    let net = Mlp::random(&mut rng, 3, 4, 2);
+    let s = rng.vec(3, -1.0, 1.0);
+    let (v, g) = q_nested_grad(&net, &s);
+    assert_bits("value", v, q_nested(&net, &s));
+    close(
+        "net",
+        &g.params(),
+        &numeric_params(&net, |n| q_nested(n, &s)),
+    );
+}

@@ -60,6 +60,11 @@ fn every_formulation_matches_the_hand_gradient() {
         "method",
     );
     close(&loss_zip_grad(&net, &xs, &ys).1.params(), &hand, "zip");
+    close(
+        &loss_layer_grad(&net, &xs, &ys).1.params(),
+        &hand,
+        "layer helper",
+    );
     let flat = net.w1.concat();
     let (_, (w1, b1, w2, b2)) = loss_flat_grad(&flat, &net.b1, &net.w2, net.b2, &xs, &ys);
     let as_struct = Mlp {

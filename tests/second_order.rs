@@ -325,3 +325,49 @@ fn hessians_through_the_statistics_functions() {
         assert_eq!(v, stats_mix(&x));
     }
 }
+
+/// A generic method of a trait impl whose type does not name `T`: the
+/// generated functions take `T` themselves, and run on dual numbers.
+trait Objective<T> {
+    fn eval(&self, x: &[T]) -> T;
+}
+
+struct Rosenbrock;
+
+#[differentiable]
+impl<T: Real> Objective<T> for Rosenbrock {
+    #[differentiable(x)]
+    fn eval(&self, x: &[T]) -> T {
+        let a = T::one() - x[0];
+        let b = x[1] - x[0] * x[0];
+        a * a + T::from_f64(100.0) * b * b
+    }
+}
+
+#[test]
+fn generic_trait_method_to_second_order() {
+    let (x, y) = (0.5_f64, -0.3_f64);
+    let (v, g) = Rosenbrock.eval_grad(&[x, y]);
+    assert_eq!(v, Rosenbrock.eval(&[x, y]));
+    let b = y - x * x;
+    let want = [-2.0 * (1.0 - x) - 400.0 * x * b, 200.0 * b];
+    assert!(
+        (g[0] - want[0]).abs() < 1e-12 && (g[1] - want[1]).abs() < 1e-12,
+        "{g:?} vs {want:?}"
+    );
+    let h = sgrad::hessian(|p: &[Dual<f64>]| Rosenbrock.eval_grad(p).1, &[x, y]);
+    let want = [
+        [2.0 - 400.0 * b + 800.0 * x * x, -400.0 * x],
+        [-400.0 * x, 200.0],
+    ];
+    for i in 0..2 {
+        for j in 0..2 {
+            assert!(
+                (h[i][j] - want[i][j]).abs() < 1e-9,
+                "{i}{j}: {} vs {}",
+                h[i][j],
+                want[i][j]
+            );
+        }
+    }
+}

@@ -55,6 +55,35 @@ pub fn loss_method(net: &Mlp, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
     loss / xs.len() as f64
 }
 
+/// The hidden layer as a helper that returns its activations.
+#[differentiable(w, b)]
+fn hidden(w: &[Vec<f64>], b: &[f64], x: &[f64]) -> Vec<f64> {
+    let mut a = vec![0.0; b.len()];
+    for j in 0..b.len() {
+        let mut s = b[j];
+        for i in 0..x.len() {
+            s += w[j][i] * x[i];
+        }
+        a[j] = s.tanh();
+    }
+    a
+}
+
+#[differentiable(net)]
+pub fn loss_layer(net: &Mlp, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for n in 0..xs.len() {
+        let a = hidden(&net.w1, &net.b1, &xs[n]);
+        let mut out = net.b2;
+        for j in 0..a.len() {
+            out += net.w2[j] * a[j];
+        }
+        let r = out - ys[n];
+        loss += r * r;
+    }
+    loss / xs.len() as f64
+}
+
 #[differentiable(net)]
 pub fn loss_zip(net: &Mlp, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
     let mut loss = 0.0;

@@ -25,10 +25,11 @@ pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(f) => f,
         Err(_) => {
             return match syn::parse2::<syn::Item>(item.clone()) {
+                Ok(syn::Item::Impl(imp)) if imp.trait_.is_some() => trait_impl(attr, imp),
                 Ok(other) => {
                     let err = syn::Error::new_spanned(
                         item_keyword(&other),
-                        "`#[differentiable]` can only be applied to a function",
+                        "`#[differentiable]` can only be applied to a function, or to a trait impl around its `#[differentiable(..)]` methods",
                     );
                     let err = err.into_compile_error();
                     quote!(#other #err)
@@ -39,20 +40,122 @@ pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let errors = Errors::new();
-    let wrt = match syn::parse2::<Wrt>(attr) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            errors.push(e);
-            None
-        }
+    let wrt = parse_wrt(attr, &errors);
+    let (original, generated) =
+        crate::symbol::with_scalars(&func.sig.generics, || expand_fn(&func, wrt, &errors));
+    let errors = errors.finish().err().map(syn::Error::into_compile_error);
+    quote!(#original #generated #errors)
+}
+
+/// The attribute's arguments; `None` (reported) if they do not parse.
+fn parse_wrt(attr: TokenStream, errors: &Errors) -> Option<Wrt> {
+    syn::parse2::<Wrt>(attr).map_err(|e| errors.push(e)).ok()
+}
+
+/// `#[differentiable] impl Trait for Type { #[differentiable(self, x)] fn
+/// value(&self, x: f64) -> f64 { .. } }`: the trait's methods stay in the
+/// trait impl, and what is generated for the marked ones (`value_grad`,
+/// `value_pullback`, ..), which the trait does not declare, goes to an
+/// inherent `impl Type` beside it.
+fn trait_impl(attr: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
+    let mut errors = TokenStream::new();
+    if !attr.is_empty() {
+        errors.extend(
+            syn::Error::new_spanned(
+                &attr,
+                "`#[differentiable]` on a trait impl takes no arguments; list the differentiation variables on each method, as in `#[differentiable(self, x)]`",
+            )
+            .into_compile_error(),
+        );
+    }
+    let in_type = imp.self_ty.to_token_stream().to_string();
+    let (kept, loose): (Vec<_>, Vec<_>) =
+        (imp.generics.params.iter().cloned()).partition(|p| mentions(&in_type, param_ident(p)));
+    let mentions_loose = |pred: &syn::WherePredicate| {
+        let words = pred.to_token_stream().to_string();
+        loose.iter().any(|p| mentions(&words, param_ident(p)))
     };
-    let out = crate::symbol::with_scalars(&func.sig.generics, || expand_fn(&func, wrt, &errors));
-    match errors.finish() {
-        Ok(()) => out,
-        Err(e) => {
-            let e = e.into_compile_error();
-            quote!(#out #e)
+    let (loose_bounds, kept_bounds): (Vec<_>, Vec<_>) = imp
+        .generics
+        .where_clause
+        .iter()
+        .flat_map(|w| w.predicates.iter().cloned())
+        .partition(mentions_loose);
+    let mut generated = TokenStream::new();
+    let mut marked = false;
+    for item in &mut imp.items {
+        let syn::ImplItem::Fn(m) = item else { continue };
+        let Some(at) = m.attrs.iter().position(|a| {
+            a.path()
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "differentiable")
+        }) else {
+            continue;
+        };
+        marked = true;
+        let attr = m.attrs.remove(at);
+        let args = match attr.meta {
+            syn::Meta::Path(_) => TokenStream::new(),
+            syn::Meta::List(l) => l.tokens,
+            syn::Meta::NameValue(nv) => {
+                errors.extend(
+                    syn::Error::new_spanned(nv, "expected `#[differentiable(..)]`")
+                        .into_compile_error(),
+                );
+                continue;
+            }
+        };
+        let mut func = ItemFn {
+            attrs: m.attrs.clone(),
+            // What the trait does not declare is reached through the type:
+            // as public as the trait's methods.
+            vis: syn::parse_quote!(pub),
+            sig: m.sig.clone(),
+            block: Box::new(m.block.clone()),
+        };
+        // The impl's parameters its type does not name (`impl<T: Real>
+        // Objective<T> for Rosenbrock`) cannot be an inherent impl's: each
+        // generated function takes them itself.
+        let own = std::mem::take(&mut func.sig.generics.params);
+        func.sig.generics.params = loose.iter().cloned().chain(own).collect();
+        if !loose_bounds.is_empty() {
+            let clause = func.sig.generics.make_where_clause();
+            clause.predicates.extend(loose_bounds.iter().cloned());
         }
+        // The impl's type parameters bounded by `Real` are scalars in its methods.
+        let mut generics = imp.generics.clone();
+        generics
+            .params
+            .extend(m.sig.generics.params.iter().cloned());
+        let errors_of = Errors::new();
+        let wrt = parse_wrt(args, &errors_of);
+        let (original, beside) =
+            crate::symbol::with_scalars(&generics, || expand_fn(&func, wrt, &errors_of));
+        m.attrs = original.attrs;
+        m.block = *original.block;
+        generated.extend(beside);
+        if let Err(e) = errors_of.finish() {
+            errors.extend(e.into_compile_error());
+        }
+    }
+    if !marked {
+        errors.extend(
+            syn::Error::new_spanned(
+                imp.impl_token,
+                "no method of this impl is marked `#[differentiable(..)]`; mark the methods to differentiate, as in `#[differentiable(self, x)]`",
+            )
+            .into_compile_error(),
+        );
+    }
+    let ty = &imp.self_ty;
+    let where_clause = (!kept_bounds.is_empty()).then(|| quote!(where #(#kept_bounds),*));
+    quote! {
+        #imp
+        impl <#(#kept),*> #ty #where_clause {
+            #generated
+        }
+        #errors
     }
 }
 
@@ -68,8 +171,9 @@ fn item_keyword(item: &syn::Item) -> TokenStream {
     }
 }
 
-/// The user's function, and its gradient or a stub.
-fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStream {
+/// The user's function (its `sg_for!` compiled as its expression), and what
+/// is generated beside it: its gradient or a stub.
+fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> (ItemFn, TokenStream) {
     let ItemFn {
         attrs,
         vis,
@@ -295,8 +399,7 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
     } else {
         gradient_components(func, &wrt, &pullback_wrt, &slots)
     };
-    quote! {
-        #original
+    let generated = quote! {
         #components
         #doc
         #shared
@@ -311,6 +414,22 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> TokenStre
             #pullback
         }
         #jvp
+    };
+    (original, generated)
+}
+
+/// Whether the printed tokens `words` contain the identifier `ident`.
+fn mentions(words: &str, ident: &Ident) -> bool {
+    words
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|w| *ident == w)
+}
+
+fn param_ident(p: &syn::GenericParam) -> &Ident {
+    match p {
+        syn::GenericParam::Type(t) => &t.ident,
+        syn::GenericParam::Const(c) => &c.ident,
+        syn::GenericParam::Lifetime(l) => &l.lifetime.ident,
     }
 }
 

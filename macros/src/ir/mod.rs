@@ -106,6 +106,8 @@ pub enum Construct {
     Match,
     IfLet,
     Function(String),
+    /// A call with a `&mut` argument (`rhs(&x, &mut out)`).
+    OutParameter(String),
     /// The tuple a call of this function returned.
     TupleCall(String),
     Method(String),

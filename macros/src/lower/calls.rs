@@ -109,6 +109,13 @@ impl Lower<'_> {
             // `(s.f)(x)`: named by its expression.
             None => c.func.to_token_stream().to_string().replace(' ', ""),
         };
+        let writes = c
+            .args
+            .iter()
+            .any(|a| matches!(a, Expr::Reference(r) if r.mutability.is_some()));
+        if writes {
+            return self.opaque(e, Construct::OutParameter(name), out);
+        }
         self.opaque(e, Construct::Function(name), out)
     }
 
@@ -167,6 +174,11 @@ impl Lower<'_> {
                 Some(v) => v,
                 None => self.lower_expr(inner, out),
             };
+            // `dense(&w2, &b2, &dense(&w1, &b1, x))`: a call lent by
+            // reference returns an array.
+            if by_ref && matches!(inner, Expr::Call(_) | Expr::MethodCall(_)) {
+                self.array_valued_call(&value, None, out);
+            }
             let value = self.scalar(value, a.span());
             lowered.push(CallArg {
                 value,

@@ -207,7 +207,7 @@ impl Construct {
             Construct::Macro(m) => format!("the macro `{m}!`"),
             Construct::Match => "a `match` whose arm binds part of its value".into(),
             Construct::IfLet => "an `if let`".into(),
-            Construct::Function(f) => format!("a call to `{f}`"),
+            Construct::Function(f) | Construct::OutParameter(f) => format!("a call to `{f}`"),
             Construct::ClosureCall(f) => format!("a call of the closure `{f}`"),
             Construct::TupleCall(f) => format!("the tuple `{f}` returns"),
             Construct::Method(m) => format!("a call to the method `{m}`"),

@@ -1,0 +1,17 @@
+use sgrad::differentiable;
+
+trait Energy {
+    fn energy(&self, x: f64) -> f64;
+}
+
+struct Spring;
+
+#[differentiable(x)]
+impl Energy for Spring {
+    #[differentiable(x)]
+    fn energy(&self, x: f64) -> f64 {
+        x * x
+    }
+}
+
+fn main() {}
