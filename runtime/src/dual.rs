@@ -16,6 +16,26 @@ use crate::Real;
 /// Comparisons look at `re` only, so branches take the path of the value.
 /// [`sg`](crate::sg) sets `eps` to zero: a stopped value is constant at every
 /// order, as in JAX.
+///
+/// `Dual<T>` is a [`Real`], so plain code generic over `T: Real` runs on it
+/// (forward mode by operator overloading), and so does the gradient of a
+/// generic `#[differentiable]` function, which gives second derivatives
+/// ([`hvp`], [`hessian`]). For several directions at once, see
+/// [`DualVec`](crate::DualVec).
+///
+/// ```
+/// use sgrad::{Dual, Real};
+///
+/// fn f<T: Real>(x: T) -> T {
+///     x * x.sin()
+/// }
+///
+/// // The derivative at 2: seed the direction with eps = 1.
+/// let y = f(Dual::new(2.0, 1.0));
+/// assert_eq!(y.re, 2.0 * 2f64.sin());
+/// assert_eq!(y.eps, 2f64.sin() + 2.0 * 2f64.cos());
+/// assert_eq!(f(Dual::constant(2.0)).eps, 0.0);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Dual<T> {
     /// The value.
@@ -294,7 +314,10 @@ fn select<T: Real>(a: Dual<T>, b: Dual<T>, a_wins: bool, b_wins: bool) -> Dual<T
 
 /// The Hessian of `f` at `x` times `v`, by forward-over-reverse: `grad` is a
 /// gradient that works on dual numbers, such as `f_grad::<Dual<f64>>` of a
-/// `#[differentiable]` function generic over `T: Real`.
+/// `#[differentiable]` function generic over `T: Real`. One run of `grad`;
+/// `v` should have the length of `x` (the two are paired element by
+/// element, so a shorter `v` also shortens the point `grad` is given).
+/// For several directions, [`hvps`](crate::hvps) takes `N` per run.
 ///
 /// ```
 /// use sgrad::{differentiable, hvp, Dual, Real};
@@ -317,6 +340,23 @@ where
 
 /// The dense Hessian of `f` at `x`, one [`hvp`] per column: for small
 /// problems. Row `k` is the derivative of the `k`-th gradient component.
+///
+/// `grad` is as for [`hvp`], and runs `x.len()` times;
+/// [`hessian_chunked`](crate::hessian_chunked) computes the same matrix
+/// with `N` columns per run.
+///
+/// ```
+/// use sgrad::{differentiable, hessian, Dual, Real};
+///
+/// #[differentiable(x)]
+/// fn f<T: Real>(x: &[T]) -> T {
+///     x[0] * x[0] * x[1] + x[1].sin()
+/// }
+///
+/// let h = hessian(|x: &[Dual<f64>]| f_grad(x).1, &[1.0, 2.0]);
+/// // [[2x₁, 2x₀], [2x₀, -sin x₁]]
+/// assert_eq!(h, vec![vec![4.0, 2.0], vec![2.0, -2f64.sin()]]);
+/// ```
 pub fn hessian<T: Real, G>(grad: G, x: &[T]) -> Vec<Vec<T>>
 where
     G: Fn(&[Dual<T>]) -> Vec<Dual<T>>,

@@ -44,7 +44,42 @@ pub use dual::{hessian, hvp, Dual};
 
 mod params;
 pub use params::Differentiable;
-/// Derives [`Differentiable`](trait@Differentiable) for a struct of parameters.
+/// Derives [`Differentiable`](trait@Differentiable) for a struct of
+/// parameters, so that the struct can be a differentiation variable of a
+/// `#[differentiable]` function and its gradient has the struct's type.
+///
+/// Every field must itself be [`Differentiable`](trait@Differentiable):
+/// `f64`, `f32`, arrays, `Vec`s, `Box`es and pairs of them, or another struct
+/// that derives it. A field that is not a parameter (a size, a flag, a name)
+/// is marked `#[sgrad(skip)]`: it is a constant, the trait's methods leave it
+/// alone, and gradients hold a copy of it. Named and tuple structs, generic
+/// or not, are accepted, and the struct must also implement `Clone`.
+/// Deriving it for an enum or a union is a compile error, and so is anything
+/// but `skip` inside `#[sgrad(..)]`.
+///
+/// ```
+/// use sgrad::{differentiable, Differentiable};
+///
+/// #[derive(Clone, Debug, PartialEq, Differentiable)]
+/// struct Affine {
+///     w: [f64; 2],
+///     b: f64,
+///     #[sgrad(skip)]
+///     label: &'static str,
+/// }
+///
+/// #[differentiable(p)]
+/// fn predict(p: &Affine, x: [f64; 2]) -> f64 {
+///     p.w[0] * x[0] + p.w[1] * x[1] + p.b
+/// }
+///
+/// let p = Affine { w: [1.0, 2.0], b: 0.5, label: "demo" };
+/// let (y, g) = predict_grad(&p, [3.0, 4.0]);
+/// assert_eq!(y, 11.5);
+/// // ∂y/∂w = x, ∂y/∂b = 1; the skipped field is copied.
+/// assert_eq!(g, Affine { w: [3.0, 4.0], b: 1.0, label: "demo" });
+/// assert_eq!(p.num_params(), 3);
+/// ```
 pub use sgrad_macros::Differentiable;
 
 mod dual_vec;
@@ -437,12 +472,37 @@ pub fn log_softmax<T: Real>(x: &[T]) -> Vec<T> {
 }
 
 /// `Σ aᵢ bᵢ` over the shorter of the two slices. Differentiable inside
-/// `#[differentiable]` code.
+/// `#[differentiable]` code, with respect to both slices.
+///
+/// ```
+/// use sgrad::differentiable;
+///
+/// #[differentiable(w)]
+/// fn score(w: &[f64], x: &[f64]) -> f64 {
+///     sgrad::dot(w, x)
+/// }
+///
+/// let (v, g) = score_grad(&[1.0, 2.0], &[3.0, 4.0]);
+/// assert_eq!(v, 11.0);
+/// assert_eq!(g, vec![3.0, 4.0]); // ∂(w · x)/∂w = x
+/// ```
 pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     a.iter().zip(b).fold(T::zero(), |s, (&x, &y)| s + x * y)
 }
 
-/// `Σ xᵢ`. Differentiable inside `#[differentiable]` code.
+/// `Σ xᵢ`, `0` for an empty slice. Differentiable inside
+/// `#[differentiable]` code: the gradient is one for every element.
+///
+/// ```
+/// use sgrad::differentiable;
+///
+/// #[differentiable(x)]
+/// fn mean(x: &[f64]) -> f64 {
+///     sgrad::sum(x) / x.len() as f64
+/// }
+///
+/// assert_eq!(mean_grad(&[1.0, 2.0, 6.0]), (3.0, vec![1.0 / 3.0; 3]));
+/// ```
 pub fn sum<T: Real>(x: &[T]) -> T {
     x.iter().fold(T::zero(), |s, &v| s + v)
 }

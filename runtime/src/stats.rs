@@ -70,6 +70,12 @@ pub fn log1p_exp<T: Real>(x: T) -> T {
 /// `ln σ(x) = -softplus(-x)`: the log of the [`sigmoid`], accurate where
 /// `σ(x)` underflows (`log_sigmoid(-1000) = -1000`) and where it rounds to 1
 /// (`log_sigmoid(40) = -4.248354255291589e-18`). Max relative error 2.5e-16.
+///
+/// ```
+/// assert_eq!(sgrad::log_sigmoid(-1000.0), -1000.0); // ln σ(x) → x as x → -∞
+/// let tiny = sgrad::log_sigmoid(40.0_f64);
+/// assert!((tiny / -4.248354255291589e-18 - 1.0).abs() < 1e-15); // not 0
+/// ```
 pub fn log_sigmoid<T: Real>(x: T) -> T {
     x.__special(Special::LogSigmoid)
 }
@@ -120,6 +126,13 @@ pub fn digamma<T: Real>(x: T) -> T {
 /// terms), then the asymptotic series. Max relative error 4e-16 on
 /// [10⁻¹⁵⁴, 10⁶] (below, `1/x²` overflows to `+∞`).
 /// `ψ′(1) = π²/6`; `trigamma(0) = +∞`, `trigamma(+∞) = 0`; NaN for `x < 0`.
+///
+/// ```
+/// use std::f64::consts::PI;
+///
+/// assert!((sgrad::trigamma(1.0) - PI * PI / 6.0).abs() < 2e-15);
+/// assert_eq!(sgrad::trigamma(0.0), f64::INFINITY);
+/// ```
 pub fn trigamma<T: Real>(x: T) -> T {
     x.__special(Special::Trigamma)
 }
@@ -182,6 +195,25 @@ pub fn normal_log_cdf<T: Real>(x: T) -> T {
 /// `−½ ((x − μ)/σ)² − ln σ − ½ ln 2π`. NaN for `sigma ≤ 0`. The error is
 /// at most 6e-16 times the largest of the three terms (measured); where
 /// they cancel, relative to the result it can be larger.
+///
+/// Inside `#[differentiable]` code it is differentiable in all three
+/// arguments:
+///
+/// ```
+/// use sgrad::differentiable;
+///
+/// #[differentiable(mu, sigma)]
+/// fn log_lik(mu: f64, sigma: f64, x: f64) -> f64 {
+///     sgrad::normal_log_pdf(x, mu, sigma)
+/// }
+///
+/// let (v, (d_mu, d_sigma)) = log_lik_grad(1.0, 2.0, 3.0);
+/// // z = (x − μ)/σ = 1: ∂/∂μ = z/σ, ∂/∂σ = (z² − 1)/σ
+/// let ln_sqrt_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+/// assert!((v - (-0.5 - 2f64.ln() - ln_sqrt_2pi)).abs() < 1e-15);
+/// assert!((d_mu - 0.5).abs() < 1e-15 && d_sigma.abs() < 1e-15);
+/// assert!(sgrad::normal_log_pdf(0.0_f64, 0.0, -1.0).is_nan()); // sigma ≤ 0
+/// ```
 pub fn normal_log_pdf<T: Real>(x: T, mu: T, sigma: T) -> T {
     if is_machine_number::<T>() {
         return T::from_f64(kernel::normal_log_pdf(
@@ -270,12 +302,16 @@ pub fn student_t_log_pdf<T: Primitive>(x: T, nu: T, mu: T, sigma: T) -> T {
 
 /// The log-density at `x` of the exponential distribution with `rate > 0`:
 /// `ln rate − rate · x` for `x ≥ 0`, `−∞` for `x < 0`, NaN for `rate ≤ 0`.
+///
+/// ```
+/// assert!((sgrad::exponential_log_pdf(0.5, 2.0) - (2f64.ln() - 1.0)).abs() < 1e-16);
+/// assert_eq!(sgrad::exponential_log_pdf(-1.0, 2.0), f64::NEG_INFINITY);
+/// assert!(sgrad::exponential_log_pdf(1.0_f64, 0.0).is_nan());
+/// ```
 pub fn exponential_log_pdf<T: Primitive>(x: T, rate: T) -> T {
     T::from_f64(kernel::exponential_log_pdf(x.to_f64(), rate.to_f64()))
 }
 
-/// The `f64` implementations, shared with the derivative formulas in
-/// `__private::stats_partials`.
 /// The special functions of one argument, for [`Real::__special`]: on
 /// `f32` and `f64` the `f64` kernel rounded once; on dual numbers the value
 /// at the value and the chain rule with [`Special::derivative`], itself
@@ -369,6 +405,8 @@ pub(crate) fn is_machine_number<T: Real>() -> bool {
     t == TypeId::of::<f64>() || t == TypeId::of::<f32>()
 }
 
+/// The `f64` implementations, shared with the derivative formulas in
+/// `__private::stats_partials`.
 pub(crate) mod kernel {
     use core::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI, PI};
 
