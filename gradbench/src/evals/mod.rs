@@ -7,6 +7,7 @@ use crate::protocol::Evaluation;
 
 pub mod ba;
 pub mod det;
+pub mod gd;
 pub mod gmm;
 pub mod hello;
 pub mod kmeans;
@@ -14,6 +15,8 @@ pub mod llsq;
 pub mod lse;
 pub mod lstm;
 pub mod ode;
+pub mod particle;
+pub mod saddle;
 
 /// Evals this tool answers `define` for.
 pub const MODULES: &[&str] = &[
@@ -43,6 +46,8 @@ pub fn evaluate(module: &str, function: &str, input: &Value) -> Result<Evaluatio
         "lse" => lse::evaluate(function, input),
         "lstm" => lstm::evaluate(function, input),
         "ode" => ode::evaluate(function, input),
+        "particle" => particle::evaluate(function, input),
+        "saddle" => saddle::evaluate(function, input),
         m => Err(format!("unknown module `{m}`")),
     }
 }
