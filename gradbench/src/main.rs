@@ -2,6 +2,7 @@
 //! stdin/stdout (`sgrad-gradbench`), or times each eval's primal against
 //! its derivative (`sgrad-gradbench --bench`).
 
+mod bench;
 // The objectives index arrays as the specifications write them (x_i, t_i^j).
 #[allow(clippy::needless_range_loop)]
 mod evals;
@@ -20,6 +21,16 @@ fn main() {
         }
         return;
     }
-    eprintln!("usage: sgrad-gradbench            (serve the GradBench protocol on stdin/stdout)");
+    if args[0] == "--bench" {
+        if let Err(e) = bench::run(&args[1..]) {
+            eprintln!("sgrad-gradbench: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    eprintln!("usage: sgrad-gradbench            serve the GradBench protocol on stdin/stdout");
+    eprintln!(
+        "       sgrad-gradbench --bench [EVAL..] [--manual DIR] [--min-runs N] [--min-seconds S]"
+    );
     std::process::exit(2);
 }

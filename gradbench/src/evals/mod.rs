@@ -62,6 +62,33 @@ pub fn unknown(module: &str, function: &str) -> String {
     format!("module `{module}` has no function `{function}`")
 }
 
+/// A small seeded generator for test and benchmark inputs (splitmix64).
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// `n` numbers uniform in [lo, hi).
+    pub fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
+        (0..n).map(|_| lo + (hi - lo) * self.uniform()).collect()
+    }
+
+    /// A standard normal number (Box–Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u = 1.0 - self.uniform();
+        let v = self.uniform();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+}
+
 /// Central differences for the unit tests.
 #[cfg(test)]
 pub mod fd {
@@ -94,21 +121,5 @@ pub mod fd {
         }
     }
 
-    /// A small seeded generator for test inputs (splitmix64).
-    pub struct Rng(pub u64);
-
-    impl Rng {
-        pub fn uniform(&mut self) -> f64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            (z >> 11) as f64 / (1u64 << 53) as f64
-        }
-
-        pub fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
-            (0..n).map(|_| lo + (hi - lo) * self.uniform()).collect()
-        }
-    }
+    pub use super::Rng;
 }
