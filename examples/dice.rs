@@ -24,6 +24,8 @@
 //! estimates of ∇J and ∇²J. The last column uses the "first-order" box
 //! 1 + τ − sg(τ): right gradient, wrong Hessian.
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use sgrad::{differentiable, hessian, sg, Dual, Real};
 
 /// One sample's DiCE objective; `a` holds the two actions (0 or 1).
@@ -71,28 +73,13 @@ fn analytic(theta: [f64; 2]) -> [f64; 6] {
     ]
 }
 
-/// Seeded xorshift64*, uniform in [0, 1).
-struct Rng(u64);
-
-impl Rng {
-    fn unit(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Mean and standard error of the DiCE estimates over `n` samples.
 fn estimate(theta: [f64; 2], n: usize, first_order: bool) -> ([f64; 6], [f64; 6]) {
-    let mut rng = Rng(0x5eed_d1ce);
+    let mut rng = StdRng::seed_from_u64(0x5eed_d1ce); // the same actions for both boxes
     let (p1, p2) = (sigmoid(theta[0]), sigmoid(theta[1]));
     let (mut sum, mut sum_sq) = ([0.0; 6], [0.0; 6]);
     for _ in 0..n {
-        let a = [
-            f64::from(u8::from(rng.unit() < p1)),
-            f64::from(u8::from(rng.unit() < p2)),
-        ];
+        let a = [p1, p2].map(|p| f64::from(u8::from(rng.random_bool(p))));
         let (v, g) = dice_grad(&theta, &a, first_order);
         debug_assert_eq!(v, dice(&theta, &a, first_order)); // the sampled cost
         let ad = a.map(Dual::constant);

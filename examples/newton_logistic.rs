@@ -7,6 +7,9 @@
 //! the gradient norm falls quadratically. At the end the Hessian is checked
 //! against central differences of the gradient.
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::StandardNormal;
 use sgrad::{differentiable, hessian, Dual, Real};
 
 /// Features per point, the first a constant 1 (the bias).
@@ -42,40 +45,26 @@ fn loss<T: Real>(w: &[T], x: &[f64], y: &[f64]) -> T {
     nll / T::from_f64(y.len() as f64) + T::from_f64(0.5 * LAMBDA) * sgrad::dot(w, w)
 }
 
-/// xorshift64*: a small seeded generator, so the run is reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let bits = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-        (bits as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
 /// `N` points with a bias column and `D − 1` standard normal features; labels
 /// drawn from the logistic model with weights `w_true` (so the classes
 /// overlap and the optimum is finite).
 fn data(seed: u64) -> (Vec<f64>, Vec<f64>) {
     let w_true = [-0.4, 1.2, -0.8, 0.3];
-    let mut rng = Rng(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
     let (mut x, mut y) = (Vec::with_capacity(N * D), Vec::with_capacity(N));
     for _ in 0..N {
         let mut z = 0.0;
         for (j, wj) in w_true.iter().enumerate() {
-            let xj = if j == 0 { 1.0 } else { rng.normal() };
+            let xj = if j == 0 {
+                1.0
+            } else {
+                rng.sample(StandardNormal)
+            };
             x.push(xj);
             z += wj * xj;
         }
         let p = 1.0 / (1.0 + (-z).exp());
-        y.push(if rng.uniform() < p { 1.0 } else { 0.0 });
+        y.push(if rng.random_bool(p) { 1.0 } else { 0.0 });
     }
     (x, y)
 }

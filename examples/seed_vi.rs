@@ -33,6 +33,9 @@
 //! through θ₁ and θ₂; its gradient for φ₂ is the ordinary one. In Rust,
 //! ⊥_φ₁[e] is `sg_for!([mu1, rho1], e)`.
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::StandardNormal;
 use sgrad::{differentiable, sg_for};
 
 /// Observation noise σ, and its logarithm.
@@ -130,45 +133,9 @@ fn elbo_at(phi: [f64; 4], eps: [f64; 2], y: [f64; 2]) -> f64 {
     elbo(phi[0], phi[1], phi[2], phi[3], eps[0], eps[1], y[0], y[1])
 }
 
-/// A tiny seeded generator: xorshift64* for uniforms, Box–Muller for normals.
-struct Rng {
-    state: u64,
-    spare: Option<f64>,
-}
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng {
-            state: seed.max(1),
-            spare: None,
-        }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in the open interval (0, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        if let Some(z) = self.spare.take() {
-            return z;
-        }
-        let r = (-2.0 * self.uniform().ln()).sqrt();
-        let t = std::f64::consts::TAU * self.uniform();
-        self.spare = Some(r * t.sin());
-        r * t.cos()
-    }
-
-    fn eps(&mut self) -> [f64; 2] {
-        [self.normal(), self.normal()]
-    }
+/// One draw of ε ~ N(0, I₂).
+fn draw_eps(rng: &mut StdRng) -> [f64; 2] {
+    [rng.sample(StandardNormal), rng.sample(StandardNormal)]
 }
 
 /// log p(y): y ~ N(0, Σ) with Σ = [[1 + σ², 2], [2, 5 + σ²]] (θ integrated out).
@@ -181,9 +148,9 @@ fn log_evidence(y: [f64; 2]) -> f64 {
 }
 
 /// Monte-Carlo estimate of the ELBO (the value of 𝒦) at φ.
-fn elbo_estimate(phi: [f64; 4], y: [f64; 2], rng: &mut Rng, samples: usize) -> f64 {
+fn elbo_estimate(phi: [f64; 4], y: [f64; 2], rng: &mut StdRng, samples: usize) -> f64 {
     (0..samples)
-        .map(|_| elbo_at(phi, rng.eps(), y))
+        .map(|_| elbo_at(phi, draw_eps(rng), y))
         .sum::<f64>()
         / samples as f64
 }
@@ -191,15 +158,14 @@ fn elbo_estimate(phi: [f64; 4], y: [f64; 2], rng: &mut Rng, samples: usize) -> f
 const NAMES: [&str; 4] = ["μ₁", "ρ₁", "μ₂", "ρ₂"];
 
 fn main() {
-    let mut rng = Rng::new(0x5eed_c0ff_ee00_1234);
+    // Seeded, so every run prints the same numbers.
+    let mut rng = StdRng::seed_from_u64(0x5eed_c0ff_ee00_1234);
 
     // Synthetic data: draw θ from the prior, then y from the likelihood.
-    let theta1 = rng.normal();
-    let theta2 = theta1 + rng.normal();
-    let y = [
-        theta1 + SIGMA * rng.normal(),
-        theta1 + theta2 + SIGMA * rng.normal(),
-    ];
+    let [n1, n2, n3, n4]: [f64; 4] = std::array::from_fn(|_| rng.sample(StandardNormal));
+    let theta1 = n1; // θ₁ ~ N(0, 1)
+    let theta2 = theta1 + n2; // θ₂ | θ₁ ~ N(θ₁, 1)
+    let y = [theta1 + SIGMA * n3, theta1 + theta2 + SIGMA * n4];
     println!(
         "data: θ = ({theta1:.3}, {theta2:.3}), y = ({:.3}, {:.3}), σ = {SIGMA}",
         y[0], y[1]
@@ -221,10 +187,10 @@ fn main() {
         ("with ⊥_φ₁", elbo_grad as GradFn),
         ("without", elbo_plain_grad),
     ] {
-        let mut rng = Rng::new(42); // the same ε for both rows
+        let mut rng = StdRng::seed_from_u64(42); // the same ε for both rows
         let (mut sum, mut sum_sq) = ([0.0; 4], [0.0; 4]);
         for _ in 0..n {
-            let (_, g) = value_and_grad(f, phi0, rng.eps(), y);
+            let (_, g) = value_and_grad(f, phi0, draw_eps(&mut rng), y);
             for k in 0..4 {
                 sum[k] += g[k];
                 sum_sq[k] += g[k] * g[k];
@@ -285,9 +251,9 @@ fn main() {
     println!("{:>6}{:>14}{:>14}", "step", "grad of 𝒦", "plain grad");
     for step in 0..=steps {
         if [0, 5, 10, 25, 50, 100, 250, 500, 1000, 2000].contains(&step) {
-            let mut eval_rng = Rng::new(7); // common random numbers for the two columns
+            let mut eval_rng = StdRng::seed_from_u64(7); // common random numbers for the two columns
             let a = elbo_estimate(phis[0], y, &mut eval_rng, 20_000);
-            let mut eval_rng = Rng::new(7);
+            let mut eval_rng = StdRng::seed_from_u64(7);
             let b = elbo_estimate(phis[1], y, &mut eval_rng, 20_000);
             println!("{step:>6}{a:>14.4}{b:>14.4}");
         }
@@ -295,7 +261,7 @@ fn main() {
             break;
         }
         let lr = 0.05 / (1.0 + step as f64 / 100.0);
-        let batch_eps: Vec<[f64; 2]> = (0..batch).map(|_| rng.eps()).collect();
+        let batch_eps: Vec<[f64; 2]> = (0..batch).map(|_| draw_eps(&mut rng)).collect();
         for (phi, f) in phis.iter_mut().zip(fns) {
             let mut g = [0.0; 4];
             for &e in &batch_eps {

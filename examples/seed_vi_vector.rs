@@ -7,6 +7,9 @@
 //! with θ₁ = μ₁ + e^{ρ₁} ε₁ and θ₂ = θ₁ + μ₂ + e^{ρ₂} ε₂ componentwise.
 //! `cargo run --release --example seed_vi_vector`
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::StandardNormal;
 use sgrad::{differentiable, sg_for};
 
 const D: usize = 20;
@@ -46,31 +49,22 @@ fn elbo(
     total
 }
 
-/// xorshift64* with Box–Muller: seeded standard normals.
-struct Rng(u64);
-
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        ((self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
+/// A standard normal draw.
+fn normal(rng: &mut StdRng) -> f64 {
+    rng.sample(StandardNormal)
 }
 
 fn main() {
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
-    // Synthetic data from the model's own prior.
+    let mut rng = StdRng::seed_from_u64(0x5eed_1234_abcd_0001); // reproducible runs
+                                                                // Synthetic data from the model's own prior.
     let y: Vec<[f64; 2]> = (0..D)
         .map(|_| {
-            let t1 = rng.normal();
-            let t2 = t1 + rng.normal();
-            [t1 + SIGMA * rng.normal(), t1 + t2 + SIGMA * rng.normal()]
+            let t1 = normal(&mut rng);
+            let t2 = t1 + normal(&mut rng);
+            [
+                t1 + SIGMA * normal(&mut rng),
+                t1 + t2 + SIGMA * normal(&mut rng),
+            ]
         })
         .collect();
 
@@ -84,7 +78,9 @@ fn main() {
         if t % 500 == 0 {
             let estimate: f64 = (0..200)
                 .map(|_| {
-                    let eps: Vec<[f64; 2]> = (0..D).map(|_| [rng.normal(), rng.normal()]).collect();
+                    let eps: Vec<[f64; 2]> = (0..D)
+                        .map(|_| [normal(&mut rng), normal(&mut rng)])
+                        .collect();
                     // The value of 𝒦 is the ELBO's value: sg_for! leaves values alone.
                     elbo(mu1, rho1, mu2, rho2, &eps, &y)
                 })
@@ -94,7 +90,9 @@ fn main() {
         }
         let mut grads = ([0.0; D], [0.0; D], [0.0; D], [0.0; D]);
         for _ in 0..samples {
-            let eps: Vec<[f64; 2]> = (0..D).map(|_| [rng.normal(), rng.normal()]).collect();
+            let eps: Vec<[f64; 2]> = (0..D)
+                .map(|_| [normal(&mut rng), normal(&mut rng)])
+                .collect();
             let (_, (g1, g2, g3, g4)) = elbo_grad(mu1, rho1, mu2, rho2, &eps, &y);
             for d in 0..D {
                 grads.0[d] += g1[d] / samples as f64;

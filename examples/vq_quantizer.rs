@@ -11,6 +11,9 @@
 //! encoder, the codebook term moves only e_k, the commitment term only z_e.
 //! `cargo run --release --example vq_quantizer`
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::Normal;
 use sgrad::{differentiable, sg};
 
 const K: usize = 8;
@@ -73,44 +76,26 @@ fn code_of(enc: &[f64], codebook: &[Vec<f64>], x: &[f64]) -> usize {
         .unwrap()
 }
 
-/// xorshift64* with Box–Muller: seeded standard normals.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn unit(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        (-2.0 * self.unit().ln()).sqrt() * (2.0 * std::f64::consts::PI * self.unit()).cos()
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-}
-
 fn main() {
-    let mut rng = Rng(0x5eed_0005_0ead_2017);
+    let mut rng = StdRng::seed_from_u64(0x5eed_0005_0ead_2017); // reproducible runs
+    let cluster = Normal::new(0.0, SPREAD).unwrap();
     let data: Vec<[f64; 2]> = (0..2000)
         .map(|_| {
-            let c = CENTRES[rng.below(CENTRES.len())];
-            [c[0] + SPREAD * rng.normal(), c[1] + SPREAD * rng.normal()]
+            let c = CENTRES[rng.random_range(0..CENTRES.len())];
+            c.map(|ci| ci + rng.sample(cluster))
         })
         .collect();
 
     // Encoder and decoder start near the identity; the codebook near 0.
     let mut enc = vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
     let mut dec = vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+    let near_zero = Normal::new(0.0, 0.5).unwrap();
     let mut codebook: Vec<Vec<f64>> = (0..K)
-        .map(|_| vec![0.5 * rng.normal(), 0.5 * rng.normal()])
+        .map(|_| (0..2).map(|_| rng.sample(near_zero)).collect())
         .collect();
+    let jitter = Normal::new(0.0, 0.1).unwrap();
     for p in enc.iter_mut().chain(dec.iter_mut()) {
-        *p += 0.1 * rng.normal();
+        *p += rng.sample(jitter);
     }
 
     let lr = 0.02;
@@ -123,7 +108,7 @@ fn main() {
     for epoch in 0..=30 {
         if epoch > 0 {
             for _ in 0..data.len() {
-                let x = &data[rng.below(data.len())];
+                let x = &data[rng.random_range(0..data.len())];
                 let (_, (g_enc, g_dec, g_code)) = vq_loss_grad(&enc, &dec, &codebook, x);
                 for (p, g) in enc.iter_mut().zip(&g_enc) {
                     *p -= lr * g;
