@@ -2,6 +2,10 @@
 //! stop-gradients, differentiated at compile time by sgrad.
 //!
 //! Run it with `cargo run --release --example seed_vi`.
+//! Besides the text it writes a PNG of the ELBO during both ascents and of
+//! the two gradient estimators' spread, to `target/seed_vi.png` or to the
+//! path given as the first argument (the README's copy is `docs/seed_vi.png`:
+//! `cargo run --release --example seed_vi -- docs/seed_vi.png`).
 //!
 //! # The model
 //!
@@ -33,6 +37,11 @@
 //! through θ₁ and θ₂; its gradient for φ₂ is the ordinary one. In Rust,
 //! ⊥_φ₁[e] is `sg_for!([mu1, rho1], e)`.
 
+use std::error::Error;
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
@@ -157,6 +166,140 @@ fn elbo_estimate(phi: [f64; 4], y: [f64; 2], rng: &mut StdRng, samples: usize) -
 
 const NAMES: [&str; 4] = ["μ₁", "ρ₁", "μ₂", "ρ₂"];
 
+/// Where the plot goes: the first command-line argument, or `seed_vi.png`
+/// in Cargo's target directory (this program is
+/// `<target>/<profile>/examples/seed_vi`).
+fn plot_path() -> PathBuf {
+    if let Some(arg) = std::env::args_os().nth(1) {
+        return arg.into();
+    }
+    let target = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()));
+    target.unwrap_or_default().join("seed_vi.png")
+}
+
+/// Draws the ELBO during the two ascents (left) and the spread of the two
+/// gradient estimators at φ = 0 (right) into a PNG at `path`.
+///
+/// `curves` holds (step, ELBO with ⊥_φ₁, ELBO without); `spread` the mean
+/// and standard deviation of one sample's gradient, per component, with
+/// ⊥_φ₁ and then without.
+fn write_plot(
+    path: &Path,
+    curves: &[(usize, f64, f64)],
+    spread: &[([f64; 4], [f64; 4]); 2],
+    log_py: f64,
+) -> Result<(), Box<dyn Error>> {
+    // plotters draws text with ab_glyph from font bytes registered here
+    // (DejaVu Sans, bundled by the `dejavu` crate): no system font library.
+    plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+        .map_err(|_| "plotters could not read the DejaVu Sans font")?;
+    let font = |size: u32| ("sans-serif", size).into_font();
+    let colours = [RGBColor(0, 90, 181), RGBColor(214, 60, 30)];
+    let labels = ["with ⊥_φ₁", "without ⊥_φ₁ (ordinary gradient)"];
+
+    let root = BitMapBackend::new(path, (1400, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(760);
+
+    // Left: the ELBO at the steps of `curves` from step 1 on, steps on a
+    // log scale (at step 0 both runs are at φ = 0).
+    let shown: Vec<_> = curves.iter().filter(|c| c.0 >= 1).collect();
+    let last = shown.last().map_or(1.0, |c| c.0 as f64);
+    let lowest = shown.iter().map(|c| c.1.min(c.2)).fold(log_py, f64::min);
+    let mut chart = ChartBuilder::on(&left)
+        .caption("ELBO during stochastic gradient ascent", font(24))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(64)
+        .build_cartesian_2d((1.0..last).log_scale(), (lowest - 0.3)..(log_py + 0.5))?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .x_label_formatter(&|x: &f64| format!("{x:.0}"))
+        .y_desc("ELBO (mean of 20 000 samples)")
+        .label_style(font(16))
+        .axis_desc_style(font(18))
+        .draw()?;
+    for (run, (colour, label)) in colours.into_iter().zip(labels).enumerate() {
+        let points = shown
+            .iter()
+            .map(|c| (c.0 as f64, if run == 0 { c.1 } else { c.2 }));
+        chart
+            .draw_series(LineSeries::new(points, colour.stroke_width(3)))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(3)));
+    }
+    let bound = [(1.0, log_py), (last, log_py)];
+    chart
+        .draw_series(DashedLineSeries::new(bound, 10, 6, BLACK.stroke_width(1)))?
+        .label("log p(y), dashed: no ELBO is higher")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], BLACK.stroke_width(1)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font(font(17))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.5))
+        .draw()?;
+
+    // Right: mean ± one standard deviation of one sample's gradient.
+    let ends = spread
+        .iter()
+        .flat_map(|(m, sd)| (0..4).flat_map(move |k| [m[k] - sd[k], m[k] + sd[k]]));
+    let (lo, hi) = ends.fold((0.0_f64, 0.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let pad = 0.12 * (hi - lo);
+    let mut chart = ChartBuilder::on(&right)
+        .caption("one sample's gradient at φ = 0: mean ± 1 sd", font(24))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(64)
+        .build_cartesian_2d(-0.5..3.5, (lo - pad)..(hi + pad))?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(5) // at 0, 1, 2, 3: one per component
+        .x_label_formatter(&|x: &f64| NAMES[x.round().clamp(0.0, 3.0) as usize].to_string())
+        .x_desc("component of φ (numbers: the standard deviation)")
+        .y_label_formatter(&|y: &f64| format!("{y:.0}"))
+        .y_desc("∂ ELBO sample / ∂ component")
+        .label_style(font(16))
+        .axis_desc_style(font(18))
+        .draw()?;
+    chart.draw_series(LineSeries::new([(-0.5, 0.0), (3.5, 0.0)], BLACK.mix(0.3)))?;
+    for (((means, sds), colour), (label, offset)) in spread
+        .iter()
+        .zip(colours)
+        .zip(labels.into_iter().zip([-0.14, 0.14]))
+    {
+        let at = |k: usize| k as f64 + offset;
+        chart
+            .draw_series((0..4).map(|k| {
+                let (m, sd) = (means[k], sds[k]);
+                ErrorBar::new_vertical(at(k), m - sd, m, m + sd, colour.stroke_width(3), 16)
+            }))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(3)));
+        let above = font(15)
+            .color(&colour)
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
+        chart.draw_series((0..4).map(|k| {
+            let top = (at(k), means[k] + sds[k] + 0.01 * (hi - lo));
+            Text::new(format!("{:.1}", sds[k]), top, above.clone())
+        }))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font(font(17))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.5))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
 fn main() {
     // Seeded, so every run prints the same numbers.
     let mut rng = StdRng::seed_from_u64(0x5eed_c0ff_ee00_1234);
@@ -183,10 +326,15 @@ fn main() {
         "{:>12}{:>20}{:>20}{:>20}{:>20}",
         "", NAMES[0], NAMES[1], NAMES[2], NAMES[3]
     );
-    for (label, f) in [
+    // Per row: the mean and the standard deviation of one sample's gradient.
+    let mut spread = [([0.0; 4], [0.0; 4]); 2];
+    for ((label, f), (means, sds)) in [
         ("with ⊥_φ₁", elbo_grad as GradFn),
         ("without", elbo_plain_grad),
-    ] {
+    ]
+    .into_iter()
+    .zip(&mut spread)
+    {
         let mut rng = StdRng::seed_from_u64(42); // the same ε for both rows
         let (mut sum, mut sum_sq) = ([0.0; 4], [0.0; 4]);
         for _ in 0..n {
@@ -199,12 +347,23 @@ fn main() {
         print!("{label:>12}");
         for k in 0..4 {
             let mean = sum[k] / n as f64;
-            let se = ((sum_sq[k] / n as f64 - mean * mean) / n as f64).sqrt();
+            let sd = (sum_sq[k] / n as f64 - mean * mean).sqrt();
+            let se = sd / (n as f64).sqrt();
             print!("{:>20}", format!("{mean:+.4} ± {se:.4}"));
+            (means[k], sds[k]) = (mean, sd);
         }
         println!();
     }
-    println!("(φ₂ columns agree: ⊥_φ₁ does not cut φ₂. The φ₁ columns differ by the y₂ term.)\n");
+    println!("(φ₂ columns agree: ⊥_φ₁ does not cut φ₂. The φ₁ columns differ by the y₂ term.)");
+    println!("standard deviation of one sample's gradient (the estimator's spread):");
+    for (label, (_, sds)) in ["with ⊥_φ₁", "without"].iter().zip(&spread) {
+        print!("{label:>12}");
+        for sd in sds {
+            print!("{sd:>20.3}");
+        }
+        println!();
+    }
+    println!();
 
     // 2. Check one gradient against central finite differences of the frozen
     //    program P_k: for μ₁ and ρ₁ the bracketed terms are constants equal to
@@ -249,13 +408,27 @@ fn main() {
     let (steps, batch) = (2_000, 8);
     println!("stochastic gradient ascent ({steps} steps, {batch} samples each); ELBO estimates:");
     println!("{:>6}{:>14}{:>14}", "step", "grad of 𝒦", "plain grad");
+    // The table prints a few steps; the plot has about 60 more, evenly
+    // spaced on a log scale.
+    let table = [0, 5, 10, 25, 50, 100, 250, 500, 1000, 2000];
+    let mut plotted: Vec<usize> = (0..=60)
+        .map(|k| (steps as f64).powf(f64::from(k) / 60.0).round() as usize)
+        .chain(table)
+        .collect();
+    plotted.sort_unstable();
+    plotted.dedup();
+    // (step, ELBO with ⊥_φ₁, ELBO without), for the plot.
+    let mut curves: Vec<(usize, f64, f64)> = Vec::new();
     for step in 0..=steps {
-        if [0, 5, 10, 25, 50, 100, 250, 500, 1000, 2000].contains(&step) {
+        if plotted.binary_search(&step).is_ok() {
             let mut eval_rng = StdRng::seed_from_u64(7); // common random numbers for the two columns
             let a = elbo_estimate(phis[0], y, &mut eval_rng, 20_000);
             let mut eval_rng = StdRng::seed_from_u64(7);
             let b = elbo_estimate(phis[1], y, &mut eval_rng, 20_000);
-            println!("{step:>6}{a:>14.4}{b:>14.4}");
+            if table.contains(&step) {
+                println!("{step:>6}{a:>14.4}{b:>14.4}");
+            }
+            curves.push((step, a, b));
         }
         if step == steps {
             break;
@@ -291,4 +464,17 @@ fn main() {
         y[0] / (SIGMA * SIGMA) / precision,
         precision.sqrt().recip()
     );
+
+    // 4. The same numbers as a picture.
+    let path = plot_path();
+    match write_plot(&path, &curves, &spread, log_evidence(y)) {
+        Ok(()) => println!(
+            "\nplot of the ELBO curves and the gradients' spread: {}",
+            path.display()
+        ),
+        Err(e) => {
+            eprintln!("could not write the plot to {}: {e}", path.display());
+            std::process::exit(1);
+        }
+    }
 }
