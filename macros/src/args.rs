@@ -5,6 +5,9 @@
 //! #[differentiable(x, y)]           these parameters, in this order
 //! #[differentiable(x, y; forward)]  also `<name>_jvp` (forward mode)
 //! #[differentiable(x; recompute)]   loops record only their carried values
+//! #[differentiable(x; latex)]       also `<name>_latex()`, the function as LaTeX
+//! #[differentiable(x; latex(expectation, f = r"\mathcal{K}", phi1 = [a, b]))]
+//!                                   .. with notation the user states (`Notation`)
 //! grad!(|x: f64, y: f64| body)      every float parameter of the closure
 //! grad!(|x: f64, y: f64| body, wrt(x))
 //! ```
@@ -12,6 +15,7 @@
 use proc_macro2::Ident;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
+use syn::LitStr;
 use syn::{ExprClosure, Token};
 
 use crate::symbol::WRT;
@@ -27,6 +31,70 @@ pub struct Wrt {
     /// `recompute`: loops record what they carry and compute the rest of an
     /// iteration again in the backward sweep.
     pub recompute: bool,
+    /// `latex` or `latex(..)`: also `<name>_latex()` (latex.rs).
+    pub latex: Option<Notation>,
+}
+
+/// What the user states in `latex(..)` about how the function is written;
+/// everything else follows the conventions of `latex.rs`.
+#[derive(Clone, Default)]
+pub struct Notation {
+    /// `expectation`: the value is one sample of an expectation, written
+    /// `\mathbb{E}[..]`.
+    pub expectation: bool,
+    /// `name = "LaTeX"`: how a variable, constant, the function itself or a
+    /// called function is written; for a call, `#1`, `#2`, .. stand for its
+    /// arguments (`log_pi = r"\log \pi(#1, #2)"`).
+    pub symbols: Vec<(Ident, String)>,
+    /// `name = [a, b]`: differentiation variables written as one (`phi1 =
+    /// [mu1, rho1]` makes `sg_for!([mu1, rho1], e)` read `\bot_{\varphi_1}[e]`).
+    pub groups: Vec<(Ident, Vec<Ident>)>,
+}
+
+impl Parse for Notation {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut notation = Notation::default();
+        let mut seen: Vec<Ident> = Vec::new();
+        let expected = "expected `expectation`, `name = \"LaTeX\"` or `name = [variables]` in `latex(..)`, as in `latex(expectation, elbo = r\"\\mathcal{K}\", phi1 = [mu1, rho1])`";
+        while !input.is_empty() {
+            let key: Ident = input
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), expected))?;
+            if seen.contains(&key) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("`{key}` is given twice in `latex(..)`"),
+                ));
+            }
+            seen.push(key.clone());
+            if input.peek(Token![=]) {
+                input.parse::<Token![=]>()?;
+                if input.peek(syn::token::Bracket) {
+                    let content;
+                    syn::bracketed!(content in input);
+                    let members = Punctuated::<Ident, Token![,]>::parse_terminated(&content)
+                        .map_err(|e| syn::Error::new(e.span(), expected))?;
+                    notation.groups.push((key, members.into_iter().collect()));
+                } else {
+                    let text: LitStr = input
+                        .parse()
+                        .map_err(|e| syn::Error::new(e.span(), expected))?;
+                    notation.symbols.push((key, text.value()));
+                }
+            } else if key == "expectation" {
+                notation.expectation = true;
+            } else {
+                return Err(syn::Error::new(key.span(), expected));
+            }
+            if input.is_empty() {
+                break;
+            }
+            input
+                .parse::<Token![,]>()
+                .map_err(|e| syn::Error::new(e.span(), expected))?;
+        }
+        Ok(notation)
+    }
 }
 
 impl Parse for Wrt {
@@ -38,15 +106,39 @@ impl Parse for Wrt {
         };
         let (mut forward, mut recompute) = (false, false);
         let mut forward_span = None;
+        let mut latex = None;
         if input.peek(Token![;]) {
             input.parse::<Token![;]>()?;
-            let options =
-                Punctuated::<Ident, Token![,]>::parse_separated_nonempty(input).map_err(|e| {
+            let mut options = Vec::new();
+            loop {
+                let option = input.parse::<Ident>().map_err(|e| {
                     syn::Error::new(
                         e.span(),
                         "expected an option after `;`, as in `#[differentiable(x; forward)]`",
                     )
                 })?;
+                if option == "latex" {
+                    let notation = if input.peek(syn::token::Paren) {
+                        let content;
+                        syn::parenthesized!(content in input);
+                        content.parse::<Notation>()?
+                    } else {
+                        Notation::default()
+                    };
+                    if latex.replace(notation).is_some() {
+                        return Err(syn::Error::new(
+                            option.span(),
+                            "option `latex` is given twice",
+                        ));
+                    }
+                } else {
+                    options.push(option);
+                }
+                if !input.peek(Token![,]) {
+                    break;
+                }
+                input.parse::<Token![,]>()?;
+            }
             for option in options {
                 let flag = match option.to_string().as_str() {
                     "forward" => {
@@ -56,7 +148,7 @@ impl Parse for Wrt {
                     "recompute" => &mut recompute,
                     _ => return Err(syn::Error::new(
                         option.span(),
-                        format!("unknown option `{option}`; the options are `forward` (also generate `<name>_jvp`) and `recompute` (loops record only what they carry from one iteration to the next), as in `#[differentiable(x; forward, recompute)]`"),
+                        format!("unknown option `{option}`; the options are `forward` (also generate `<name>_jvp`), `recompute` (loops record only what they carry from one iteration to the next) and `latex` (also generate `<name>_latex()`, the function written as LaTeX), as in `#[differentiable(x; forward, recompute, latex)]`"),
                     )),
                 };
                 if std::mem::replace(flag, true) {
@@ -75,6 +167,7 @@ impl Parse for Wrt {
             forward,
             forward_span,
             recompute,
+            latex,
         })
     }
 }

@@ -232,6 +232,7 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> (ItemFn, 
     };
     let forward = wrt_attr.as_ref().is_some_and(|w| w.forward) && vector.is_none();
     let recompute = wrt_attr.as_ref().is_some_and(|w| w.recompute);
+    let latex = wrt_attr.as_ref().and_then(|w| w.latex.clone());
     let forward_span = wrt_attr.as_ref().and_then(|w| w.forward_span);
     let listed = wrt_attr.and_then(|w| w.names);
     // `self` in the list: the receiver is a parameter struct, read through
@@ -394,6 +395,8 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> (ItemFn, 
             }
         }
     });
+    // `latex`: `<name>_latex()`, the function as mathematics (latex.rs).
+    let latex = latex.map(|n| crate::latex::emit(func, &wrt_names, &n, errors));
     let components = if errors.has_errors() || receiver.is_some() {
         TokenStream::new()
     } else {
@@ -414,6 +417,7 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> (ItemFn, 
             #pullback
         }
         #jvp
+        #latex
     };
     (original, generated)
 }

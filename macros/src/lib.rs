@@ -29,6 +29,7 @@ mod emit;
 mod errors;
 mod expand;
 mod ir;
+mod latex;
 mod lower;
 mod names;
 mod rule_attr;
