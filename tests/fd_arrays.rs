@@ -1409,6 +1409,7 @@ fn policy_gradient_with_stopped_advantages() {
 // bias (`sg_for!([u, v], ..)` on a value read from a local array).
 
 #[differentiable(u, v, c; forward)]
+#[allow(deprecated)] // stops that stop nothing, on purpose (sgrad warns of them)
 fn factorization(u: &[Vec<f64>], v: &[Vec<f64>], c: f64, obs: &[(usize, usize, f64)]) -> f64 {
     let rank = u[0].len();
     let mut pred = vec![0.0; obs.len()];

@@ -866,6 +866,7 @@ mod lib {
 /// Rules in a loop, on a local array, on a parameter array inside a site,
 /// on an array literal with a turbofish, and a straight-through rule.
 #[differentiable(x, y; forward)]
+#[allow(deprecated)] // stops that stop nothing, on purpose (sgrad warns of them)
 fn uses_rules(x: [f64; 3], y: f64) -> f64 {
     let mut s = 0.0;
     let mut a = [0.0; 3];

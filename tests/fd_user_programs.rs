@@ -873,6 +873,7 @@ fn nested_cuts_matches() {
 // 15. `sg` and `sg_for!` inside the arguments of methods and path calls.
 
 #[differentiable(x, y; forward)]
+#[allow(deprecated)] // stops that stop nothing, on purpose (sgrad warns of them)
 fn cuts_in_arguments(x: f64, y: f64, lo: f64) -> f64 {
     let a = x.powf(sg(y));
     let b = x.max(sg_for!(x, y * x));

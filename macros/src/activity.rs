@@ -33,6 +33,9 @@ pub struct Activity {
     pub site_mask: Vec<Mask>,
     /// The classes in which each variable is varied.
     pub varied: Vec<Mask>,
+    /// `varied` before calls whose value reaches nothing were made
+    /// constants (`quiet`): what each value depends on, for warnings.
+    pub depends: Vec<Mask>,
     /// Which variables are storage arrays: their classes only grow, as
     /// stores add to them.
     storage: Vec<bool>,
@@ -78,6 +81,7 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
             class_of: vec![0; f.wrt.len()],
             site_mask: vec![0; f.sites.len()],
             varied: vec![0; f.vars.len()],
+            depends: vec![0; f.vars.len()],
             storage: Vec::new(),
             useful: vec![0; f.vars.len()],
             quiet: Default::default(),
@@ -101,6 +105,7 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
         class_of,
         site_mask,
         varied: vec![0; f.vars.len()],
+        depends: Vec::new(),
         storage: f.vars.iter().map(|v| v.storage).collect(),
         useful: vec![0; f.vars.len()],
         quiet: Default::default(),
@@ -132,6 +137,7 @@ pub fn analyze(f: &Function, errors: &Errors) -> Activity {
     // A call whose value reaches nothing needs no pullback; its value is
     // then a constant, and so is what is computed from it (none of which
     // reaches the output either).
+    act.depends = act.varied.clone();
     act.quiet = quiet_calls(&act, &f.body.stmts);
     if !act.quiet.is_empty() {
         varied_fixpoint(&mut act, f);

@@ -19,6 +19,7 @@ use crate::lower::{self, Body, Input, StripSgFor};
 use crate::names;
 use crate::sweep::{self, Sweeps};
 use crate::symbol::{gradient_type, is_float_type, struct_type, vector_element};
+use crate::warnings::{self, Warning};
 
 pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
@@ -374,10 +375,37 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> (ItemFn, 
             errors,
         )
     };
-    let (body, pullback, jvp) = bodies.unwrap_or_else(|| {
-        let stub = quote!(::core::unreachable!());
-        (stub.clone(), stub.clone(), Some(stub))
-    });
+    // Warnings for stops that stop nothing, and for listed variables whose
+    // gradient is always zero, under the function's own lint levels.
+    let mut found = Vec::new();
+    if let Some(b) = &bodies {
+        found.extend(b.stops.iter().cloned());
+        if let Some(names) = &listed {
+            for ((w, _), zero) in wrt.iter().zip(&b.zero) {
+                // Zero by construction: no adjoint, and named nowhere but in stops.
+                if *zero && !warnings::named_outside_stops(block, w) {
+                    let at = names.iter().find(|n| *n == w).unwrap_or(w);
+                    found.push(warnings::zero_gradient(at));
+                }
+            }
+        }
+    }
+    let lints: TokenStream = (attrs.iter())
+        .filter(|a| {
+            ["allow", "warn", "deny", "expect", "forbid"]
+                .iter()
+                .any(|l| a.path().is_ident(l))
+        })
+        .map(ToTokens::to_token_stream)
+        .collect();
+    let found = warnings::emit(ident, &found, &lints);
+    let (body, pullback, jvp) = match bodies {
+        Some(b) => (b.grad, b.pullback, b.jvp),
+        None => {
+            let stub = quote!(::core::unreachable!());
+            (stub.clone(), stub.clone(), Some(stub))
+        }
+    };
     let jvp = jvp.filter(|_| forward).map(|jvp| {
         let jvp_name = names::jvp_fn(ident);
         let tangent_types = wrt.iter().map(|(_, t)| t);
@@ -403,6 +431,7 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> (ItemFn, 
         gradient_components(func, &wrt, &pullback_wrt, &slots)
     };
     let generated = quote! {
+        #found
         #components
         #doc
         #shared
@@ -439,7 +468,7 @@ fn param_ident(p: &syn::GenericParam) -> &Ident {
 
 /// The body of a closure's gradient; `None` after errors.
 fn gradient_body(input: Input, errors: &Errors) -> Option<TokenStream> {
-    let (f, sweeps) = differentiate(input, None, false, errors)?;
+    let (f, sweeps, _) = differentiate(input, None, false, errors)?;
     Some(emit::emit_body(&f, &sweeps))
 }
 
@@ -455,22 +484,40 @@ fn gradient_bodies(
     seeds: Option<&[Ident]>,
     recompute: bool,
     errors: &Errors,
-) -> Option<(TokenStream, TokenStream, Option<TokenStream>)> {
-    let (f, sweeps) = differentiate(input, seeds, recompute, errors)?;
+) -> Option<Bodies> {
+    let (f, sweeps, stops) = differentiate(input, seeds, recompute, errors)?;
     let value = operand(&f.vars, &f.body.yields[0]);
     let jvp = sweeps
         .jvp
         .as_ref()
         .map(|(sweep, derivative)| quote!(#sweep (#value, #derivative)));
     let grad = emit::emit_body(&f, &sweeps);
-    let pullback = match pullback_input {
-        None => emit::emit_pullback(&f, &sweeps, slots),
+    let (pullback, stops) = match pullback_input {
+        None => (emit::emit_pullback(&f, &sweeps, slots), stops),
+        // A stop is useless if it stops nothing for callers either.
         Some(input) => {
-            let (f, sweeps) = differentiate(input, None, recompute, errors)?;
-            emit::emit_pullback(&f, &sweeps, slots)
+            let (f, sweeps, stops) = differentiate(input, None, recompute, errors)?;
+            (emit::emit_pullback(&f, &sweeps, slots), stops)
         }
     };
-    Some((grad, pullback, jvp))
+    Some(Bodies {
+        grad,
+        pullback,
+        jvp,
+        stops,
+        zero: sweeps.zero,
+    })
+}
+
+/// The bodies of a function's generated functions, and what they found.
+struct Bodies {
+    grad: TokenStream,
+    pullback: TokenStream,
+    jvp: Option<TokenStream>,
+    /// Stops that stop nothing.
+    stops: Vec<Warning>,
+    /// Per differentiation variable: its gradient is zero by construction.
+    zero: Vec<bool>,
 }
 
 /// The float parameters not listed that the pullback can differentiate as
@@ -541,19 +588,21 @@ fn through_params(
 
 /// The pipeline, once: lower, analyse, print the sweeps; `None` after errors.
 /// `recompute`: the attribute's option (`sweep::run`).
+/// Also the stops that stop nothing (`warnings.rs`).
 fn differentiate(
     input: Input,
     seeds: Option<&[Ident]>,
     recompute: bool,
     errors: &Errors,
-) -> Option<(Function, Sweeps)> {
+) -> Option<(Function, Sweeps, Vec<Warning>)> {
     let f = lower::from_syn(input, errors);
     let act = activity::analyze(&f, errors);
     if errors.has_errors() {
         return None;
     }
     let sweeps = sweep::run(&f, &act, seeds, recompute);
-    Some((f, sweeps))
+    let stops = warnings::useless_stops(&f, &act);
+    Some((f, sweeps, stops))
 }
 
 /// The differentiation variables: the listed ones, or every float parameter.

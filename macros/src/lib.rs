@@ -36,6 +36,7 @@ mod rule_attr;
 mod rules;
 mod sweep;
 mod symbol;
+mod warnings;
 
 #[cfg(test)]
 mod mutation_tests;

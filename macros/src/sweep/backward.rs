@@ -17,7 +17,13 @@ pub(super) fn emit(
     f: &Function,
     act: &Activity,
     recompute: bool,
-) -> (TokenStream, Vec<TokenStream>, Saves, super::Fused) {
+) -> (
+    TokenStream,
+    Vec<TokenStream>,
+    Vec<bool>,
+    Saves,
+    super::Fused,
+) {
     let params: HashSet<VarId> = f.wrt.iter().map(|p| p.var).collect();
     let mut sweep = Backward {
         f,
@@ -67,6 +73,15 @@ pub(super) fn emit(
         })
     };
     let users = f.wrt.len() - f.fields.len();
+    // A variable with no adjoint, nor any of its fields: zero by construction.
+    let zero = (0..users)
+        .map(|j| {
+            grad(j).is_none()
+                && (f.fields.iter())
+                    .filter(|field| field.owner == j)
+                    .all(|field| grad(field.param).is_none())
+        })
+        .collect();
     let grads = (0..users)
         .map(|j| {
             let ident = &f.wrt[j].ident;
@@ -110,7 +125,7 @@ pub(super) fn emit(
             }
         })
         .collect();
-    (code, grads, sweep.saves, sweep.fused)
+    (code, grads, zero, sweep.saves, sweep.fused)
 }
 
 impl Backward<'_> {

@@ -51,6 +51,8 @@ pub struct Sweeps {
     pub backward: TokenStream,
     /// One gradient expression per differentiation variable.
     pub grads: Vec<TokenStream>,
+    /// Per differentiation variable: its gradient is zero by construction.
+    pub zero: Vec<bool>,
     /// With forward mode: the body of `<name>_jvp` before its result, and
     /// the directional derivative.
     pub jvp: Option<(TokenStream, TokenStream)>,
@@ -60,13 +62,14 @@ pub struct Sweeps {
 /// too; `recompute`, that loops record only their carried values (and what
 /// cannot be computed again) and recompute the rest of each iteration.
 pub fn run(f: &Function, act: &Activity, seeds: Option<&[Ident]>, recompute: bool) -> Sweeps {
-    let (backward, grads, saves, fused) = backward::emit(f, act, recompute);
+    let (backward, grads, zero, saves, fused) = backward::emit(f, act, recompute);
     let forward = forward::emit(f, act, &saves, &fused);
     let jvp = seeds.map(|seeds| forward::emit_jvp(f, act, seeds));
     Sweeps {
         forward,
         backward,
         grads,
+        zero,
         jvp,
     }
 }
