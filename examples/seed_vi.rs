@@ -57,7 +57,15 @@ const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 ///
 /// The body is straight-line scalar code, as sgrad requires for code that
 /// carries a derivative (each log-density is written out in place).
-#[differentiable(mu1, rho1, mu2, rho2)]
+// `latex`: also `elbo_latex()`, this function as mathematics, in the
+// notation stated here (φ₁ = (μ₁, ρ₁), names for the five terms, 𝒦, E[..]).
+#[differentiable(mu1, rho1, mu2, rho2; latex(
+    elbo = r"\mathcal{K}", expectation, phi1 = [mu1, rho1], phi2 = [mu2, rho2],
+    log_prior = r"\log \pi(\theta_1, \theta_2)", log_f1 = r"\log f(y_1 \mid \theta_1)",
+    log_f2 = r"\log f(y_2 \mid \theta_1, \theta_2)", log_q1 = r"\log q_1(\theta_1; \varphi_1)",
+    log_q2 = r"\log q_2(\theta_2 \mid \theta_1; \varphi_2)",
+    HALF_LN_2PI = r"\tfrac{1}{2} \ln 2\pi", LN_SIGMA = r"\ln \sigma",
+))]
 #[allow(clippy::too_many_arguments)]
 fn elbo(mu1: f64, rho1: f64, mu2: f64, rho2: f64, eps1: f64, eps2: f64, y1: f64, y2: f64) -> f64 {
     // Reparameterised sample θ ~ q(θ; φ).
@@ -477,4 +485,8 @@ fn main() {
             std::process::exit(1);
         }
     }
+
+    // 5. The objective as mathematics, rendered back from the code above.
+    println!("\nelbo_latex():\n{}", elbo_latex());
+    assert!(elbo_latex().contains(r"\bot_{\varphi_1}[\log f(y_2 \mid \theta_1, \theta_2)]"));
 }

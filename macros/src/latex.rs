@@ -232,7 +232,13 @@ impl<'a> Renderer<'a> {
             return Math::new(s.clone(), Binding::Atom);
         }
         if let Some(s) = self.stated(name) {
-            return Math::new(s.to_string(), Binding::Atom);
+            // `\log \pi(\theta)` is a product of symbols, `\mathcal{K}` one.
+            let binding = if s.trim().contains(' ') {
+                Binding::Product
+            } else {
+                Binding::Atom
+            };
+            return Math::new(s.to_string(), binding);
         }
         if let Some(rest) = name.strip_prefix("log_").filter(|r| !r.is_empty()) {
             return Math::new(format!("\\log {}", self.name(rest).text), Binding::Product);
@@ -755,8 +761,14 @@ impl<'a> Renderer<'a> {
             BinOp::Sub(_) => infix(l, r, "-", Sum, Sum, Product),
             BinOp::Mul(_) => {
                 let (l, r) = (l.at(Negation), r.at(Product));
-                // A number after a factor needs a sign: `2 \cdot 3`, `x \cdot 0.5`.
-                let sep = if r.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+                // A number, or a fraction after a number, needs a sign: `2 \cdot 3`,
+                // `x \cdot 0.5`, `2 \cdot \frac{1}{2}` (not the mixed number 2½).
+                let fraction = ["\\frac", "\\tfrac", "\\dfrac"]
+                    .iter()
+                    .any(|f| r.starts_with(f));
+                let sep = if r.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+                    || (fraction && l.ends_with(|c: char| c.is_ascii_digit()))
+                {
                     " \\cdot "
                 } else {
                     " "
@@ -1666,6 +1678,7 @@ mod tests {
                 fn elbo(mu1: f64, rho1: f64, mu2: f64, rho2: f64, eps1: f64, eps2: f64, y1: f64, y2: f64) -> f64 {
                     let s1 = rho1.exp();
                     let theta1 = mu1 + s1 * eps1;
+                    let log_prior = -2.0 * HALF_LN_2PI - 0.5 * theta1 * theta1;
                     let r2 = (y2 - theta1 - theta2) / SIGMA;
                     let log_f2 = -HALF_LN_2PI - LN_SIGMA - 0.5 * r2 * r2;
                     let z1 = (theta1 - mu1) / s1;
@@ -1681,6 +1694,7 @@ mod tests {
 &\text{where} \\
 &\quad s_1 = \exp(\rho_1) \\
 &\quad \theta_1 = \mu_1 + s_1 \varepsilon_1 \\
+&\quad \log \pi(\theta_1, \theta_2) = -2 \cdot \tfrac{1}{2} \ln 2\pi - 0.5 \theta_1 \theta_1 \\
 &\quad r_2 = \frac{y_2 - \theta_1 - \theta_2}{\sigma} \\
 &\quad \log f(y_2 \mid \theta_1, \theta_2) = -\tfrac{1}{2} \ln 2\pi - \ln \sigma - 0.5 r_2 r_2 \\
 &\quad z_1 = \frac{\theta_1 - \mu_1}{s_1} \\
