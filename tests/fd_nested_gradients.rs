@@ -115,3 +115,37 @@ fn gradient_step_with_a_stop() {
     assert_eq!(v.to_bits(), adapted(w, x, y).to_bits());
     assert!((d - expected).abs() < 1e-12, "{d} vs {expected}");
 }
+
+/// A potential with forward mode, called through its `_jvp` inside
+/// differentiated code (reverse over forward): the slope of `p` along a
+/// direction that itself depends on the variables.
+#[differentiable(x, y; forward)]
+fn bowl<T: Real>(x: T, y: T, c: T) -> T {
+    (x * x + c * y * y).sqrt() + x.sin() * y
+}
+
+#[differentiable(a, b)]
+fn slope_along<T: Real>(a: T, b: T, c: T) -> T {
+    let (v, d) = bowl_jvp(a, b, c, b, a * a);
+    v * T::from_f64(0.5) + d * d
+}
+
+#[test]
+fn reverse_over_forward() {
+    let (a, b, c) = (0.7_f64, -0.4_f64, 1.3_f64);
+    let (v, (ga, gb)) = slope_along_grad(a, b, c);
+    assert_eq!(v, slope_along(a, b, c));
+    // The program written out by hand: p and its directional derivative.
+    let plain = |a: f64, b: f64| {
+        let r = (a * a + c * b * b).sqrt();
+        let (px, py) = (a / r + a.cos() * b, c * b / r + a.sin());
+        let p = r + a.sin() * b;
+        let d = px * b + py * a * a;
+        p * 0.5 + d * d
+    };
+    let h = 1e-6;
+    let fa = (plain(a + h, b) - plain(a - h, b)) / (2.0 * h);
+    let fb = (plain(a, b + h) - plain(a, b - h)) / (2.0 * h);
+    assert!((ga - fa).abs() < 1e-7 * (1.0 + fa.abs()), "{ga} vs {fa}");
+    assert!((gb - fb).abs() < 1e-7 * (1.0 + fb.abs()), "{gb} vs {fb}");
+}

@@ -203,7 +203,31 @@ impl Lower<'_> {
         let Expr::Call(c) = init else { return None };
         let Expr::Path(p) = &*c.func else { return None };
         let last = p.path.segments.last()?;
-        let base = last.ident.to_string().strip_suffix("_grad")?.to_owned();
+        let name = last.ident.to_string();
+        // `let (v, d) = f_jvp(x, t);`: the value and the directional
+        // derivative, components `f_jvp_0` and `f_jvp_1` (see `expand.rs`).
+        if let Some(base) = name.strip_suffix("_jvp").filter(|b| !b.is_empty()) {
+            if p.qself.is_some() || !self.may_be_differentiated(&p.path) {
+                return None;
+            }
+            let syn::Pat::Tuple(t) = pat else { return None };
+            if t.elems.len() != 2 {
+                return None;
+            }
+            let args = self.call_args(&c.args, out)?;
+            let span = init.span();
+            let parts = (0..2)
+                .map(|j| {
+                    let mut path = p.path.clone();
+                    if let Some(last) = path.segments.last_mut() {
+                        last.ident = Ident::new(&format!("{base}_jvp_{j}"), last.ident.span());
+                    }
+                    self.call(Callee::Path(path), args.clone(), span, out)
+                })
+                .collect();
+            return Some(Value::Tuple(parts));
+        }
+        let base = name.strip_suffix("_grad")?.to_owned();
         if p.qself.is_some() || base.is_empty() || !self.may_be_differentiated(&p.path) {
             return None;
         }
