@@ -274,7 +274,7 @@ fn nested(min_runs: u64, min_seconds: f64) {
     println!();
     println!("particle, outer objective at w = 0 (inner reverse): {}; outer reverse {} (÷ {:.1}); outer forward {} (÷ {:.1})",
         fmt_ns(p), fmt_ns(r), r / p, fmt_ns(f), f / p);
-    for mode in ["rr", "fr", "ff"] {
+    for mode in ["rr", "rf", "fr", "ff"] {
         let t = time(&mut || evals::particle::solve(mode, 0.0).unwrap_or(f64::NAN));
         println!("particle {mode}, whole descent: {}", fmt_ns(t));
     }

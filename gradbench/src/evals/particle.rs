@@ -8,8 +8,9 @@
 //! Nested AD: the force in each step is the gradient of `p` (inner), and
 //! the descent differentiates the whole trajectory in `w` (outer). The
 //! function names say the modes, outer then inner: reverse is a generated
-//! `_grad`, forward a generated `_jvp`, or for `ff` the objective run on
-//! sgrad's dual numbers. `rf` cannot be expressed (see `solve`).
+//! `_grad`, forward a generated `_jvp`; the outer mode differentiates
+//! through the inner one's generated function (`let (_, d) =
+//! potential_jvp(..)` inside a differentiated function composes too).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -56,9 +57,9 @@ pub fn miss_inner_reverse<T: Real>(w: T) -> T {
 }
 
 /// x(t_f)², the force from two generated tangents of the potential
-/// (inner forward). Not `#[differentiable]`: neither mode of the macro
-/// goes through a `_jvp` call (see `solve`); its derivative is taken by
-/// running it on sgrad's dual numbers.
+/// (inner forward); `_grad` (outer reverse) and `_jvp` (outer forward) go
+/// through them.
+#[differentiable(w; forward)]
 pub fn miss_inner_forward<T: Real>(w: T) -> T {
     let dt = T::from_f64(0.1);
     let mut x0 = T::from_f64(0.0);
@@ -105,17 +106,14 @@ pub fn solve(function: &str, w0: f64) -> Result<f64, String> {
         ),
         "ff" => argmin(
             |w| miss_inner_forward(w[0]),
-            |w| vec![forward(miss_inner_forward, w[0])],
+            |w| vec![miss_inner_forward_jvp(w[0], 1.0).1],
             &[w0],
         ),
-        "rf" => {
-            return Err(
-                "particle rf (reverse over forward) cannot be expressed with sgrad: \
-                 reverse mode differentiates through a generated `_grad` inside a \
-                 differentiated function, not through a `_jvp` (a tuple-valued call)"
-                    .into(),
-            )
-        }
+        "rf" => argmin(
+            |w| miss_inner_forward(w[0]),
+            |w| vec![miss_inner_forward_grad(w[0]).1],
+            &[w0],
+        ),
         f => return Err(unknown("particle", f)),
     };
     Ok(w[0])
@@ -143,9 +141,18 @@ mod tests {
             let fd = fd::gradient(|w| miss_inner_reverse(w[0]), &[w], 1e-6)[0];
             let rr = miss_inner_reverse_grad(w).1;
             let fr = forward(miss_inner_reverse, w);
-            let ff = forward(miss_inner_forward, w);
+            let ff = miss_inner_forward_jvp(w, 1.0).1;
+            let rf = miss_inner_forward_grad(w).1;
+            let dual = forward(miss_inner_forward, w);
             let jvp = miss_inner_reverse_jvp(w, 1.0).1;
-            for (mode, d) in [("rr", rr), ("fr", fr), ("ff", ff), ("jvp", jvp)] {
+            for (mode, d) in [
+                ("rr", rr),
+                ("fr", fr),
+                ("ff", ff),
+                ("rf", rf),
+                ("dual", dual),
+                ("jvp", jvp),
+            ] {
                 assert!(
                     (d - fd).abs() <= 1e-6 * (1.0 + fd.abs()),
                     "{mode} at w = {w}: {d} vs {fd}"
@@ -168,16 +175,9 @@ mod tests {
     }
 
     #[test]
-    fn reverse_over_forward_is_an_error() {
-        assert!(solve("rf", 0.0)
-            .unwrap_err()
-            .contains("cannot be expressed"));
-    }
-
-    #[test]
     fn all_modes_find_the_same_control() {
         // GradBench's expected answer from w = 0.
-        for mode in ["rr", "ff", "fr"] {
+        for mode in ["rr", "ff", "fr", "rf"] {
             let w = solve(mode, 0.0).unwrap();
             assert!((w - 0.2071918746486116).abs() < 1e-4, "{mode}: {w}");
         }
