@@ -14,7 +14,9 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use sgrad::{differentiable, Dual, Real};
+#[cfg(test)]
+use sgrad::Dual;
+use sgrad::{differentiable, Real};
 
 use super::gd::argmin;
 use super::{parse, unknown};
@@ -86,7 +88,8 @@ pub fn miss_inner_forward<T: Real>(w: T) -> T {
 }
 
 /// The derivative of the miss in `w` by forward mode: the objective run on
-/// a dual number.
+/// a dual number (a check of the generated derivatives).
+#[cfg(test)]
 fn forward<F: Fn(Dual<f64>) -> Dual<f64>>(f: F, w: f64) -> f64 {
     f(Dual::new(w, 1.0)).eps
 }
