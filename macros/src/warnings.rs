@@ -6,7 +6,7 @@
 //!
 //! Stable Rust has no warning API for proc macros, so each warning is the
 //! use of a `#[deprecated]` item, spanned at the offending tokens: rustc
-//! reports it there, as "use of deprecated unit struct `<name>`: <note>",
+//! reports it there, as "use of deprecated unit struct `NAME`: NOTE",
 //! under the lint `deprecated` (silenced by `#[allow(deprecated)]` on the
 //! function, made an error by `#![deny(deprecated)]`).
 
