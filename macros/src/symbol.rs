@@ -14,9 +14,14 @@ pub const FLOATS: [&str; 2] = ["f64", "f32"];
 /// The type of the gradient with respect to a variable of type `ty`, and
 /// its rank (how many indexings reach a float): `f64` → `f64`; `[T; N]` and
 /// `&[T; N]` → `[G; N]`; `&[T]`, `Vec<T>` and `&Vec<T>` → `Vec<G>`, where `G`
-/// is the gradient type of `T`, a float or again an array. `None` if the type
-/// cannot be differentiated.
+/// is the gradient type of `T`, a float or again an array; `ndarray`'s
+/// `Array1<F>`, `ArrayView1<F>` → `Array1<F>` and `Array2<F>`, `ArrayView2<F>`
+/// → `Array2<F>` (see `ndarray_type`). `None` if the type cannot be
+/// differentiated.
 pub fn gradient_type(ty: &syn::Type) -> Option<(proc_macro2::TokenStream, usize)> {
+    if let Some((elem, rank)) = ndarray_type(ty) {
+        return Some((ndarray_gradient(elem, rank), rank));
+    }
     match ty {
         syn::Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
             syn::Type::Slice(s) => vec_gradient(&s.elem),
@@ -25,6 +30,58 @@ pub fn gradient_type(ty: &syn::Type) -> Option<(proc_macro2::TokenStream, usize)
         t if is_float_type(t) => Some((quote::quote!(#t), 0)),
         t => array_gradient(t),
     }
+}
+
+/// The `ndarray` array types (with the `ndarray` feature of `sgrad`) a
+/// differentiation variable may have, and their ranks: owned arrays and
+/// views, by value or by reference.
+pub const NDARRAYS: [(&str, usize); 4] = [
+    ("Array1", 1),
+    ("ArrayView1", 1),
+    ("Array2", 2),
+    ("ArrayView2", 2),
+];
+
+/// If `ty` is an `ndarray` array of floats (`ArrayView1<f64>`, `&Array2<T>`,
+/// `ndarray::ArrayView1<'a, f32>`), by value or by one shared reference:
+/// its element type and rank. Recognised by name: the macro never sees the
+/// crate, and a type of another crate with the same name gives a type error
+/// in the generated code, never a wrong derivative.
+pub fn ndarray_type(ty: &syn::Type) -> Option<(&syn::Type, usize)> {
+    let ty = match ty {
+        syn::Type::Reference(r) if r.mutability.is_none() => &*r.elem,
+        t => t,
+    };
+    match ty {
+        syn::Type::Paren(p) => return ndarray_type(&p.elem),
+        syn::Type::Group(g) => return ndarray_type(&g.elem),
+        _ => {}
+    }
+    let syn::Type::Path(p) = ty else { return None };
+    if p.qself.is_some() {
+        return None;
+    }
+    let last = p.path.segments.last()?;
+    let rank = NDARRAYS.iter().find(|(n, _)| last.ident == n)?.1;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    // `ArrayView1<'a, f64>`: lifetimes first, then the one element type.
+    let mut types = args.args.iter().filter_map(|a| match a {
+        syn::GenericArgument::Lifetime(_) => None,
+        syn::GenericArgument::Type(t) => Some(Some(t)),
+        _ => Some(None),
+    });
+    let elem = types.next()??;
+    (types.next().is_none() && is_float_type(elem)).then_some((elem, rank))
+}
+
+/// `::sgrad::__private::ndarray::Array1<F>` (or `Array2`): the gradient of an
+/// `ndarray` variable, an owned array of its shape.
+fn ndarray_gradient(elem: &syn::Type, rank: usize) -> proc_macro2::TokenStream {
+    let krate = proc_macro2::Ident::new(CRATE, proc_macro2::Span::call_site());
+    let array = quote::format_ident!("Array{}", rank);
+    quote::quote!(::#krate::__private::ndarray::#array<#elem>)
 }
 
 /// `[T; N]` or `Vec<T>`, with `T` differentiable (a float or an array).

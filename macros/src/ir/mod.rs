@@ -56,6 +56,11 @@ pub struct Var {
     /// A `&f64` in the user's code (an element bound by `for v in x.iter()`):
     /// derivative formulas read it as `*v`.
     pub reference: bool,
+    /// An `ndarray` array (`ArrayView1<f64>`, `&Array2<f64>`, a parameter of
+    /// such a type, or a row `a.row(i)` of one): its elements are read as
+    /// `x[i]` at rank 1 and `x[[i, j]]` at rank 2, a row as `x.row(i)`, and
+    /// its adjoint is an owned `ndarray` array indexed the same way.
+    pub ndarray: bool,
     /// A value the macro does not look into: a parameter struct, or a field
     /// of one only ever passed whole to other functions. Derivatives reach
     /// it through calls, and its adjoint is added to with `add_to`.

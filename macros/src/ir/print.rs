@@ -2,8 +2,8 @@
 //! sweep's recomputations and lowering's constant folding all write the same
 //! way, so that values are bit-for-bit the user's.
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
 
 use super::{Form, Operand, Var};
 
@@ -63,4 +63,33 @@ pub fn value_tokens(vars: &[Var], ops: &[Operand], scalar: bool) -> TokenStream 
     } else {
         quote!((#(#ts,)*))
     }
+}
+
+/// The indices after an array: `[i][j]..`; for an `ndarray` array (`a`
+/// is its `Var`) `[i]` at rank 1 and `[[i, j]]` at rank 2, and one index
+/// into a rank-2 array, a row, `.row(i)` (`.row_mut(i)` if `mutable`).
+/// Slices, arrays and `Vec`s print exactly as before.
+pub fn index_tokens(a: &Var, index: &[TokenStream], mutable: bool, span: Span) -> TokenStream {
+    match index {
+        [i] if a.ndarray && a.rank == 2 && mutable => quote_spanned!(span=> .row_mut(#i)),
+        [i] if a.ndarray && a.rank == 2 => quote_spanned!(span=> .row(#i)),
+        [_, _, ..] if a.ndarray => quote_spanned!(span=> [[#(#index),*]]),
+        index => quote_spanned!(span=> #([#index])*),
+    }
+}
+
+/// `base[i]..`, or `&base[i]..` if `by_ref`, `base` the array `a`: an
+/// element or a row, as the user reads it (`a.row(i)` of an `ndarray`
+/// array is a view, taken without `&`).
+pub fn element_tokens(
+    a: &Var,
+    base: &TokenStream,
+    index: &[TokenStream],
+    by_ref: bool,
+    span: Span,
+) -> TokenStream {
+    let row = a.ndarray && index.len() < a.rank;
+    let amp = (by_ref && !row).then(|| quote_spanned!(span=> &));
+    let index = index_tokens(a, index, false, span);
+    quote_spanned!(span=> #amp #base #index)
 }

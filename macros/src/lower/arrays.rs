@@ -27,7 +27,11 @@ impl Lower<'_> {
             Expr::Paren(p) => self.array_place(&p.expr),
             Expr::Index(ix) => {
                 let (base, mut index) = self.array_place(&ix.expr)?;
-                index.push(&ix.index);
+                match &*ix.index {
+                    // `a[[i, j]]` of an `ndarray` array: one index per axis.
+                    Expr::Array(axes) if self.vars[base.0].ndarray => index.extend(&axes.elems),
+                    i => index.push(i),
+                }
                 Some((base, index))
             }
             e => Some((self.array_var(e)?, Vec::new())),
@@ -90,6 +94,8 @@ impl Lower<'_> {
         self.vars[v.0].reference = by_ref;
         if rank > 0 {
             self.vars[v.0].view = Some((root, index.clone()));
+            // A row `a.row(i)` of an `ndarray` array is an `ndarray` view.
+            self.vars[v.0].ndarray = self.vars[root.0].ndarray;
         }
         out.push(Stmt::Let {
             outs: vec![v],
@@ -285,11 +291,49 @@ impl Lower<'_> {
             .any(|names| names.contains(&name))
     }
 
-    /// `sg(a)` of an array is an array.
+    /// `sg(a)` of an array is an array (an `ndarray` one if `a` is).
     pub(super) fn inherit_array(&mut self, v: &Value, arg: &Operand) {
         if let (Value::Scalar(Operand::Var(v)), Some(a)) = (v, arg.var()) {
             self.vars[v.0].rank = self.vars[a.0].rank;
+            self.vars[v.0].ndarray = self.vars[a.0].ndarray;
         }
+    }
+
+    /// The `ndarray` array variable `m` is a method of, if `m` is one the
+    /// macro reads itself: `a.row(i)` (a view of row `i`), `a.nrows()` and
+    /// `a.ncols()` (integers) of a rank-2 array.
+    pub(super) fn ndarray_method(&self, m: &syn::ExprMethodCall) -> Option<VarId> {
+        let a = self.array_var(&m.receiver)?;
+        let var = &self.vars[a.0];
+        let known = match m.method.to_string().as_str() {
+            "row" => m.args.len() == 1,
+            "nrows" | "ncols" => m.args.is_empty(),
+            _ => false,
+        };
+        (var.ndarray && var.rank == 2 && var.view.is_none() && known && m.turbofish.is_none())
+            .then_some(a)
+    }
+
+    /// `a.row(i)`: a view of the row, whose elements `row[j]` are read as
+    /// `a[[i, j]]` (their derivative goes to `a`'s adjoint), like `&x[i]` of
+    /// a `Vec<Vec<f64>>`; `a.nrows()`, `a.ncols()`: integers, read as
+    /// written, with no derivative.
+    pub(super) fn lower_ndarray_method(
+        &mut self,
+        e: &Expr,
+        m: &syn::ExprMethodCall,
+        array: VarId,
+        out: &mut Vec<Stmt>,
+    ) -> Value {
+        if m.method == "row" {
+            let (root, index) = self.lower_indices(array, &[&m.args[0]], out);
+            return self.read_element(root, index, false, e.span(), out);
+        }
+        // An integer, like `x.len()`: the rule of `len` (no derivative,
+        // recomputed rather than taped), written as the user wrote it.
+        let rule = crate::rules::method("len", 1);
+        let form = Form::Method(m.method.clone());
+        self.apply(rule, form, vec![Operand::Var(array)], e.span(), out)
     }
 }
 

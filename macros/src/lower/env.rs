@@ -28,6 +28,7 @@ impl Lower<'_> {
             mutable: false,
             view: None,
             reference: false,
+            ndarray: false,
             whole: false,
         });
         VarId(self.vars.len() - 1)
@@ -59,6 +60,7 @@ impl Lower<'_> {
             mutable: false,
             view: None,
             reference: false,
+            ndarray: false,
             whole: false,
         });
         VarId(self.vars.len() - 1)

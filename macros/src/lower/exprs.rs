@@ -127,6 +127,10 @@ impl Lower<'_> {
                 self.store(base, vec![len], value, true, e.span(), out);
                 Value::Unit
             }
+            Expr::MethodCall(m) if self.ndarray_method(m).is_some() => {
+                let array = self.ndarray_method(m).expect("checked");
+                self.lower_ndarray_method(e, m, array, out)
+            }
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
                 // `self.log(x)` is the user's method, never the float one.

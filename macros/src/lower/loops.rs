@@ -216,6 +216,10 @@ impl Lower<'_> {
             Expr::Path(_) => self.array_var(e),
             _ => None,
         }
+        // A rank-2 `ndarray` array iterates over its elements, not its
+        // rows: passed through as written, which is an error where a
+        // derivative flows through it.
+        .filter(|v| !(self.vars[v.0].ndarray && self.vars[v.0].rank > 1))
     }
 
     /// The array variable `x` in `x.iter()` (or a row, `m[i].iter()`).

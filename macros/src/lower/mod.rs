@@ -142,6 +142,7 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
             if p.mutability.is_none() {
                 if let Some(v) = cx.lookup_var(&p.ident.to_string()) {
                     cx.vars[v.0].rank = crate::symbol::gradient_type(ty).map_or(0, |(_, r)| r);
+                    cx.vars[v.0].ndarray = crate::symbol::ndarray_type(ty).is_some();
                 }
             }
         }
@@ -154,6 +155,7 @@ pub fn from_syn(input: Input, errors: &Errors) -> Function {
                 .lookup_var(&ident.to_string())
                 .unwrap_or_else(|| cx.new_param(ident));
             cx.vars[var.0].rank = crate::symbol::gradient_type(_ty).map_or(0, |(_, rank)| rank);
+            cx.vars[var.0].ndarray = crate::symbol::ndarray_type(_ty).is_some();
             Param {
                 ident: ident.clone(),
                 var,

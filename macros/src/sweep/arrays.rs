@@ -8,6 +8,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 
 use super::{Backward, Primal};
+use crate::ir::print::element_tokens;
 use crate::ir::*;
 use crate::names::runtime;
 use crate::rules::{self, Slot};
@@ -17,7 +18,7 @@ impl Backward<'_> {
     /// adjoint receives its derivative, and the indices of the row.
     pub(super) fn array_arg(&mut self, a: VarId) -> (VarId, TokenStream) {
         match self.f.vars[a.0].view.clone() {
-            Some((root, path)) => (root, self.indices(&path)),
+            Some((root, path)) => (root, self.place(root, &path)),
             None => (a, TokenStream::new()),
         }
     }
@@ -39,7 +40,7 @@ impl Backward<'_> {
         if let Some(register) = self.carried_register(base, index, k) {
             return quote!(#register += #g;);
         }
-        let index = self.indices(index);
+        let index = self.place(base, index);
         self.accumulate_array(base, k, |adj| quote!(#adj #index += #g;))
     }
 
@@ -152,10 +153,11 @@ impl Primal<'_> {
         by_ref: bool,
         span: Span,
     ) -> TokenStream {
-        let base = self.f.ident(base);
-        let index = index.iter().map(|i| self.op(i));
-        let amp = by_ref.then(|| quote!(&));
-        quote_spanned!(span=> let #lhs = #amp #base #([#index])*;)
+        let var = &self.f.vars[base.0];
+        let base = self.f.ident(base).to_token_stream();
+        let index: Vec<TokenStream> = index.iter().map(|i| self.op(i)).collect();
+        let element = element_tokens(var, &base, &index, by_ref, span);
+        quote_spanned!(span=> let #lhs = #element;)
     }
 
     /// `base[i].. = value;` or `base.push(value);`.
@@ -271,13 +273,10 @@ impl Primal<'_> {
         index: &[Operand],
         k: usize,
     ) -> TokenStream {
-        let t = self.tan(base, k);
-        let index = index.iter().map(|i| self.op(i));
-        if self.f.vars[o.0].is_array() {
-            quote!(&#t #([#index])*)
-        } else {
-            quote!(#t #([#index])*)
-        }
+        let t = self.tan(base, k).to_token_stream();
+        let index: Vec<TokenStream> = index.iter().map(|i| self.op(i)).collect();
+        let by_ref = self.f.vars[o.0].is_array();
+        element_tokens(&self.f.vars[base.0], &t, &index, by_ref, Span::call_site())
     }
 
     /// The tangent of a new array: the array of its elements' tangents.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use super::{defines, Backward};
@@ -151,13 +151,17 @@ impl Backward<'_> {
     ) -> TokenStream {
         if let Some((root, path)) = self.f.vars[a.0].view.clone() {
             // A row: its adjoint is part of the whole array's.
-            let path = self.indices(&path);
+            let ndarray = self.f.vars[root.0].ndarray;
+            let path = self.place(root, &path);
             let rt = runtime();
-            return self.accumulate_array(
-                root,
-                k,
-                |adj| quote!(#rt::add_to(&mut #adj #path, #contribution);),
-            );
+            return self.accumulate_array(root, k, |adj| {
+                if ndarray {
+                    // `adj.row_mut(i)`: a view, added to element by element.
+                    quote!(#rt::ndarray::add_to_view(#adj #path, #contribution);)
+                } else {
+                    quote!(#rt::add_to(&mut #adj #path, #contribution);)
+                }
+            });
         }
         let adj = self.adjoint(a, k);
         let add = if self.f.vars[a.0].is_array() || self.f.vars[a.0].whole {
@@ -224,6 +228,13 @@ impl Backward<'_> {
                 quote!([#i])
             })
             .collect()
+    }
+
+    /// The indices after the adjoint of the array `base`: `[i][j]..` (see
+    /// `print::index_tokens`; a row of an `ndarray` adjoint is `.row_mut(i)`).
+    pub(super) fn place(&mut self, base: VarId, index: &[Operand]) -> TokenStream {
+        let index: Vec<TokenStream> = index.iter().map(|i| self.operand(i)).collect();
+        crate::ir::print::index_tokens(&self.f.vars[base.0], &index, true, Span::call_site())
     }
 
     pub(super) fn is_local(&self, a: VarId) -> bool {

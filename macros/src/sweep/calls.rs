@@ -37,7 +37,8 @@ impl Backward<'_> {
                 self.referenced.insert(grads);
                 let (at, gs, krate) = names::at_argument(self.f.ident(grads), arg.span);
                 let i = syn::Index::from(first + i);
-                if self.f.vars[a.0].rank == 1 && !self.f.vars[a.0].whole {
+                let var = &self.f.vars[a.0];
+                if var.rank == 1 && !var.whole && !var.ndarray {
                     // An array: added element by element, whatever its container
                     // (`[f64; N]` argument, `Vec` gradient from a `&[f64]` parameter).
                     let (root, path) = self.array_arg(a);
@@ -104,7 +105,7 @@ impl Backward<'_> {
                 let (at, gs, krate) = names::at_argument(&gs, arg.span);
                 let i = syn::Index::from(first + i);
                 let var = &self.f.vars[a.0];
-                if var.rank == 1 && !var.whole {
+                if var.rank == 1 && !var.whole && !var.ndarray {
                     // An array, added element by element whatever its container.
                     let (root, path) = self.array_arg(a);
                     code.extend(self.accumulate_array(root, k, |adj| {

@@ -8,12 +8,12 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use proc_macro2::{Ident, TokenStream};
-use quote::quote;
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, ToTokens};
 
 use super::running_sums::{carried_reads, defined_inside};
 use super::{Backward, Carry, Primal};
-use crate::ir::print::{apply_tokens, range_tokens};
+use crate::ir::print::{apply_tokens, element_tokens, range_tokens};
 use crate::ir::*;
 use crate::names::{self, runtime};
 use crate::rules;
@@ -330,9 +330,10 @@ impl Backward<'_> {
             let rhs = match *c {
                 Cheap::Index(base, index, by_ref) => {
                     self.referenced.insert(base);
-                    let (base, index) = (self.f.ident(base), self.indices(index));
-                    let amp = by_ref.then(|| quote!(&));
-                    quote!(#amp #base #index)
+                    let index: Vec<TokenStream> = index.iter().map(|i| self.operand(i)).collect();
+                    let ident = self.f.ident(base).to_token_stream();
+                    let var = &self.f.vars[base.0];
+                    element_tokens(var, &ident, &index, by_ref, Span::call_site())
                 }
                 Cheap::Copy(a) => self.operand(a),
                 Cheap::Apply(form, args) => {

@@ -322,6 +322,7 @@ pub(super) fn carried_reads(f: &Function, l: &Loop, inside: &HashSet<VarId>) -> 
             } if !inside.contains(base)
                 && f.vars[base.0].rank == 1
                 && f.vars[base.0].view.is_none()
+                && !f.vars[base.0].ndarray
                 && !f.vars[o.0].is_array() =>
             {
                 if let [Operand::Var(i)] = index[..] {

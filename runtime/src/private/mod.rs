@@ -3,6 +3,8 @@
 
 pub use crate::{dot, sum, Real};
 
+#[cfg(feature = "ndarray")]
+pub mod ndarray;
 pub mod partials;
 pub mod stats_partials;
 
