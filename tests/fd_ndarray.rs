@@ -599,3 +599,103 @@ fn f32_and_generic_elements() {
         &mut rng,
     );
 }
+
+// ===========================================================================
+// Composition: a differentiated helper taking `ArrayView1` and `&Array1`,
+// called with a whole variable and with rows `a.row(i)`.
+
+#[differentiable(x, w)]
+fn dot_sin(x: ArrayView1<f64>, w: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * w[i];
+    }
+    s.sin()
+}
+
+#[differentiable(a, x, w)]
+fn calls_nd(a: &Array2<f64>, x: ArrayView1<f64>, w: &Array1<f64>) -> f64 {
+    let mut s = dot_sin(x, w);
+    for i in 0..a.nrows() {
+        s += dot_sin(a.row(i), w) * x[i];
+    }
+    s
+}
+
+#[test]
+fn calls_through_helpers() {
+    let mut rng = Rng::new(10);
+    for n in [1usize, 3] {
+        let ap = rng.vec(n * n, -1.0, 1.0);
+        let x = rng.vec(n, -1.0, 1.0);
+        let w = rng.vec(n, -1.0, 1.0);
+        let (a, wa) = (arr2(&ap, n, n), arr1(&w));
+        let (v, (ga, gx, gw)) = calls_nd_grad(&a, x.view_nd(), &wa);
+        let grad = flat([
+            ga.as_slice().unwrap(),
+            gx.as_slice().unwrap(),
+            gw.as_slice().unwrap(),
+        ]);
+        let copy = |p: &[f64], _: &mut Sites| {
+            let nn = n * n;
+            calls_nd(
+                &arr2(&p[..nn], n, n),
+                p[nn..nn + n].to_vec().view_nd(),
+                &arr1(&p[nn + n..]),
+            )
+        };
+        let f = calls_nd(black_box(&a), black_box(x.view_nd()), black_box(&wa));
+        let all = flat([&ap[..], &x[..], &w[..]]);
+        check(
+            "calls_nd",
+            &copy,
+            &[],
+            &[n * n, n, n],
+            &all,
+            f,
+            (v, &grad),
+            &mut rng,
+        );
+    }
+}
+
+// ===========================================================================
+// Forward mode (`; forward`): the tangent of an `ndarray` variable is an
+// array of its shape, and `<gradient, t> = jvp(t)`.
+
+#[differentiable(a, x; forward)]
+fn forward_nd(a: &Array2<f64>, x: ArrayView1<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..a.nrows() {
+        let r = a.row(i);
+        for j in 0..a.ncols() {
+            s += (r[j] * x[j]).sin() + a[[i, j]] * a[[i, j]];
+        }
+    }
+    s
+}
+
+#[test]
+fn forward_mode_agrees_with_the_gradient() {
+    let mut rng = Rng::new(11);
+    let (m, n) = (3usize, 2usize);
+    let a = arr2(&rng.vec(m * n, -1.0, 1.0), m, n);
+    let x = rng.vec(n, -1.0, 1.0);
+    let (v, (ga, gx)) = forward_nd_grad(&a, x.view_nd());
+    for _ in 0..4 {
+        let ta = arr2(&rng.vec(m * n, -1.0, 1.0), m, n);
+        let tx = rng.vec(n, -1.0, 1.0);
+        let (vj, dj) = forward_nd_jvp(&a, x.view_nd(), &ta, tx.view_nd());
+        assert_bits("forward_nd_jvp", v, vj);
+        let terms: Vec<f64> = (ga.iter().zip(&ta))
+            .chain(gx.iter().zip(&tx))
+            .map(|(g, t)| g * t)
+            .collect();
+        let dot: f64 = terms.iter().sum();
+        let scale: f64 = terms.iter().map(|t| t.abs()).sum();
+        assert!(
+            (dot - dj).abs() <= 1e-12 * scale.max(1e-300),
+            "{dot} vs {dj}"
+        );
+    }
+}

@@ -217,9 +217,25 @@ impl Lower<'_> {
             _ => None,
         }
         // A rank-2 `ndarray` array iterates over its elements, not its
-        // rows: passed through as written, which is an error where a
-        // derivative flows through it.
-        .filter(|v| !(self.vars[v.0].ndarray && self.vars[v.0].rank > 1))
+        // rows: data is passed through as written, a differentiation
+        // variable is an error.
+        .filter(|&v| {
+            let var = &self.vars[v.0];
+            if !(var.ndarray && var.rank > 1) {
+                return true;
+            }
+            let differentiated = self.wrt_vars.values().any(|&w| w == v);
+            if differentiated {
+                let name = self.var_name(v);
+                self.errors.push(syn::Error::new(
+                    e.span(),
+                    format!("iterating over `{name}`, a rank-2 `ndarray` array, is not supported in differentiated code (it walks the elements, not the rows); index it as `{name}[[i, j]]` in `for i in 0..{name}.nrows()` and `for j in 0..{name}.ncols()`, or take a row with `{name}.row(i)`"),
+                ));
+            }
+            // Lowered on as a loop after the error (only this one is
+            // reported); data is passed through as written instead.
+            differentiated
+        })
     }
 
     /// The array variable `x` in `x.iter()` (or a row, `m[i].iter()`).

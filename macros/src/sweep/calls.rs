@@ -133,7 +133,8 @@ impl Backward<'_> {
 fn call_arg(f: &Function, a: &CallArg, v: TokenStream) -> TokenStream {
     let var = a.value.var().map(|v| &f.vars[v.0]);
     let reference = var.is_some_and(|v| v.reference);
-    let row_by_value = var.is_some_and(|v| v.view.is_some() && !v.reference);
+    // (A row `a.row(i)` of an `ndarray` array is a view by value already.)
+    let row_by_value = var.is_some_and(|v| v.view.is_some() && !v.reference && !v.ndarray);
     if a.by_ref && !reference {
         quote!(&#v)
     } else if row_by_value {
