@@ -17,82 +17,19 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Normal, StandardNormal};
-use rayon::prelude::*;
-use sgrad::{differentiable, Differentiable};
+use sgrad::Differentiable;
 
-/// Inputs per point.
-const D: usize = 8;
-/// Hidden units.
-const H: usize = 16;
+#[path = "../benches/shards/mod.rs"]
+mod shards;
+use shards::{parallel_grad, sum_sq_error_grad, Net, D, H};
 
-/// One hidden layer of `tanh` units: out = b2 + Σⱼ w2[j] tanh(b1[j] + w1[j]·x).
-#[derive(Clone, Debug, Differentiable)]
-struct Net {
-    w1: Vec<Vec<f64>>,
-    b1: Vec<f64>,
-    w2: Vec<f64>,
-    b2: f64,
-}
-
-impl Net {
-    /// Weights drawn from N(0, 1/fan-in).
-    fn random(rng: &mut StdRng) -> Net {
-        let layer1 = Normal::new(0.0, (1.0 / D as f64).sqrt()).unwrap();
-        let layer2 = Normal::new(0.0, (1.0 / H as f64).sqrt()).unwrap();
-        Net {
-            w1: (0..H)
-                .map(|_| (0..D).map(|_| rng.sample(layer1)).collect())
-                .collect(),
-            b1: (0..H).map(|_| rng.sample(layer1)).collect(),
-            w2: (0..H).map(|_| rng.sample(layer2)).collect(),
-            b2: 0.0,
-        }
-    }
-
-    fn predict(&self, x: &[f64]) -> f64 {
-        let hidden = self.w1.iter().zip(&self.b1).map(|(w, b)| {
-            let a: f64 = w.iter().zip(x).map(|(wi, xi)| wi * xi).sum();
-            (a + b).tanh()
-        });
-        self.b2 + hidden.zip(&self.w2).map(|(h, w)| h * w).sum::<f64>()
-    }
-}
-
-/// The squared error summed over the points given: a sum, so the gradient
-/// over a data set is the sum of the gradients over its shards.
-#[differentiable(net)]
-#[allow(clippy::needless_range_loop)] // sgrad differentiates indexed loops
-fn sum_sq_error(net: &Net, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
-    let mut loss = 0.0;
-    for n in 0..xs.len() {
-        let mut out = net.b2;
-        for j in 0..net.b1.len() {
-            let mut a = net.b1[j];
-            for i in 0..xs[n].len() {
-                a += net.w1[j][i] * xs[n][i];
-            }
-            out += net.w2[j] * a.tanh();
-        }
-        let r = out - ys[n];
-        loss += r * r;
-    }
-    loss
-}
-
-/// The loss and gradient over all points, shard by shard on rayon's
-/// threads: `shards` contiguous pieces of (about) equal size.
-fn parallel_grad(net: &Net, xs: &[Vec<f64>], ys: &[f64], shards: usize) -> (f64, Net) {
-    let size = xs.len().div_ceil(shards).max(1);
-    xs.par_chunks(size)
-        .zip(ys.par_chunks(size))
-        .map(|(x, y)| sum_sq_error_grad(net, x, y))
-        .reduce(
-            || (0.0, net.zeros_like()),
-            |(loss_a, mut grad_a), (loss_b, grad_b)| {
-                grad_a.accumulate(&grad_b);
-                (loss_a + loss_b, grad_a)
-            },
-        )
+/// The network's output at `x`.
+fn predict(net: &Net, x: &[f64]) -> f64 {
+    let hidden = net.w1.iter().zip(&net.b1).map(|(w, b)| {
+        let a: f64 = w.iter().zip(x).map(|(wi, xi)| wi * xi).sum();
+        (a + b).tanh()
+    });
+    net.b2 + hidden.zip(&net.w2).map(|(h, w)| h * w).sum::<f64>()
 }
 
 /// `n` points x ~ N(0, I), y = teacher(x) + N(0, 0.1²).
@@ -103,7 +40,7 @@ fn data(teacher: &Net, n: usize, rng: &mut StdRng) -> (Vec<Vec<f64>>, Vec<f64>) 
         .collect();
     let ys = xs
         .iter()
-        .map(|x| teacher.predict(x) + rng.sample(noise))
+        .map(|x| predict(teacher, x) + rng.sample(noise))
         .collect();
     (xs, ys)
 }
@@ -176,7 +113,7 @@ fn main() {
     let mse = xs
         .iter()
         .zip(&ys)
-        .map(|(x, y)| (net.predict(x) - y).powi(2))
+        .map(|(x, y)| (predict(&net, x) - y).powi(2))
         .sum::<f64>()
         / n as f64;
     println!(
