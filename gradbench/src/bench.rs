@@ -136,6 +136,16 @@ fn cases(only: &[String]) -> Vec<Case> {
         "objective",
         "jacobian",
     );
+    // A synthetic hand of the small model's size (544 vertices, each on a
+    // bone and its parent), the complicated variant, as hand6's 1600 points.
+    let (verts, n) = (544, 1600);
+    add(
+        "ht",
+        format!("complicated, {verts} vertices, n = {n} (synthetic hand)"),
+        evals::ht::synthetic_input(31337, verts, n, true, usize::MAX),
+        "objective",
+        "jacobian",
+    );
     out
 }
 

@@ -10,6 +10,7 @@ pub mod det;
 pub mod gd;
 pub mod gmm;
 pub mod hello;
+pub mod ht;
 pub mod kmeans;
 pub mod llsq;
 pub mod lse;
@@ -20,15 +21,12 @@ pub mod saddle;
 
 /// Evals this tool answers `define` for.
 pub const MODULES: &[&str] = &[
-    "ba", "det", "gmm", "hello", "kmeans", "llsq", "lse", "lstm", "ode", "particle", "saddle",
+    "ba", "det", "gmm", "hello", "ht", "kmeans", "llsq", "lse", "lstm", "ode", "particle", "saddle",
 ];
 
 /// Whether the tool implements `module`.
 pub fn define(module: &str) -> Result<(), String> {
     match module {
-        "ht" => Err(
-            "ht is not implemented by the sgrad tool (see the README's GradBench section)".into(),
-        ),
         m if MODULES.contains(&m) => Ok(()),
         m => Err(format!("unknown module `{m}`")),
     }
@@ -41,6 +39,7 @@ pub fn evaluate(module: &str, function: &str, input: &Value) -> Result<Evaluatio
         "det" => det::evaluate(function, input),
         "gmm" => gmm::evaluate(function, input),
         "hello" => hello::evaluate(function, input),
+        "ht" => ht::evaluate(function, input),
         "kmeans" => kmeans::evaluate(function, input),
         "llsq" => llsq::evaluate(function, input),
         "lse" => lse::evaluate(function, input),
