@@ -377,16 +377,25 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> (ItemFn, 
     };
     // Warnings for stops that stop nothing, and for listed variables whose
     // gradient is always zero, under the function's own lint levels.
-    let mut found = Vec::new();
-    if let Some(b) = &bodies {
-        found.extend(b.stops.iter().cloned());
-        if let Some(names) = &listed {
-            for ((w, _), zero) in wrt.iter().zip(&b.zero) {
-                // Zero by construction: no adjoint, and named nowhere but in stops.
-                if *zero && !warnings::named_outside_stops(block, w) {
-                    let at = names.iter().find(|n| *n == w).unwrap_or(w);
-                    found.push(warnings::zero_gradient(at));
-                }
+    let (body, pullback, jvp, mut found, zero) = match bodies {
+        Some(b) => (b.grad, b.pullback, b.jvp, b.stops, b.zero),
+        None => {
+            let stub = quote!(::core::unreachable!());
+            (
+                stub.clone(),
+                stub.clone(),
+                Some(stub),
+                Vec::new(),
+                Vec::new(),
+            )
+        }
+    };
+    if let Some(names) = &listed {
+        for ((w, _), zero) in wrt.iter().zip(&zero) {
+            // Zero by construction: no adjoint, and named nowhere but in stops.
+            if *zero && !warnings::named_outside_stops(block, w) {
+                let at = names.iter().find(|n| *n == w).unwrap_or(w);
+                found.push(warnings::zero_gradient(at));
             }
         }
     }
@@ -399,13 +408,6 @@ fn expand_fn(func: &ItemFn, wrt_attr: Option<Wrt>, errors: &Errors) -> (ItemFn, 
         .map(ToTokens::to_token_stream)
         .collect();
     let found = warnings::emit(ident, &found, &lints);
-    let (body, pullback, jvp) = match bodies {
-        Some(b) => (b.grad, b.pullback, b.jvp),
-        None => {
-            let stub = quote!(::core::unreachable!());
-            (stub.clone(), stub.clone(), Some(stub))
-        }
-    };
     let jvp = jvp.filter(|_| forward).map(|jvp| {
         let jvp_name = names::jvp_fn(ident);
         let tangent_types = wrt.iter().map(|(_, t)| t);
@@ -934,36 +936,51 @@ fn gradient_components(
     let t: Ident = Ident::new(&t, proc_macro2::Span::call_site());
     let many = wrt.len() > 1;
     let rt = quote!(::sgrad);
+    // The arguments of one dual sweep of `f_pullback`: each parameter
+    // moving along `direction(n)` if it has one, held still if the pullback
+    // differentiates it, as it is otherwise.
+    let lift = |direction: &dyn Fn(&Ident) -> Option<TokenStream>| -> Vec<TokenStream> {
+        (names.iter())
+            .map(|n| match direction(n) {
+                Some(d) => quote!(#rt::Dual::new(#n, #d)),
+                None if pullback_wrt.iter().any(|(p, _)| p == n) => {
+                    quote!(#rt::Dual::constant(#n))
+                }
+                None => quote!(#n),
+            })
+            .collect()
+    };
+    // `__ad_grads.<slot><part>` per parameter (`NoGradient` where the
+    // pullback has none), and those slots' types.
+    let per_slot = |part: TokenStream| -> Vec<TokenStream> {
+        (slots.iter().enumerate())
+            .map(|(i, s)| match s {
+                Some(_) => {
+                    let i = syn::Index::from(i);
+                    quote!(__ad_grads.#i #part)
+                }
+                None => quote!(#rt::NoGradient),
+            })
+            .collect()
+    };
+    let slot_types: Vec<TokenStream> = (slots.iter())
+        .map(|s| match s {
+            Some(_) => quote!(#t),
+            None => quote!(#rt::NoGradient),
+        })
+        .collect();
+    let rows = per_slot(quote!(.eps));
     let mut out = TokenStream::new();
     for (j, (w, _)) in wrt.iter().enumerate() {
         let component = quote::format_ident!("{}_grad_{}", name, j);
         let component_pullback = names::pullback_fn(&component);
         let index = syn::Index::from(j);
         let pick = if many { quote!(.1.#index) } else { quote!(.1) };
-        let lifted = names.iter().map(|n| {
-            if !pullback_wrt.iter().any(|(p, _)| p == n) {
-                quote!(#n)
-            } else if n == w {
-                quote!(#rt::Dual::new(#n, <#t as #rt::Real>::one()))
-            } else {
-                quote!(#rt::Dual::constant(#n))
-            }
-        });
+        let lifted = lift(&|n| (n == w).then(|| quote!(<#t as #rt::Real>::one())));
         let own = slots
             .iter()
             .position(|s| *s == Some(j))
             .map(syn::Index::from);
-        let rows = slots.iter().enumerate().map(|(i, s)| match s {
-            Some(_) => {
-                let i = syn::Index::from(i);
-                quote!(__ad_grads.#i.eps)
-            }
-            None => quote!(#rt::NoGradient),
-        });
-        let row_types = slots.iter().map(|s| match s {
-            Some(_) => quote!(#t),
-            None => quote!(#rt::NoGradient),
-        });
         let doc = format!(" Component `{w}` of the gradient of `{name}`, for differentiated code that calls `{grad}` (reverse over reverse). Generated by `#[sgrad::differentiable]`.");
         let pdoc = format!(" `{component}` and its gradient with respect to each parameter: the row of the Hessian of `{name}` for `{w}`, by one forward-mode sweep of `{pullback}`. Generated by `#[sgrad::differentiable]`.");
         out.extend(quote! {
@@ -976,7 +993,7 @@ fn gradient_components(
             #[doc = #pdoc]
             #[doc(hidden)]
             #[allow(dead_code, clippy::all)]
-            #vis fn #component_pullback #generics (#inputs) -> (#t, (#(#row_types,)*)) #where_clause {
+            #vis fn #component_pullback #generics (#inputs) -> (#t, (#(#slot_types,)*)) #where_clause {
                 let (_, __ad_grads) = #pullback(#(#lifted),*);
                 (__ad_grads.#own.re, (#(#rows,)*))
             }
@@ -993,42 +1010,21 @@ fn gradient_components(
     let inputs_list = sig.inputs.iter();
     let seed_params = quote!(#(#inputs_list,)* #(#seeds: #seed_types),*);
     let all: Vec<&Ident> = names.iter().chain(seeds).collect();
-    let lifted = names
-        .iter()
-        .map(|n| match wrt.iter().position(|(w, _)| w == n) {
-            Some(j) => {
-                let seed = &seeds[j];
-                quote!(#rt::Dual::new(#n, #seed))
-            }
-            None if pullback_wrt.iter().any(|(p, _)| p == n) => quote!(#rt::Dual::constant(#n)),
-            None => quote!(#n),
-        });
-    let along = slots.iter().enumerate().map(|(i, s)| match s {
-        Some(_) => {
-            let i = syn::Index::from(i);
-            quote!(__ad_grads.#i.eps)
-        }
-        None => quote!(#rt::NoGradient),
+    let lifted = lift(&|n| {
+        let j = wrt.iter().position(|(w, _)| w == n)?;
+        let seed = &seeds[j];
+        Some(quote!(#seed))
     });
     let of_seeds = wrt.iter().map(|(w, _)| {
         let i = names.iter().position(|n| n == w).map(syn::Index::from);
         quote!(__ad_grads.#i.re)
     });
-    let value_rows = slots.iter().enumerate().map(|(i, s)| match s {
-        Some(_) => {
-            let i = syn::Index::from(i);
-            quote!(__ad_grads.#i)
-        }
-        None => quote!(#rt::NoGradient),
-    });
+    let value_rows = per_slot(TokenStream::new());
     let zeros = wrt.iter().map(|_| quote!(<#t as #rt::Real>::zero()));
-    let row_types: Vec<TokenStream> = slots
+    let t_type = quote!(#t);
+    let row_types: Vec<&TokenStream> = slot_types
         .iter()
-        .map(|s| match s {
-            Some(_) => quote!(#t),
-            None => quote!(#rt::NoGradient),
-        })
-        .chain(wrt.iter().map(|_| quote!(#t)))
+        .chain(wrt.iter().map(|_| &t_type))
         .collect();
     let (value, derivative) = (
         quote::format_ident!("{}_jvp_0", name),
@@ -1059,7 +1055,7 @@ fn gradient_components(
         #[allow(dead_code, unused, clippy::all)]
         #vis fn #derivative_pullback #generics (#seed_params) -> (#t, (#(#row_types,)*)) #where_clause {
             let (_, __ad_grads) = #pullback(#(#lifted),*);
-            (#jvp(#(#all),*).1, (#(#along,)* #(#of_seeds,)*))
+            (#jvp(#(#all),*).1, (#(#rows,)* #(#of_seeds,)*))
         }
     });
     out

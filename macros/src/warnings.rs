@@ -16,7 +16,6 @@ use quote::{format_ident, quote, quote_spanned};
 use crate::activity::Activity;
 use crate::ir::{walk, Function, Prim, Stmt};
 
-#[derive(Clone)]
 pub struct Warning {
     /// The offending code's first token (spans cannot be joined on stable).
     pub span: Span,

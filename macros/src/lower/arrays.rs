@@ -236,9 +236,7 @@ impl Lower<'_> {
             _ => return None,
         };
         let v = self.new_var(None);
-        self.vars[v.0].rank = 1;
-        self.vars[v.0].storage = true;
-        self.storage_depth.insert(v, self.loop_assigned.len());
+        self.make_storage(v);
         out.push(Stmt::Let {
             outs: vec![v],
             prim: Prim::NewArray(new),
@@ -279,6 +277,14 @@ impl Lower<'_> {
                 format!("`{reader}` reads all of `{name}`, which the loop around it changes, and that is not supported in differentiated code: the derivative of `{reader}` needs the values it read; declare `{name}` inside the loop, or fill a new array"),
             ));
         }
+    }
+
+    /// `v` is a local array of numbers, declared here: its elements can be
+    /// stored to, and it is carried by the loops around that change it.
+    pub(super) fn make_storage(&mut self, v: VarId) {
+        self.vars[v.0].rank = 1;
+        self.vars[v.0].storage = true;
+        self.storage_depth.insert(v, self.loop_assigned.len());
     }
 
     /// Whether a loop around the code being lowered, inside the one that

@@ -309,9 +309,7 @@ impl Lower<'_> {
             prim: Prim::Call { callee, args },
             span,
         });
-        self.vars[v.0].rank = 1;
-        self.vars[v.0].storage = true;
-        self.storage_depth.insert(*v, self.loop_assigned.len());
+        self.make_storage(*v);
         Some(*v)
     }
 
@@ -342,13 +340,7 @@ impl Lower<'_> {
             );
             return Value::Unit;
         };
-        self.snapshots += 1;
-        let from = Ident::new(
-            &format!("__sgrad_next{}", self.snapshots),
-            Span::mixed_site(),
-        );
-        self.rename_var(next, &from.to_string());
-        self.declare(&from.to_string(), Some(value), false);
+        let from = self.name_hidden(next, "next", false);
         self.copy_array(to, &from, out)
     }
 
@@ -367,24 +359,21 @@ impl Lower<'_> {
         else {
             unreachable!("push_let makes a variable")
         };
-        self.snapshots += 1;
-        let to = Ident::new(
-            &format!("__sgrad_copy{}", self.snapshots),
-            Span::mixed_site(),
-        );
-        self.rename_var(copy, &to.to_string());
-        let var = &mut self.vars[copy.0];
-        var.rank = 1;
-        var.storage = true;
-        var.mutable = true;
-        self.storage_depth.insert(copy, self.loop_assigned.len());
-        self.declare(
-            &to.to_string(),
-            Some(Value::Scalar(Operand::Var(copy))),
-            true,
-        );
+        self.make_storage(copy);
+        self.vars[copy.0].mutable = true;
+        let to = self.name_hidden(copy, "copy", true);
         self.copy_array(&to, &from, out);
         copy
+    }
+
+    /// Binds `v` to a fresh name the user's code cannot see
+    /// (`__sgrad_<stem><n>`), for the copy loops that lowering writes.
+    fn name_hidden(&mut self, v: VarId, stem: &str, mutable: bool) -> Ident {
+        self.snapshots += 1;
+        let name = format!("__sgrad_{stem}{}", self.snapshots);
+        self.rename_var(v, &name);
+        self.declare(&name, Some(Value::Scalar(Operand::Var(v))), mutable);
+        Ident::new(&name, Span::mixed_site())
     }
 
     /// `let (value, gradients) = callee(args..)` (see `Prim::Call`).
@@ -494,9 +483,7 @@ impl Lower<'_> {
         let v = self.push_let(out, prim, span);
         if rule.returns_array {
             if let Value::Scalar(Operand::Var(v)) = &v {
-                self.vars[v.0].rank = 1;
-                self.vars[v.0].storage = true;
-                self.storage_depth.insert(*v, self.loop_assigned.len());
+                self.make_storage(*v);
             }
         }
         Some(v)

@@ -2,7 +2,7 @@
 //! (`<name>_pullback`: the value and the callee's gradient per parameter),
 //! and code passed through opaquely, which carries no derivative.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 
 use super::{Backward, Primal};
@@ -29,42 +29,19 @@ impl Backward<'_> {
             if !self.declared.contains(&(value, k)) {
                 continue;
             }
-            let g = self.adjoint(value, k);
-            for (i, arg) in args.iter().enumerate() {
-                let Some(a) = arg.value.var().filter(|a| self.act.is_varied(*a, k)) else {
-                    continue;
-                };
+            if args
+                .iter()
+                .any(|a| a.value.var().is_some_and(|a| self.act.is_varied(a, k)))
+            {
                 self.referenced.insert(grads);
-                let (at, gs, krate) = names::at_argument(self.f.ident(grads), arg.span);
-                let i = syn::Index::from(first + i);
-                let var = &self.f.vars[a.0];
-                if var.rank == 1 && !var.whole && !var.ndarray {
-                    // An array: added element by element, whatever its container
-                    // (`[f64; N]` argument, `Vec` gradient from a `&[f64]` parameter).
-                    let (root, path) = self.array_arg(a);
-                    code.extend(self.accumulate_array(root, k, |adj| {
-                        quote_spanned!(at=> ::#krate::__private::add_scaled(&mut #adj #path[..], #g, &#gs.#i);)
-                    }));
-                    continue;
-                }
-                let share = quote_spanned!(at=> ::#krate::__private::scale(#g, &#gs.#i));
-                if self.f.vars[a.0].whole {
-                    // A parameter struct: added to in place (a scaled copy of
-                    // the callee's gradient per call would cost an allocation).
-                    let adj = self.adjoint(a, k);
-                    let add = quote_spanned!(at=> ::#krate::Differentiable::axpy(
-                        &mut #adj, ::core::convert::Into::<f64>::into(#g), &#gs.#i););
-                    code.extend(self.declare_or_add(a, k, share, add));
-                    continue;
-                }
-                code.extend(self.accumulate(a, k, share));
             }
+            let g = self.adjoint(value, k);
+            let gs = self.f.ident(grads).clone();
+            code.extend(self.receive(args, first, k, &gs, &Weight::Scaled(g)));
         }
         code
     }
-}
 
-impl Backward<'_> {
     /// A call whose value is an array (`let q = dense(&w, &b, x)`): the
     /// callee's pullback runs here, per class, with the adjoint of `q` as
     /// the cotangent, and each argument gets its gradient from it.
@@ -98,34 +75,72 @@ impl Backward<'_> {
                 Span::call_site(),
             );
             code.extend(quote!(let (_, #gs) = #call;));
-            for (i, arg) in args.iter().enumerate() {
-                let Some(a) = arg.value.var().filter(|a| self.act.is_varied(*a, k)) else {
-                    continue;
-                };
-                let (at, gs, krate) = names::at_argument(&gs, arg.span);
-                let i = syn::Index::from(first + i);
-                let var = &self.f.vars[a.0];
-                if var.rank == 1 && !var.whole && !var.ndarray {
-                    // An array, added element by element whatever its container.
-                    let (root, path) = self.array_arg(a);
-                    code.extend(self.accumulate_array(root, k, |adj| {
-                        quote_spanned!(at=> ::#krate::__private::add_gradient(&mut #adj #path[..], &#gs.#i);)
-                    }));
-                    continue;
-                }
-                let share =
-                    quote_spanned!(at=> ::#krate::__private::received(#gs.#i, &#cotangent[..]));
-                if var.whole {
-                    let adj = self.adjoint(a, k);
-                    let add = quote_spanned!(at=> ::#krate::Differentiable::accumulate(&mut #adj, &#gs.#i););
-                    code.extend(self.declare_or_add(a, k, share, add));
-                    continue;
-                }
-                code.extend(self.accumulate(a, k, share));
-            }
+            code.extend(self.receive(args, first, k, &gs, &Weight::Unit(cotangent)));
         }
         code
     }
+
+    /// Each argument varied in class `k` gets its gradient `gs.(first + i)`
+    /// from the callee's pullback, weighted as `weight` says.
+    fn receive(
+        &mut self,
+        args: &[CallArg],
+        first: usize,
+        k: usize,
+        gs: &Ident,
+        weight: &Weight,
+    ) -> TokenStream {
+        let mut code = TokenStream::new();
+        for (i, arg) in args.iter().enumerate() {
+            let Some(a) = arg.value.var().filter(|a| self.act.is_varied(*a, k)) else {
+                continue;
+            };
+            let (at, gs, krate) = names::at_argument(gs, arg.span);
+            let i = syn::Index::from(first + i);
+            let var = &self.f.vars[a.0];
+            if var.rank == 1 && !var.whole && !var.ndarray {
+                // An array: added element by element, whatever its container
+                // (`[f64; N]` argument, `Vec` gradient from a `&[f64]` parameter).
+                let (root, path) = self.array_arg(a);
+                code.extend(self.accumulate_array(root, k, |adj| match weight {
+                    Weight::Scaled(g) => quote_spanned!(at=> ::#krate::__private::add_scaled(&mut #adj #path[..], #g, &#gs.#i);),
+                    Weight::Unit(_) => quote_spanned!(at=> ::#krate::__private::add_gradient(&mut #adj #path[..], &#gs.#i);),
+                }));
+                continue;
+            }
+            let share = match weight {
+                Weight::Scaled(g) => quote_spanned!(at=> ::#krate::__private::scale(#g, &#gs.#i)),
+                Weight::Unit(c) => {
+                    quote_spanned!(at=> ::#krate::__private::received(#gs.#i, &#c[..]))
+                }
+            };
+            if var.whole {
+                // A parameter struct: added to in place (a scaled copy of
+                // the callee's gradient per call would cost an allocation).
+                let adj = self.adjoint(a, k);
+                let add = match weight {
+                    Weight::Scaled(g) => quote_spanned!(at=> ::#krate::Differentiable::axpy(
+                        &mut #adj, ::core::convert::Into::<f64>::into(#g), &#gs.#i);),
+                    Weight::Unit(_) => {
+                        quote_spanned!(at=> ::#krate::Differentiable::accumulate(&mut #adj, &#gs.#i);)
+                    }
+                };
+                code.extend(self.declare_or_add(a, k, share, add));
+                continue;
+            }
+            code.extend(self.accumulate(a, k, share));
+        }
+        code
+    }
+}
+
+/// How a callee's gradients reach the arguments: scaled by the adjoint `g`
+/// of a call's number, or as they are, for a call whose value is an array
+/// whose adjoint (`Unit`'s cotangent, which fixes the scalar type) the
+/// pullback has already taken in.
+enum Weight {
+    Scaled(Ident),
+    Unit(Ident),
 }
 
 /// An argument as a call is written: `&x` where the user wrote a reference
